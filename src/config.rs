@@ -1,0 +1,372 @@
+//! Inputs in two stages: the raw environment (the one place that reads it), then a validated,
+//! typed [`Config`] built before the first request.
+//!
+//! Every check that can fail on a user's input happens in [`Config::from_env`], and every error
+//! names the input and the offending value, so bad input stops the run (exit 2) before anything
+//! talks to GitHub.
+
+use crate::model::PackageType;
+use crate::pattern::{has_pattern_syntax, split_list, Pattern, PatternSet, Syntax};
+use crate::plan::{Policy, TagMatch};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::PathBuf;
+
+/// The process environment as plain data, so tests can feed a map instead.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    vars: BTreeMap<String, String>,
+}
+
+impl Environment {
+    /// The one function that reads the process environment.
+    pub fn from_process() -> Environment {
+        Environment::from_vars(std::env::vars_os().filter_map(|(k, v)| {
+            Some((k.into_string().ok()?, v.into_string().ok()?))
+        }))
+    }
+
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Environment {
+        Environment {
+            vars: vars.into_iter().collect(),
+        }
+    }
+
+    /// A non-empty environment variable.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    /// An action input as the runner passes it: `INPUT_` + the name upper-cased, spaces turned
+    /// into `_`, hyphens kept (`dry-run` → `INPUT_DRY-RUN`). Missing and empty are the same.
+    pub fn input(&self, name: &str) -> &str {
+        let key = format!("INPUT_{}", name.to_uppercase().replace(' ', "_"));
+        self.vars.get(&key).map(|v| v.trim()).unwrap_or("")
+    }
+}
+
+/// A bad input: which input, which value, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    pub input: &'static str,
+    pub value: String,
+    pub problem: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.value.is_empty() {
+            write!(f, "input '{}': {}", self.input, self.problem)
+        } else {
+            write!(
+                f,
+                "input '{}': {} (value: '{}')",
+                self.input, self.problem, self.value
+            )
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+fn bad(input: &'static str, value: &str, problem: impl Into<String>) -> InputError {
+    InputError {
+        input,
+        value: value.to_string(),
+        problem: problem.into(),
+    }
+}
+
+/// The token, kept out of `Debug` output and logs.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+/// Everything a run needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub token: Token,
+    pub owner: String,
+    pub package_type: PackageType,
+    /// Exact package names (patterns over package names are not supported yet).
+    pub packages: Vec<String>,
+    pub policy: Policy,
+    pub dry_run: bool,
+    /// The REST API base, `GITHUB_API_URL` or `https://api.github.com`.
+    pub api_url: String,
+    /// `$GITHUB_OUTPUT`; outside Actions the outputs go to stdout as JSON.
+    pub output_file: Option<PathBuf>,
+    /// `$GITHUB_STEP_SUMMARY`.
+    pub summary_file: Option<PathBuf>,
+    /// `RUNNER_DEBUG=1`.
+    pub debug: bool,
+}
+
+/// Every input this build of the action understands, as declared in action.yml.
+pub const INPUTS: &[&str] = &[
+    "token",
+    "owner",
+    "package-type",
+    "packages",
+    "tags",
+    "exclude-tags",
+    "tag-match",
+    "use-regex",
+    "untagged",
+    "version-ids",
+    "keep-latest",
+    "min-versions",
+    "dry-run",
+];
+
+impl Config {
+    pub fn from_env(env: &Environment) -> Result<Config, InputError> {
+        let token = env.input("token");
+        let token = if token.is_empty() {
+            env.var("GITHUB_TOKEN").unwrap_or("")
+        } else {
+            token
+        };
+        if token.is_empty() {
+            return Err(bad(
+                "token",
+                "",
+                "is empty; pass `token: ${{ github.token }}` or a classic personal access token",
+            ));
+        }
+        let token = Token(token.to_string());
+
+        let owner = match env.input("owner") {
+            "" => env.var("GITHUB_REPOSITORY_OWNER").unwrap_or(""),
+            owner => owner,
+        };
+        if owner.is_empty() {
+            return Err(bad("owner", "", "is empty and GITHUB_REPOSITORY_OWNER is not set"));
+        }
+        if !owner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(bad("owner", owner, "is not a GitHub user or organization login"));
+        }
+
+        let package_type = match env.input("package-type") {
+            "" => PackageType::Container,
+            value => PackageType::parse(value).ok_or_else(|| {
+                bad(
+                    "package-type",
+                    value,
+                    "must be one of container, npm, maven, rubygems, nuget, docker",
+                )
+            })?,
+        };
+
+        let use_regex = parse_bool(env, "use-regex", false)?;
+        let syntax = if use_regex { Syntax::Regex } else { Syntax::Glob };
+
+        let packages_raw = env.input("packages");
+        let packages = split_list(packages_raw);
+        if packages.is_empty() {
+            return Err(bad("packages", "", "is required: name at least one package"));
+        }
+        for name in &packages {
+            if has_pattern_syntax(name, syntax) {
+                return Err(bad(
+                    "packages",
+                    name,
+                    "is a pattern; this version accepts exact package names only",
+                ));
+            }
+        }
+
+        let tags = parse_patterns(env, "tags", syntax)?;
+        let exclude_tags = parse_patterns(env, "exclude-tags", syntax)?;
+        let tag_match = match env.input("tag-match").to_ascii_lowercase().as_str() {
+            "" | "all" => TagMatch::All,
+            "any" => TagMatch::Any,
+            _ => {
+                return Err(bad(
+                    "tag-match",
+                    env.input("tag-match"),
+                    "must be `all` or `any`",
+                ))
+            }
+        };
+        let untagged = parse_bool(env, "untagged", false)?;
+        if untagged && !package_type.has_tags() {
+            return Err(bad(
+                "untagged",
+                "true",
+                format!("conflicts with package-type '{package_type}': only container and docker versions have tags"),
+            ));
+        }
+        let version_ids = parse_ids(env, "version-ids")?;
+        let keep_latest = parse_count(env, "keep-latest", 0)?;
+        let min_versions = parse_count(env, "min-versions", 1)?;
+
+        if tags.is_empty() && !untagged && version_ids.is_empty() {
+            return Err(bad(
+                "tags",
+                "",
+                "no selector given: set at least one of `tags`, `untagged: true` or `version-ids` \
+                 (use `tags: '*'` to select every tagged version explicitly)",
+            ));
+        }
+
+        let dry_run = parse_bool(env, "dry-run", false)?;
+        let api_url = env
+            .var("GITHUB_API_URL")
+            .unwrap_or("https://api.github.com")
+            .trim_end_matches('/')
+            .to_string();
+        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+            return Err(bad(
+                "GITHUB_API_URL",
+                &api_url,
+                "must be an http(s) URL",
+            ));
+        }
+
+        Ok(Config {
+            token,
+            owner: owner.to_string(),
+            package_type,
+            packages,
+            policy: Policy {
+                package_type,
+                tags,
+                exclude_tags,
+                tag_match,
+                untagged,
+                version_ids,
+                keep_latest,
+                min_versions,
+            },
+            dry_run,
+            api_url,
+            output_file: env.var("GITHUB_OUTPUT").map(PathBuf::from),
+            summary_file: env.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            debug: env.var("RUNNER_DEBUG") == Some("1"),
+        })
+    }
+}
+
+fn parse_bool(env: &Environment, input: &'static str, default: bool) -> Result<bool, InputError> {
+    let value = env.input(input);
+    match value.to_ascii_lowercase().as_str() {
+        "" => Ok(default),
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(bad(input, value, "must be `true` or `false`")),
+    }
+}
+
+fn parse_count(env: &Environment, input: &'static str, default: usize) -> Result<usize, InputError> {
+    let value = env.input(input);
+    if value.is_empty() {
+        return Ok(default);
+    }
+    value
+        .parse::<usize>()
+        .map_err(|_| bad(input, value, "must be a non-negative whole number"))
+}
+
+fn parse_ids(env: &Environment, input: &'static str) -> Result<BTreeSet<u64>, InputError> {
+    split_list(env.input(input))
+        .into_iter()
+        .map(|item| {
+            item.parse::<u64>()
+                .map_err(|_| bad(input, &item, "must be a list of numeric version ids"))
+        })
+        .collect()
+}
+
+fn parse_patterns(
+    env: &Environment,
+    input: &'static str,
+    syntax: Syntax,
+) -> Result<PatternSet, InputError> {
+    split_list(env.input(input))
+        .into_iter()
+        .map(|item| Pattern::new(&item, syntax).map_err(|e| bad(input, &item, e.to_string())))
+        .collect::<Result<Vec<_>, _>>()
+        .map(PatternSet::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Environment {
+        Environment::from_vars(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("INPUT_TOKEN", "t0ken"),
+            ("INPUT_OWNER", "acme"),
+            ("INPUT_PACKAGES", "web"),
+            ("INPUT_TAGS", "pr-*"),
+        ]
+    }
+
+    fn error(extra: &[(&'static str, &'static str)]) -> InputError {
+        let mut pairs = base();
+        pairs.extend_from_slice(extra);
+        Config::from_env(&env(&pairs)).unwrap_err()
+    }
+
+    #[test]
+    fn inputs_keep_hyphens_in_their_variable_names() {
+        let mut pairs = base();
+        pairs.push(("INPUT_DRY-RUN", "TRUE"));
+        pairs.push(("INPUT_PACKAGE-TYPE", "npm"));
+        let config = Config::from_env(&env(&pairs)).unwrap();
+        assert!(config.dry_run);
+        assert_eq!(config.package_type, PackageType::Npm);
+        assert_eq!(config.policy.min_versions, 1);
+        assert_eq!(format!("{:?}", config.token), "Token(***)");
+    }
+
+    #[test]
+    fn errors_name_the_input_and_the_value() {
+        let e = error(&[("INPUT_TAGS", "pr-[")]);
+        assert_eq!(e.input, "tags");
+        assert!(e.to_string().contains("'pr-['"), "{e}");
+        assert_eq!(error(&[("INPUT_PACKAGE-TYPE", "pypi")]).input, "package-type");
+        assert_eq!(error(&[("INPUT_DRY-RUN", "yes")]).input, "dry-run");
+        assert_eq!(error(&[("INPUT_PACKAGES", " ,\n")]).input, "packages");
+        assert_eq!(error(&[("INPUT_PACKAGES", "app-*")]).input, "packages");
+        assert_eq!(error(&[("INPUT_TAGS", "")]).input, "tags");
+        assert_eq!(error(&[("INPUT_VERSION-IDS", "12,abc")]).value, "abc");
+        assert_eq!(error(&[("INPUT_KEEP-LATEST", "-1")]).input, "keep-latest");
+        assert_eq!(error(&[("INPUT_TAG-MATCH", "some")]).input, "tag-match");
+        assert_eq!(
+            error(&[("INPUT_USE-REGEX", "true"), ("INPUT_TAGS", "pr-(")]).input,
+            "tags"
+        );
+        assert_eq!(
+            error(&[("INPUT_PACKAGE-TYPE", "npm"), ("INPUT_UNTAGGED", "true")]).input,
+            "untagged"
+        );
+        assert_eq!(error(&[("INPUT_TOKEN", "")]).input, "token");
+    }
+}

@@ -1,0 +1,386 @@
+//! The one client of GitHub's REST API, over octocrab's raw `_get`/`_delete`/`_post`.
+//!
+//! octocrab has no typed packages API, its typed errors drop headers and its `delete::<()>`
+//! fails on a 204, so this module handles status, headers and JSON itself. octocrab is built
+//! without its `retry` feature: retries belong to us, not to a layer that also repeats DELETEs.
+
+use crate::model::{OwnerKind, PackageType, PackageVersion};
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::{DateTime, Utc};
+use http::{HeaderMap, StatusCode};
+use http_body_util::BodyExt;
+use octocrab::Octocrab;
+use serde::Deserialize;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A non-success answer from GitHub, kept whole where the caller branches on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub message: String,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}: {}", self.status, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// One answer: status, headers, body.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn error(&self) -> ApiError {
+        #[derive(Deserialize)]
+        struct Body {
+            message: Option<String>,
+        }
+        let message = serde_json::from_slice::<Body>(&self.body)
+            .ok()
+            .and_then(|b| b.message)
+            .unwrap_or_else(|| String::from_utf8_lossy(&self.body).chars().take(200).collect());
+        ApiError {
+            status: self.status.as_u16(),
+            message,
+        }
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T> {
+        serde_json::from_slice(&self.body).with_context(|| format!("unexpected JSON in {what}"))
+    }
+}
+
+/// Where one owner's packages live: `/orgs/{org}`, `/user` or `/users/{user}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerRoute {
+    pub prefix: String,
+}
+
+impl OwnerRoute {
+    pub fn org(org: &str) -> OwnerRoute {
+        OwnerRoute {
+            prefix: format!("/orgs/{org}"),
+        }
+    }
+    pub fn authenticated_user() -> OwnerRoute {
+        OwnerRoute {
+            prefix: "/user".into(),
+        }
+    }
+    pub fn user(user: &str) -> OwnerRoute {
+        OwnerRoute {
+            prefix: format!("/users/{user}"),
+        }
+    }
+
+    /// `{prefix}/packages/{type}/{name}` with the name percent-encoded (`repo/app` →
+    /// `repo%2Fapp`).
+    pub fn package(&self, package_type: PackageType, name: &str) -> String {
+        format!(
+            "{}/packages/{}/{}",
+            self.prefix,
+            package_type,
+            percent_encode(name)
+        )
+    }
+}
+
+/// Percent-encode everything but RFC 3986's unreserved characters.
+pub fn percent_encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The authenticated view of GitHub's REST API.
+pub struct GitHub {
+    octo: Octocrab,
+    base: http::Uri,
+    requests: AtomicUsize,
+}
+
+/// Page size for every listing: GitHub's maximum.
+const PER_PAGE: usize = 100;
+
+impl GitHub {
+    pub fn new(api_url: &str, token: &str) -> Result<GitHub> {
+        let base: http::Uri = api_url
+            .parse()
+            .with_context(|| format!("GITHUB_API_URL '{api_url}' is not a URL"))?;
+        let octo = Octocrab::builder()
+            .base_uri(base.clone())
+            .context("setting the API base")?
+            .personal_token(token.to_string())
+            .add_header(
+                http::header::ACCEPT,
+                "application/vnd.github+json".to_string(),
+            )
+            .add_header(
+                http::HeaderName::from_static("x-github-api-version"),
+                "2022-11-28".to_string(),
+            )
+            .add_header(
+                http::header::USER_AGENT,
+                concat!("package-janitor/", env!("CARGO_PKG_VERSION")).to_string(),
+            )
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .build()
+            .context("building the HTTP client")?;
+        Ok(GitHub {
+            octo,
+            base,
+            requests: AtomicUsize::new(0),
+        })
+    }
+
+    /// Requests sent so far.
+    pub fn request_count(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    async fn send(&self, method: http::Method, path_and_query: &str) -> Result<Answer> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let response = match method {
+            http::Method::GET => self.octo._get(path_and_query).await,
+            http::Method::DELETE => self.octo._delete(path_and_query, None::<&()>).await,
+            http::Method::POST => self.octo._post(path_and_query, None::<&()>).await,
+            other => bail!("unsupported method {other}"),
+        }
+        .with_context(|| format!("{method} {path_and_query}"))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .with_context(|| format!("reading the answer to {method} {path_and_query}"))?
+            .to_bytes()
+            .to_vec();
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// `GET /users/{owner}`: whether the owner is a user or an organization.
+    pub async fn owner_kind(&self, owner: &str) -> Result<OwnerKind> {
+        #[derive(Deserialize)]
+        struct Account {
+            #[serde(rename = "type")]
+            kind: String,
+        }
+        let answer = self.send(http::Method::GET, &format!("/users/{owner}")).await?;
+        match answer.status.as_u16() {
+            200 => {}
+            401 => bail!("the token was rejected ({})", answer.error()),
+            404 => bail!("owner '{owner}' does not exist on GitHub ({})", answer.error()),
+            _ => return Err(anyhow!(answer.error()).context(format!("GET /users/{owner}"))),
+        }
+        let account: Account = answer.json("GET /users/{owner}")?;
+        match account.kind.as_str() {
+            "Organization" => Ok(OwnerKind::Organization),
+            _ => Ok(OwnerKind::User),
+        }
+    }
+
+    /// `GET /user`: the login the token belongs to, or `None` for an installation token
+    /// (GITHUB_TOKEN), which GitHub answers with 403 "Resource not accessible by integration".
+    pub async fn token_login(&self) -> Result<Option<String>> {
+        #[derive(Deserialize)]
+        struct Account {
+            login: String,
+        }
+        let answer = self.send(http::Method::GET, "/user").await?;
+        match answer.status.as_u16() {
+            200 => Ok(Some(answer.json::<Account>("GET /user")?.login)),
+            403 => Ok(None),
+            401 => bail!("the token was rejected ({})", answer.error()),
+            _ => Err(anyhow!(answer.error()).context("GET /user")),
+        }
+    }
+
+    /// Every version of a package, following the `Link: rel="next"` header exactly as given.
+    pub async fn list_versions(
+        &self,
+        route: &OwnerRoute,
+        package_type: PackageType,
+        name: &str,
+    ) -> Result<Vec<PackageVersion>> {
+        let first = format!(
+            "{}/versions?per_page={PER_PAGE}",
+            route.package(package_type, name)
+        );
+        let mut next = Some(first);
+        let mut versions = Vec::new();
+        while let Some(url) = next.take() {
+            let answer = self.send(http::Method::GET, &url).await?;
+            if !answer.status.is_success() {
+                return Err(anyhow!(answer.error()));
+            }
+            let page: Vec<VersionJson> = answer.json("a list of package versions")?;
+            versions.extend(page.into_iter().map(VersionJson::into_version));
+            next = next_link(&answer.headers)
+                .map(|link| self.relative(&link))
+                .transpose()?;
+        }
+        Ok(versions)
+    }
+
+    /// `DELETE …/versions/{id}`: `Ok` on 204, the API's error otherwise.
+    pub async fn delete_version(
+        &self,
+        route: &OwnerRoute,
+        package_type: PackageType,
+        name: &str,
+        id: u64,
+    ) -> Result<Result<(), ApiError>> {
+        let path = format!("{}/versions/{id}", route.package(package_type, name));
+        let answer = self.send(http::Method::DELETE, &path).await?;
+        Ok(if answer.status.is_success() {
+            Ok(())
+        } else {
+            Err(answer.error())
+        })
+    }
+
+    /// A pagination link as a path and query on the API host. The token is only ever sent to
+    /// the API host, so a link elsewhere is an error rather than a request.
+    fn relative(&self, link: &str) -> Result<String> {
+        let uri: http::Uri = link
+            .parse()
+            .with_context(|| format!("pagination link '{link}' is not a URL"))?;
+        if uri.authority() != self.base.authority() && uri.authority().is_some() {
+            bail!("pagination link '{link}' points away from the API host; not following it");
+        }
+        Ok(uri
+            .path_and_query()
+            .map(|pq| pq.as_str().to_string())
+            .unwrap_or_else(|| "/".into()))
+    }
+}
+
+/// The `rel="next"` target of a `Link` header, if any.
+pub fn next_link(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(http::header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|part| {
+            let (target, params) = part.split_once(';')?;
+            let is_next = params
+                .split(';')
+                .any(|p| p.trim().replace(' ', "") == "rel=\"next\"");
+            let target = target.trim();
+            (is_next && target.starts_with('<') && target.ends_with('>'))
+                .then(|| target[1..target.len() - 1].to_string())
+        })
+}
+
+/// A package version as GitHub sends it; only the required fields are required.
+#[derive(Deserialize)]
+struct VersionJson {
+    id: u64,
+    name: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[serde(default)]
+    deleted_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    metadata: Option<MetadataJson>,
+}
+
+#[derive(Deserialize)]
+struct MetadataJson {
+    #[serde(default)]
+    container: Option<TagsJson>,
+    #[serde(default)]
+    docker: Option<DockerTagsJson>,
+}
+
+#[derive(Deserialize)]
+struct TagsJson {
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+/// The OpenAPI description names the legacy docker field `tag`, yet requires `tags`.
+#[derive(Deserialize)]
+struct DockerTagsJson {
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    tag: Vec<String>,
+}
+
+impl VersionJson {
+    fn into_version(self) -> PackageVersion {
+        let tags = match self.metadata {
+            Some(MetadataJson {
+                container: Some(c), ..
+            }) => c.tags,
+            Some(MetadataJson { docker: Some(d), .. }) => {
+                if d.tags.is_empty() {
+                    d.tag
+                } else {
+                    d.tags
+                }
+            }
+            _ => Vec::new(),
+        };
+        PackageVersion {
+            id: self.id,
+            name: self.name,
+            tags,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            deleted_at: self.deleted_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_with_slashes_are_percent_encoded() {
+        assert_eq!(percent_encode("repo/app"), "repo%2Fapp");
+        assert_eq!(
+            OwnerRoute::org("acme").package(PackageType::Npm, "@acme/x"),
+            "/orgs/acme/packages/npm/%40acme%2Fx"
+        );
+    }
+
+    #[test]
+    fn the_next_link_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::LINK,
+            r#"<https://api.github.com/organizations/1/packages/container/web/versions?page=3&per_page=100>; rel="last", <https://api.github.com/organizations/1/packages/container/web/versions?page=2&per_page=100>; rel="next""#
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            next_link(&headers).as_deref(),
+            Some("https://api.github.com/organizations/1/packages/container/web/versions?page=2&per_page=100")
+        );
+        assert_eq!(next_link(&HeaderMap::new()), None);
+    }
+}

@@ -1,0 +1,18 @@
+//! package-janitor deletes GitHub Packages versions selected by glob or regex over their tags.
+//!
+//! The flow: [`config`] turns the environment into a validated `Config`; [`github`] resolves
+//! the owner and lists versions; [`plan`] decides, purely, what to change; [`execute`] applies
+//! the plan; [`report`] writes the log table, `$GITHUB_OUTPUT` and the step summary. See
+//! ARCHITECTURE.md.
+
+pub mod config;
+pub mod execute;
+pub mod github;
+pub mod model;
+pub mod pattern;
+pub mod plan;
+pub mod report;
+pub mod run;
+pub mod workflow;
+
+pub use run::{run, Exit};

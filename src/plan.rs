@@ -1,0 +1,386 @@
+//! The planner: a pure function from listed versions and a policy to a [`Plan`].
+//!
+//! No clock, client or environment inside: `now` is a parameter. Nothing is ever deleted except
+//! by executing a plan, and the plan lists every version the selectors matched with its fate.
+//!
+//! # Selection, in this order
+//! 1. **Selectors**, OR-ed: `version-ids` (the id is listed); `tags` (for container and docker
+//!    packages the version's tags, for other types its version name; under `tag-match: all`
+//!    a tagged version is selected only when *every* tag matches a pattern, under `any` one
+//!    matching tag is enough); `untagged` (a container version with no tag). A version that
+//!    `tags` matched only in part, and that no other selector picked, is reported as skipped
+//!    ("partial tag match") and never changed.
+//! 2. **`exclude-tags`**: a selected version with any tag (or name) matching is skipped.
+//!    Exclusion always wins, even over `version-ids`.
+//! 3. **`keep-latest`**: of the remaining candidates, the N newest (by `created_at`, then id:
+//!    the higher id is newer) are kept.
+//! 4. **`min-versions`**: while deleting the rest would leave the package with fewer than N
+//!    versions, the newest remaining candidate is kept.
+//!
+//! Whatever survives is a planned change. `version-ids` that no listed package holds are
+//! reported once, as skipped ("not found").
+
+use crate::model::{PackageListing, PackageType, PackageVersion};
+use crate::pattern::PatternSet;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// `tag-match`: how many of a tagged version's tags must match `tags`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagMatch {
+    All,
+    Any,
+}
+
+/// The selection policy, validated from the inputs.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub package_type: PackageType,
+    pub tags: PatternSet,
+    pub exclude_tags: PatternSet,
+    pub tag_match: TagMatch,
+    pub untagged: bool,
+    pub version_ids: BTreeSet<u64>,
+    pub keep_latest: usize,
+    pub min_versions: usize,
+}
+
+/// Why a selected version is left alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum SkipReason {
+    /// A tag (or the name) matched `exclude-tags`.
+    Excluded { label: String, pattern: String },
+    /// `tag-match: all` and these tags matched no pattern.
+    PartialTagMatch { unmatched: Vec<String> },
+    /// One of the N newest candidates.
+    KeepLatest { n: usize },
+    /// Deleting it would leave fewer than N versions.
+    MinVersions { n: usize },
+    /// GitHub refused the change for this version (last version, download limit, …).
+    Refused { message: String },
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::Excluded { label, pattern } => {
+                write!(f, "exclude-tags: '{label}' matches '{pattern}'")
+            }
+            SkipReason::PartialTagMatch { unmatched } => {
+                write!(f, "partial tag match: {} not matched", unmatched.join(", "))
+            }
+            SkipReason::KeepLatest { n } => write!(f, "keep-latest: one of the {n} newest"),
+            SkipReason::MinVersions { n } => write!(f, "min-versions: keeps {n} version(s)"),
+            SkipReason::Refused { message } => write!(f, "refused by GitHub: {message}"),
+        }
+    }
+}
+
+/// What the plan does with one selected version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Change,
+    Skip(SkipReason),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub version: PackageVersion,
+    pub decision: Decision,
+}
+
+/// The plan for one package: every selected version, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackagePlan {
+    pub package: String,
+    /// How many versions the package had when listed.
+    pub listed: usize,
+    pub entries: Vec<Entry>,
+}
+
+impl PackagePlan {
+    pub fn changes(&self) -> impl Iterator<Item = &PackageVersion> {
+        self.entries
+            .iter()
+            .filter(|e| e.decision == Decision::Change)
+            .map(|e| &e.version)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub packages: Vec<PackagePlan>,
+    /// `version-ids` found in no listed package.
+    pub missing_ids: Vec<u64>,
+}
+
+impl Plan {
+    pub fn change_count(&self) -> usize {
+        self.packages.iter().map(|p| p.changes().count()).sum()
+    }
+
+    pub fn change_ids(&self) -> Vec<u64> {
+        self.packages
+            .iter()
+            .flat_map(|p| p.changes().map(|v| v.id))
+            .collect()
+    }
+}
+
+/// Plan every listed package. Pure: the same inputs give the same plan, whatever the order the
+/// versions were listed in.
+pub fn plan(listings: &[PackageListing], policy: &Policy, now: DateTime<Utc>) -> Plan {
+    let packages: Vec<PackagePlan> = listings
+        .iter()
+        .map(|listing| plan_package(listing, policy, now))
+        .collect();
+    let listed_ids: BTreeSet<u64> = listings
+        .iter()
+        .flat_map(|l| l.versions.iter().map(|v| v.id))
+        .collect();
+    let missing_ids = policy
+        .version_ids
+        .iter()
+        .copied()
+        .filter(|id| !listed_ids.contains(id))
+        .collect();
+    Plan {
+        packages,
+        missing_ids,
+    }
+}
+
+/// What the selectors (step 1) say about one version.
+enum Selection {
+    Selected,
+    Partial(Vec<String>),
+    NotSelected,
+}
+
+fn select(version: &PackageVersion, policy: &Policy) -> Selection {
+    if policy.version_ids.contains(&version.id) {
+        return Selection::Selected;
+    }
+    if policy.untagged && policy.package_type.has_tags() && version.tags.is_empty() {
+        return Selection::Selected;
+    }
+    if policy.tags.is_empty() {
+        return Selection::NotSelected;
+    }
+    let labels = version.labels(policy.package_type);
+    let (matched, unmatched): (Vec<&str>, Vec<&str>) =
+        labels.iter().partition(|l| policy.tags.is_match(l));
+    if matched.is_empty() {
+        Selection::NotSelected
+    } else if unmatched.is_empty() || policy.tag_match == TagMatch::Any {
+        Selection::Selected
+    } else {
+        Selection::Partial(unmatched.into_iter().map(str::to_string).collect())
+    }
+}
+
+fn plan_package(listing: &PackageListing, policy: &Policy, _now: DateTime<Utc>) -> PackagePlan {
+    let mut versions: Vec<&PackageVersion> = listing.versions.iter().collect();
+    versions.sort_by(|a, b| PackageVersion::newer_first(a, b));
+    versions.dedup_by_key(|v| v.id);
+
+    let mut entries: Vec<Entry> = Vec::new();
+    for version in &versions {
+        let decision = match select(version, policy) {
+            Selection::NotSelected => continue,
+            Selection::Partial(unmatched) => Decision::Skip(SkipReason::PartialTagMatch { unmatched }),
+            Selection::Selected => {
+                let excluded = version
+                    .labels(policy.package_type)
+                    .into_iter()
+                    .find_map(|label| {
+                        policy.exclude_tags.first_match(label).map(|p| (label, p))
+                    });
+                match excluded {
+                    Some((label, pattern)) => Decision::Skip(SkipReason::Excluded {
+                        label: label.to_string(),
+                        pattern: pattern.as_str().to_string(),
+                    }),
+                    None => Decision::Change,
+                }
+            }
+        };
+        entries.push(Entry {
+            version: (*version).clone(),
+            decision,
+        });
+    }
+
+    // Entries are newest first, so the first candidates are the newest ones.
+    let mut kept = 0;
+    for entry in entries.iter_mut().filter(|e| e.decision == Decision::Change) {
+        if kept == policy.keep_latest {
+            break;
+        }
+        entry.decision = Decision::Skip(SkipReason::KeepLatest {
+            n: policy.keep_latest,
+        });
+        kept += 1;
+    }
+
+    let mut changes = entries
+        .iter()
+        .filter(|e| e.decision == Decision::Change)
+        .count();
+    for entry in entries.iter_mut().filter(|e| e.decision == Decision::Change) {
+        if versions.len() - changes >= policy.min_versions {
+            break;
+        }
+        entry.decision = Decision::Skip(SkipReason::MinVersions {
+            n: policy.min_versions,
+        });
+        changes -= 1;
+    }
+
+    PackagePlan {
+        package: listing.name.clone(),
+        listed: versions.len(),
+        entries,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pattern::{Pattern, Syntax};
+    use chrono::TimeZone;
+
+    fn version(id: u64, tags: &[&str]) -> PackageVersion {
+        let at = Utc.timestamp_opt(1_700_000_000 + id as i64 * 60, 0).unwrap();
+        PackageVersion {
+            id,
+            name: format!("sha256:{id:064x}"),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            created_at: at,
+            updated_at: at,
+            deleted_at: None,
+        }
+    }
+
+    fn patterns(list: &[&str]) -> PatternSet {
+        PatternSet::new(list.iter().map(|p| Pattern::new(p, Syntax::Glob).unwrap()).collect())
+    }
+
+    fn policy() -> Policy {
+        Policy {
+            package_type: PackageType::Container,
+            tags: PatternSet::default(),
+            exclude_tags: PatternSet::default(),
+            tag_match: TagMatch::All,
+            untagged: false,
+            version_ids: BTreeSet::new(),
+            keep_latest: 0,
+            min_versions: 1,
+        }
+    }
+
+    /// Plan one package and render each selected version as `id:fate`, newest first.
+    fn check(versions: Vec<PackageVersion>, policy: &Policy, expected: &[&str]) {
+        let listing = PackageListing {
+            name: "web".into(),
+            versions,
+        };
+        let plan = plan(&[listing], policy, Utc::now());
+        let got: Vec<String> = plan.packages[0]
+            .entries
+            .iter()
+            .map(|e| match &e.decision {
+                Decision::Change => format!("{}:delete", e.version.id),
+                Decision::Skip(r) => format!("{}:{}", e.version.id, serde_json::to_value(r).unwrap()["kind"].as_str().unwrap()),
+            })
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    fn sample() -> Vec<PackageVersion> {
+        vec![
+            version(1, &["v1.0.0"]),
+            version(2, &["pr-1"]),
+            version(3, &["pr-2", "v1.1.0"]),
+            version(4, &[]),
+            version(5, &["pr-3", "keep"]),
+            version(6, &["pr-4"]),
+            version(7, &["latest", "v1.2.0"]),
+        ]
+    }
+
+    #[test]
+    fn tag_match_all_skips_partial_matches() {
+        let p = Policy { tags: patterns(&["pr-*"]), ..policy() };
+        check(sample(), &p, &["6:delete", "5:partial-tag-match", "3:partial-tag-match", "2:delete"]);
+    }
+
+    #[test]
+    fn tag_match_any_takes_one_matching_tag() {
+        let p = Policy { tags: patterns(&["pr-*"]), tag_match: TagMatch::Any, ..policy() };
+        check(sample(), &p, &["6:delete", "5:delete", "3:delete", "2:delete"]);
+    }
+
+    #[test]
+    fn exclude_wins_over_every_selector() {
+        let p = Policy {
+            tags: patterns(&["pr-*"]),
+            tag_match: TagMatch::Any,
+            exclude_tags: patterns(&["keep", "v*"]),
+            version_ids: [7].into(),
+            ..policy()
+        };
+        check(sample(), &p, &["7:excluded", "6:delete", "5:excluded", "3:excluded", "2:delete"]);
+    }
+
+    #[test]
+    fn untagged_and_version_ids_are_ored() {
+        let p = Policy { untagged: true, version_ids: [1, 99].into(), ..policy() };
+        check(sample(), &p, &["4:delete", "1:delete"]);
+        let plan = plan(&[PackageListing { name: "web".into(), versions: sample() }], &p, Utc::now());
+        assert_eq!(plan.missing_ids, [99]);
+    }
+
+    #[test]
+    fn keep_latest_then_min_versions() {
+        let p = Policy { tags: patterns(&["*"]), keep_latest: 2, ..policy() };
+        check(
+            sample(),
+            &p,
+            &["7:keep-latest", "6:keep-latest", "5:delete", "3:delete", "2:delete", "1:delete"],
+        );
+        let p = Policy { tags: patterns(&["*"]), untagged: true, min_versions: 3, ..policy() };
+        check(
+            sample(),
+            &p,
+            &["7:min-versions", "6:min-versions", "5:min-versions", "4:delete", "3:delete", "2:delete", "1:delete"],
+        );
+    }
+
+    #[test]
+    fn the_last_version_is_never_planned_by_default() {
+        let p = Policy { tags: patterns(&["*"]), ..policy() };
+        check(vec![version(1, &["a"])], &p, &["1:min-versions"]);
+    }
+
+    #[test]
+    fn non_container_types_match_the_version_name() {
+        let mut a = version(1, &[]);
+        a.name = "1.0.0-rc.1".into();
+        let mut b = version(2, &[]);
+        b.name = "1.0.0".into();
+        let p = Policy { package_type: PackageType::Npm, tags: patterns(&["*-rc.*"]), ..policy() };
+        check(vec![a, b], &p, &["1:delete"]);
+    }
+
+    #[test]
+    fn listing_order_does_not_matter() {
+        let p = Policy { tags: patterns(&["pr-*"]), ..policy() };
+        let mut reversed = sample();
+        reversed.reverse();
+        check(reversed, &p, &["6:delete", "5:partial-tag-match", "3:partial-tag-match", "2:delete"]);
+    }
+}

@@ -1,0 +1,347 @@
+//! Everything the run reports: the plan table in the log, the `result` JSON, the
+//! `$GITHUB_OUTPUT` file (random heredoc delimiters) and the step summary.
+//!
+//! All renderers read the same two things, the [`Plan`] and the execution [`Outcomes`], so
+//! the log, the outputs and the summary cannot disagree.
+
+use crate::execute::{Outcome, Outcomes};
+use crate::model::{OwnerKind, PackageType, PackageVersion};
+use crate::plan::{Decision, Entry, PackagePlan, Plan, SkipReason};
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+use std::hash::{BuildHasher, Hasher};
+use std::io::Write as _;
+use std::path::Path;
+
+/// What the report says about the run as a whole.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub owner: String,
+    pub owner_kind: OwnerKind,
+    pub package_type: PackageType,
+    pub dry_run: bool,
+}
+
+/// Where one selected version ended up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fate<'a> {
+    /// Planned, not sent (dry run).
+    Planned,
+    Deleted,
+    Skipped(SkipReason),
+    Failed(&'a str),
+}
+
+pub fn fate<'a>(package: &str, entry: &Entry, outcomes: &'a Outcomes) -> Fate<'a> {
+    match &entry.decision {
+        Decision::Skip(reason) => Fate::Skipped(reason.clone()),
+        Decision::Change => match outcomes.get(&(package.to_string(), entry.version.id)) {
+            None => Fate::Planned,
+            Some(Outcome::Changed) => Fate::Deleted,
+            Some(Outcome::Refused(message)) => Fate::Skipped(SkipReason::Refused {
+                message: message.clone(),
+            }),
+            Some(Outcome::Failed(message)) => Fate::Failed(message),
+        },
+    }
+}
+
+/// The values written to `$GITHUB_OUTPUT`, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outputs {
+    pub planned_ids: Vec<u64>,
+    pub deleted_ids: Vec<u64>,
+    pub restored_ids: Vec<u64>,
+    pub skipped_count: usize,
+    pub failed_count: usize,
+    pub result: Value,
+}
+
+impl Outputs {
+    pub fn new(context: &RunContext, plan: &Plan, outcomes: &Outcomes) -> Outputs {
+        let mut deleted_ids = Vec::new();
+        let mut skipped_count = plan.missing_ids.len();
+        let mut failed_count = 0;
+        let mut packages = Vec::new();
+        for package in &plan.packages {
+            let (mut planned, mut changed, mut skipped, mut failed) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for entry in &package.entries {
+                if entry.decision == Decision::Change {
+                    planned.push(version_json(&entry.version));
+                }
+                match fate(&package.package, entry, outcomes) {
+                    Fate::Planned => {}
+                    Fate::Deleted => {
+                        deleted_ids.push(entry.version.id);
+                        changed.push(version_json(&entry.version));
+                    }
+                    Fate::Skipped(reason) => {
+                        skipped_count += 1;
+                        let mut v = version_json(&entry.version);
+                        v["reason"] = json!(reason.to_string());
+                        v["reason_kind"] = serde_json::to_value(&reason)
+                            .ok()
+                            .and_then(|r| r.get("kind").cloned())
+                            .unwrap_or(Value::Null);
+                        skipped.push(v);
+                    }
+                    Fate::Failed(message) => {
+                        failed_count += 1;
+                        let mut v = version_json(&entry.version);
+                        v["message"] = json!(message);
+                        failed.push(v);
+                    }
+                }
+            }
+            packages.push(json!({
+                "name": package.package,
+                "listed": package.listed,
+                "planned": planned,
+                "changed": changed,
+                "skipped": skipped,
+                "failed": failed,
+            }));
+        }
+        let not_found: Vec<Value> = plan
+            .missing_ids
+            .iter()
+            .map(|id| json!({"id": id, "reason": "version-ids: not found in any listed package"}))
+            .collect();
+        let result = json!({
+            "owner": context.owner,
+            "owner_kind": context.owner_kind.to_string(),
+            "package_type": context.package_type.as_str(),
+            "mode": "delete",
+            "dry_run": context.dry_run,
+            "packages": packages,
+            "not_found": not_found,
+        });
+        Outputs {
+            planned_ids: plan.change_ids(),
+            deleted_ids,
+            restored_ids: Vec::new(),
+            skipped_count,
+            failed_count,
+            result,
+        }
+    }
+
+    /// Name and value of every output, in the order they are written.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("planned-count", self.planned_ids.len().to_string()),
+            ("planned-ids", join_ids(&self.planned_ids)),
+            ("deleted-count", self.deleted_ids.len().to_string()),
+            ("deleted-ids", join_ids(&self.deleted_ids)),
+            ("restored-count", self.restored_ids.len().to_string()),
+            ("restored-ids", join_ids(&self.restored_ids)),
+            ("skipped-count", self.skipped_count.to_string()),
+            ("failed-count", self.failed_count.to_string()),
+            ("result", self.result.to_string()),
+        ]
+    }
+
+    /// Append every output to the `$GITHUB_OUTPUT` file as `name<<DELIM … DELIM`.
+    pub fn write_to(&self, path: &Path) -> Result<()> {
+        let mut text = String::new();
+        for (name, value) in self.pairs() {
+            let delimiter = loop {
+                let d = random_delimiter();
+                if !value.contains(&d) {
+                    break d;
+                }
+            };
+            let _ = write!(text, "{name}<<{delimiter}\n{value}\n{delimiter}\n");
+        }
+        append(path, &text).context("writing the outputs to $GITHUB_OUTPUT")
+    }
+
+    /// Outside Actions: one JSON object on stdout.
+    pub fn to_json(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        for (name, value) in self.pairs() {
+            map.insert(name.to_string(), json!(value));
+        }
+        map.insert("result".into(), self.result.clone());
+        Value::Object(map)
+    }
+}
+
+fn join_ids(ids: &[u64]) -> String {
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// `ghadelimiter_` and 128 random bits from the standard library's per-process random keys.
+fn random_delimiter() -> String {
+    let a = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(a);
+    format!("ghadelimiter_{a:016x}{:016x}", h.finish())
+}
+
+fn append(path: &Path, text: &str) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn version_json(v: &PackageVersion) -> Value {
+    json!({
+        "id": v.id,
+        "name": v.name,
+        "tags": v.tags,
+        "created_at": v.created_at,
+        "updated_at": v.updated_at,
+        "deleted_at": v.deleted_at,
+    })
+}
+
+fn age(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
+    let d = now.signed_duration_since(then);
+    if d.num_days() >= 1 {
+        format!("{}d", d.num_days())
+    } else if d.num_hours() >= 1 {
+        format!("{}h", d.num_hours())
+    } else {
+        format!("{}m", d.num_minutes().max(0))
+    }
+}
+
+fn short_name(name: &str) -> String {
+    match name.strip_prefix("sha256:") {
+        Some(hex) if hex.len() > 12 => format!("sha256:{}…", &hex[..12]),
+        _ => name.to_string(),
+    }
+}
+
+fn fate_words(fate: &Fate, dry_run: bool) -> (String, String) {
+    match fate {
+        Fate::Planned if dry_run => ("delete (dry run)".into(), String::new()),
+        Fate::Planned => ("delete".into(), String::new()),
+        Fate::Deleted => ("deleted".into(), String::new()),
+        Fate::Skipped(reason) => ("skip".into(), reason.to_string()),
+        Fate::Failed(message) => ("FAILED".into(), message.to_string()),
+    }
+}
+
+/// The plan of one package as a plain-text table for the log.
+pub fn plan_table(
+    package: &PackagePlan,
+    outcomes: &Outcomes,
+    dry_run: bool,
+    now: DateTime<Utc>,
+) -> String {
+    let header = ["id", "version", "tags", "age", "fate", "reason"].map(String::from);
+    let mut rows = vec![header];
+    for entry in &package.entries {
+        let (fate, reason) = fate_words(&fate(&package.package, entry, outcomes), dry_run);
+        let tags = if entry.version.tags.is_empty() {
+            "-".to_string()
+        } else {
+            entry.version.tags.join(", ")
+        };
+        rows.push([
+            entry.version.id.to_string(),
+            short_name(&entry.version.name),
+            tags,
+            age(now, entry.version.created_at),
+            fate,
+            reason,
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            let _ = write!(line, "{cell:<width$}  ", width = widths[c]);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// GitHub's limit for one step's summary.
+const SUMMARY_LIMIT: usize = 1024 * 1024;
+
+/// The step summary in Markdown.
+pub fn summary(context: &RunContext, plan: &Plan, outcomes: &Outcomes, outputs: &Outputs) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "## package-janitor: delete{}\n",
+        if context.dry_run { " (dry run)" } else { "" }
+    );
+    let _ = writeln!(
+        md,
+        "Owner **{}** ({}), package type `{}`: {} planned, {} deleted, {} skipped, {} failed.\n",
+        context.owner,
+        context.owner_kind,
+        context.package_type,
+        outputs.planned_ids.len(),
+        outputs.deleted_ids.len(),
+        outputs.skipped_count,
+        outputs.failed_count
+    );
+    for package in &plan.packages {
+        let _ = writeln!(
+            md,
+            "### {} ({} versions listed, {} selected)\n",
+            package.package,
+            package.listed,
+            package.entries.len()
+        );
+        if package.entries.is_empty() {
+            md.push_str("Nothing selected.\n\n");
+            continue;
+        }
+        md.push_str("| Version | Tags | Created | Result | Reason |\n|---|---|---|---|---|\n");
+        for entry in &package.entries {
+            let (fate, reason) = fate_words(&fate(&package.package, entry, outcomes), context.dry_run);
+            let row = format!(
+                "| `{}` {} | {} | {} | {} | {} |\n",
+                entry.version.id,
+                md_cell(&short_name(&entry.version.name)),
+                md_cell(&entry.version.tags.join(", ")),
+                entry.version.created_at.format("%Y-%m-%d"),
+                fate,
+                md_cell(&reason)
+            );
+            // Leave room for the closing note.
+            if md.len() + row.len() > SUMMARY_LIMIT - 4096 {
+                md.push_str("\n*The summary was cut to stay under GitHub's 1 MiB limit; the `result` output has every version.*\n");
+                return md;
+            }
+            md.push_str(&row);
+        }
+        md.push('\n');
+    }
+    if !plan.missing_ids.is_empty() {
+        let _ = writeln!(
+            md,
+            "Version ids not found in any listed package: {}\n",
+            join_ids(&plan.missing_ids)
+        );
+    }
+    md
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn append_summary(path: &Path, markdown: &str) -> Result<()> {
+    append(path, markdown).context("writing the step summary")
+}
