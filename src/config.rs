@@ -21,9 +21,10 @@ pub struct Environment {
 impl Environment {
     /// The one function that reads the process environment.
     pub fn from_process() -> Environment {
-        Environment::from_vars(std::env::vars_os().filter_map(|(k, v)| {
-            Some((k.into_string().ok()?, v.into_string().ok()?))
-        }))
+        Environment::from_vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
     }
 
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Environment {
@@ -155,13 +156,21 @@ impl Config {
             owner => owner,
         };
         if owner.is_empty() {
-            return Err(bad("owner", "", "is empty and GITHUB_REPOSITORY_OWNER is not set"));
+            return Err(bad(
+                "owner",
+                "",
+                "is empty and GITHUB_REPOSITORY_OWNER is not set",
+            ));
         }
         if !owner
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            return Err(bad("owner", owner, "is not a GitHub user or organization login"));
+            return Err(bad(
+                "owner",
+                owner,
+                "is not a GitHub user or organization login",
+            ));
         }
 
         let package_type = match env.input("package-type") {
@@ -176,12 +185,20 @@ impl Config {
         };
 
         let use_regex = parse_bool(env, "use-regex", false)?;
-        let syntax = if use_regex { Syntax::Regex } else { Syntax::Glob };
+        let syntax = if use_regex {
+            Syntax::Regex
+        } else {
+            Syntax::Glob
+        };
 
         let packages_raw = env.input("packages");
         let packages = split_list(packages_raw);
         if packages.is_empty() {
-            return Err(bad("packages", "", "is required: name at least one package"));
+            return Err(bad(
+                "packages",
+                "",
+                "is required: name at least one package",
+            ));
         }
         for name in &packages {
             if has_pattern_syntax(name, syntax) {
@@ -234,11 +251,7 @@ impl Config {
             .trim_end_matches('/')
             .to_string();
         if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
-            return Err(bad(
-                "GITHUB_API_URL",
-                &api_url,
-                "must be an http(s) URL",
-            ));
+            return Err(bad("GITHUB_API_URL", &api_url, "must be an http(s) URL"));
         }
 
         Ok(Config {
@@ -275,7 +288,11 @@ fn parse_bool(env: &Environment, input: &'static str, default: bool) -> Result<b
     }
 }
 
-fn parse_count(env: &Environment, input: &'static str, default: usize) -> Result<usize, InputError> {
+fn parse_count(
+    env: &Environment,
+    input: &'static str,
+    default: usize,
+) -> Result<usize, InputError> {
     let value = env.input(input);
     if value.is_empty() {
         return Ok(default);
@@ -312,11 +329,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Environment {
-        Environment::from_vars(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string())),
-        )
+        Environment::from_vars(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
     }
 
     fn base() -> Vec<(&'static str, &'static str)> {
@@ -351,7 +364,10 @@ mod tests {
         let e = error(&[("INPUT_TAGS", "pr-[")]);
         assert_eq!(e.input, "tags");
         assert!(e.to_string().contains("'pr-['"), "{e}");
-        assert_eq!(error(&[("INPUT_PACKAGE-TYPE", "pypi")]).input, "package-type");
+        assert_eq!(
+            error(&[("INPUT_PACKAGE-TYPE", "pypi")]).input,
+            "package-type"
+        );
         assert_eq!(error(&[("INPUT_DRY-RUN", "yes")]).input, "dry-run");
         assert_eq!(error(&[("INPUT_PACKAGES", " ,\n")]).input, "packages");
         assert_eq!(error(&[("INPUT_PACKAGES", "app-*")]).input, "packages");

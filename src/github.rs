@@ -46,7 +46,12 @@ impl Answer {
         let message = serde_json::from_slice::<Body>(&self.body)
             .ok()
             .and_then(|b| b.message)
-            .unwrap_or_else(|| String::from_utf8_lossy(&self.body).chars().take(200).collect());
+            .unwrap_or_else(|| {
+                String::from_utf8_lossy(&self.body)
+                    .chars()
+                    .take(200)
+                    .collect()
+            });
         ApiError {
             status: self.status.as_u16(),
             message,
@@ -185,11 +190,16 @@ impl GitHub {
             #[serde(rename = "type")]
             kind: String,
         }
-        let answer = self.send(http::Method::GET, &format!("/users/{owner}")).await?;
+        let answer = self
+            .send(http::Method::GET, &format!("/users/{owner}"))
+            .await?;
         match answer.status.as_u16() {
             200 => {}
             401 => bail!("the token was rejected ({})", answer.error()),
-            404 => bail!("owner '{owner}' does not exist on GitHub ({})", answer.error()),
+            404 => bail!(
+                "owner '{owner}' does not exist on GitHub ({})",
+                answer.error()
+            ),
             _ => return Err(anyhow!(answer.error()).context(format!("GET /users/{owner}"))),
         }
         let account: Account = answer.json("GET /users/{owner}")?;
@@ -335,7 +345,9 @@ impl VersionJson {
             Some(MetadataJson {
                 container: Some(c), ..
             }) => c.tags,
-            Some(MetadataJson { docker: Some(d), .. }) => {
+            Some(MetadataJson {
+                docker: Some(d), ..
+            }) => {
                 if d.tags.is_empty() {
                     d.tag
                 } else {

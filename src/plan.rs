@@ -191,14 +191,14 @@ fn plan_package(listing: &PackageListing, policy: &Policy, _now: DateTime<Utc>) 
     for version in &versions {
         let decision = match select(version, policy) {
             Selection::NotSelected => continue,
-            Selection::Partial(unmatched) => Decision::Skip(SkipReason::PartialTagMatch { unmatched }),
+            Selection::Partial(unmatched) => {
+                Decision::Skip(SkipReason::PartialTagMatch { unmatched })
+            }
             Selection::Selected => {
                 let excluded = version
                     .labels(policy.package_type)
                     .into_iter()
-                    .find_map(|label| {
-                        policy.exclude_tags.first_match(label).map(|p| (label, p))
-                    });
+                    .find_map(|label| policy.exclude_tags.first_match(label).map(|p| (label, p)));
                 match excluded {
                     Some((label, pattern)) => Decision::Skip(SkipReason::Excluded {
                         label: label.to_string(),
@@ -215,22 +215,24 @@ fn plan_package(listing: &PackageListing, policy: &Policy, _now: DateTime<Utc>) 
     }
 
     // Entries are newest first, so the first candidates are the newest ones.
-    let mut kept = 0;
-    for entry in entries.iter_mut().filter(|e| e.decision == Decision::Change) {
-        if kept == policy.keep_latest {
-            break;
-        }
+    for entry in entries
+        .iter_mut()
+        .filter(|e| e.decision == Decision::Change)
+        .take(policy.keep_latest)
+    {
         entry.decision = Decision::Skip(SkipReason::KeepLatest {
             n: policy.keep_latest,
         });
-        kept += 1;
     }
 
     let mut changes = entries
         .iter()
         .filter(|e| e.decision == Decision::Change)
         .count();
-    for entry in entries.iter_mut().filter(|e| e.decision == Decision::Change) {
+    for entry in entries
+        .iter_mut()
+        .filter(|e| e.decision == Decision::Change)
+    {
         if versions.len() - changes >= policy.min_versions {
             break;
         }
@@ -254,7 +256,9 @@ mod tests {
     use chrono::TimeZone;
 
     fn version(id: u64, tags: &[&str]) -> PackageVersion {
-        let at = Utc.timestamp_opt(1_700_000_000 + id as i64 * 60, 0).unwrap();
+        let at = Utc
+            .timestamp_opt(1_700_000_000 + id as i64 * 60, 0)
+            .unwrap();
         PackageVersion {
             id,
             name: format!("sha256:{id:064x}"),
@@ -266,7 +270,11 @@ mod tests {
     }
 
     fn patterns(list: &[&str]) -> PatternSet {
-        PatternSet::new(list.iter().map(|p| Pattern::new(p, Syntax::Glob).unwrap()).collect())
+        PatternSet::new(
+            list.iter()
+                .map(|p| Pattern::new(p, Syntax::Glob).unwrap())
+                .collect(),
+        )
     }
 
     fn policy() -> Policy {
@@ -294,7 +302,11 @@ mod tests {
             .iter()
             .map(|e| match &e.decision {
                 Decision::Change => format!("{}:delete", e.version.id),
-                Decision::Skip(r) => format!("{}:{}", e.version.id, serde_json::to_value(r).unwrap()["kind"].as_str().unwrap()),
+                Decision::Skip(r) => format!(
+                    "{}:{}",
+                    e.version.id,
+                    serde_json::to_value(r).unwrap()["kind"].as_str().unwrap()
+                ),
             })
             .collect();
         assert_eq!(got, expected);
@@ -314,14 +326,34 @@ mod tests {
 
     #[test]
     fn tag_match_all_skips_partial_matches() {
-        let p = Policy { tags: patterns(&["pr-*"]), ..policy() };
-        check(sample(), &p, &["6:delete", "5:partial-tag-match", "3:partial-tag-match", "2:delete"]);
+        let p = Policy {
+            tags: patterns(&["pr-*"]),
+            ..policy()
+        };
+        check(
+            sample(),
+            &p,
+            &[
+                "6:delete",
+                "5:partial-tag-match",
+                "3:partial-tag-match",
+                "2:delete",
+            ],
+        );
     }
 
     #[test]
     fn tag_match_any_takes_one_matching_tag() {
-        let p = Policy { tags: patterns(&["pr-*"]), tag_match: TagMatch::Any, ..policy() };
-        check(sample(), &p, &["6:delete", "5:delete", "3:delete", "2:delete"]);
+        let p = Policy {
+            tags: patterns(&["pr-*"]),
+            tag_match: TagMatch::Any,
+            ..policy()
+        };
+        check(
+            sample(),
+            &p,
+            &["6:delete", "5:delete", "3:delete", "2:delete"],
+        );
     }
 
     #[test]
@@ -333,36 +365,84 @@ mod tests {
             version_ids: [7].into(),
             ..policy()
         };
-        check(sample(), &p, &["7:excluded", "6:delete", "5:excluded", "3:excluded", "2:delete"]);
+        check(
+            sample(),
+            &p,
+            &[
+                "7:excluded",
+                "6:delete",
+                "5:excluded",
+                "3:excluded",
+                "2:delete",
+            ],
+        );
     }
 
     #[test]
     fn untagged_and_version_ids_are_ored() {
-        let p = Policy { untagged: true, version_ids: [1, 99].into(), ..policy() };
+        let p = Policy {
+            untagged: true,
+            version_ids: [1, 99].into(),
+            ..policy()
+        };
         check(sample(), &p, &["4:delete", "1:delete"]);
-        let plan = plan(&[PackageListing { name: "web".into(), versions: sample() }], &p, Utc::now());
+        let plan = plan(
+            &[PackageListing {
+                name: "web".into(),
+                versions: sample(),
+            }],
+            &p,
+            Utc::now(),
+        );
         assert_eq!(plan.missing_ids, [99]);
     }
 
     #[test]
     fn keep_latest_then_min_versions() {
-        let p = Policy { tags: patterns(&["*"]), keep_latest: 2, ..policy() };
+        let p = Policy {
+            tags: patterns(&["*"]),
+            keep_latest: 2,
+            ..policy()
+        };
         check(
             sample(),
             &p,
-            &["7:keep-latest", "6:keep-latest", "5:delete", "3:delete", "2:delete", "1:delete"],
+            &[
+                "7:keep-latest",
+                "6:keep-latest",
+                "5:delete",
+                "3:delete",
+                "2:delete",
+                "1:delete",
+            ],
         );
-        let p = Policy { tags: patterns(&["*"]), untagged: true, min_versions: 3, ..policy() };
+        let p = Policy {
+            tags: patterns(&["*"]),
+            untagged: true,
+            min_versions: 3,
+            ..policy()
+        };
         check(
             sample(),
             &p,
-            &["7:min-versions", "6:min-versions", "5:min-versions", "4:delete", "3:delete", "2:delete", "1:delete"],
+            &[
+                "7:min-versions",
+                "6:min-versions",
+                "5:min-versions",
+                "4:delete",
+                "3:delete",
+                "2:delete",
+                "1:delete",
+            ],
         );
     }
 
     #[test]
     fn the_last_version_is_never_planned_by_default() {
-        let p = Policy { tags: patterns(&["*"]), ..policy() };
+        let p = Policy {
+            tags: patterns(&["*"]),
+            ..policy()
+        };
         check(vec![version(1, &["a"])], &p, &["1:min-versions"]);
     }
 
@@ -372,15 +452,31 @@ mod tests {
         a.name = "1.0.0-rc.1".into();
         let mut b = version(2, &[]);
         b.name = "1.0.0".into();
-        let p = Policy { package_type: PackageType::Npm, tags: patterns(&["*-rc.*"]), ..policy() };
+        let p = Policy {
+            package_type: PackageType::Npm,
+            tags: patterns(&["*-rc.*"]),
+            ..policy()
+        };
         check(vec![a, b], &p, &["1:delete"]);
     }
 
     #[test]
     fn listing_order_does_not_matter() {
-        let p = Policy { tags: patterns(&["pr-*"]), ..policy() };
+        let p = Policy {
+            tags: patterns(&["pr-*"]),
+            ..policy()
+        };
         let mut reversed = sample();
         reversed.reverse();
-        check(reversed, &p, &["6:delete", "5:partial-tag-match", "3:partial-tag-match", "2:delete"]);
+        check(
+            reversed,
+            &p,
+            &[
+                "6:delete",
+                "5:partial-tag-match",
+                "3:partial-tag-match",
+                "2:delete",
+            ],
+        );
     }
 }

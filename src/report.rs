@@ -277,7 +277,12 @@ pub fn plan_table(
 const SUMMARY_LIMIT: usize = 1024 * 1024;
 
 /// The step summary in Markdown.
-pub fn summary(context: &RunContext, plan: &Plan, outcomes: &Outcomes, outputs: &Outputs) -> String {
+pub fn summary(
+    context: &RunContext,
+    plan: &Plan,
+    outcomes: &Outcomes,
+    outputs: &Outputs,
+) -> String {
     let mut md = String::new();
     let _ = writeln!(
         md,
@@ -309,7 +314,8 @@ pub fn summary(context: &RunContext, plan: &Plan, outcomes: &Outcomes, outputs: 
         }
         md.push_str("| Version | Tags | Created | Result | Reason |\n|---|---|---|---|---|\n");
         for entry in &package.entries {
-            let (fate, reason) = fate_words(&fate(&package.package, entry, outcomes), context.dry_run);
+            let (fate, reason) =
+                fate_words(&fate(&package.package, entry, outcomes), context.dry_run);
             let row = format!(
                 "| `{}` {} | {} | {} | {} | {} |\n",
                 entry.version.id,

@@ -141,7 +141,11 @@ fn explain_listing_error(error: anyhow::Error, config: &Config, name: &str) -> a
             config.owner,
             api.message
         ),
+        Some(api) if api.status == 403 && api.message.contains("personal access token") => anyhow!(
+            "package '{name}': GitHub refused the token ({api}). Fine-grained personal access \
+             tokens and GitHub App tokens are not supported by the GitHub Packages API: use the \
+             workflow's GITHUB_TOKEN or a classic personal access token."
+        ),
         _ => error.context(format!("listing the versions of package '{name}'")),
     }
 }
-

@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 
 /// Escape a workflow command's message: `%`, CR and LF.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escape a workflow command's property value: as data, plus `:` and `,`.

@@ -1,0 +1,191 @@
+//! A stateful emulator of the GitHub Packages REST API, for package-janitor's tests and demo.
+//!
+//! [`Emulator::start`] serves a [`Scenario`] on a random loopback port from a background
+//! thread, so plain `#[test]` functions can run the real binary against it and then read the
+//! final state and the request log. GitHub's behaviour lives in [`github`]; this file is the
+//! HTTP glue.
+
+pub mod github;
+pub mod scenario;
+
+use anyhow::{Context, Result};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, Request as HttpRequest, StatusCode};
+use axum::response::Response as HttpResponse;
+use chrono::Utc;
+pub use github::{LoggedRequest, Request, Response};
+pub use scenario::{PackageSpec, PackageType, Scenario, VersionSpec};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::oneshot;
+
+type Shared = Arc<Mutex<github::GitHub>>;
+
+/// A running emulator; stops when dropped.
+pub struct Emulator {
+    url: String,
+    state: Shared,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Serve `scenario` on 127.0.0.1 with a port the OS picks.
+    pub fn start(scenario: Scenario) -> Result<Emulator> {
+        Emulator::start_on(scenario, SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn start_on(scenario: Scenario, addr: SocketAddr) -> Result<Emulator> {
+        let listener =
+            std::net::TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
+        listener.set_nonblocking(true)?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let state: Shared = Arc::new(Mutex::new(github::GitHub::new(scenario, &url)));
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let app = axum::Router::new()
+            .fallback(serve)
+            .with_state(state.clone());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        });
+        Ok(Emulator {
+            url,
+            state,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`: the API base, for `GITHUB_API_URL`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The state, for reading or arranging it between runs.
+    pub fn state(&self) -> MutexGuard<'_, github::GitHub> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every request served so far.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.state().log.clone()
+    }
+
+    /// A package as it is now (active or deleted), by owner, type and name.
+    pub fn package(
+        &self,
+        owner: &str,
+        package_type: PackageType,
+        name: &str,
+    ) -> Option<PackageSpec> {
+        self.state()
+            .packages
+            .iter()
+            .find(|p| {
+                p.owner.eq_ignore_ascii_case(owner)
+                    && p.package_type == package_type
+                    && p.name == name
+            })
+            .cloned()
+    }
+
+    /// Ids of a package's active versions, ascending.
+    pub fn active_ids(&self, owner: &str, package_type: PackageType, name: &str) -> Vec<u64> {
+        self.ids(owner, package_type, name, false)
+    }
+
+    /// Ids of a package's deleted versions, ascending.
+    pub fn deleted_ids(&self, owner: &str, package_type: PackageType, name: &str) -> Vec<u64> {
+        self.ids(owner, package_type, name, true)
+    }
+
+    fn ids(&self, owner: &str, package_type: PackageType, name: &str, deleted: bool) -> Vec<u64> {
+        let mut ids: Vec<u64> = self
+            .package(owner, package_type, name)
+            .map(|p| {
+                p.versions
+                    .iter()
+                    .filter(|v| v.deleted_at.is_some() == deleted)
+                    .map(|v| v.id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Block the calling thread until the process is interrupted (for the binary).
+    pub fn wait(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn serve(State(state): State<Shared>, request: HttpRequest<Body>) -> HttpResponse {
+    let request = Request {
+        method: request.method().as_str().to_string(),
+        path: request.uri().path().to_string(),
+        query: request.uri().query().unwrap_or("").to_string(),
+        authorization: request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    };
+    let response = {
+        let mut github = state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        github.handle(&request, Utc::now())
+    };
+    let mut http = HttpResponse::new(match &response.body {
+        Some(body) => Body::from(body.to_string()),
+        None => Body::empty(),
+    });
+    *http.status_mut() =
+        StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = http.headers_mut();
+    if response.body.is_some() {
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
+    for (name, value) in response.headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    http
+}

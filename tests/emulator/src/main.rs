@@ -1,1 +1,25 @@
-fn main(){}
+//! `gh-emulator --scenario FILE [--port N]`: serve a scenario until interrupted.
+
+use gh_emulator::{Emulator, Scenario};
+use std::net::SocketAddr;
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut scenario = None;
+    let mut port = 0u16;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--scenario" => scenario = args.next(),
+            "--port" => port = args.next().unwrap_or_default().parse()?,
+            _ => anyhow::bail!("usage: gh-emulator --scenario FILE [--port N]"),
+        }
+    }
+    let Some(path) = scenario else {
+        anyhow::bail!("usage: gh-emulator --scenario FILE [--port N]");
+    };
+    let scenario = Scenario::from_yaml(&std::fs::read_to_string(&path)?)?;
+    let emulator = Emulator::start_on(scenario, SocketAddr::from(([127, 0, 0, 1], port)))?;
+    println!("GitHub emulator listening on {}", emulator.url());
+    emulator.wait();
+    Ok(())
+}

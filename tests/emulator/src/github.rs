@@ -1,0 +1,920 @@
+//! GitHub's behaviour over the emulated state: routing, tokens, permissions, pagination,
+//! refusals. Plain functions of a [`Request`] to a [`Response`]; the HTTP glue is in `server`.
+//!
+//! Faithful to `shared/github-api/packages-openapi.json` and the facts file: the three route
+//! families (`/orgs/{org}`, `/user`, `/users/{username}`) plus the numeric-id forms real GitHub
+//! puts in `Link` headers (`/organizations/{id}`, `/user/{id}`); 204 with an empty body for
+//! deletes and restores; error bodies with `status` as a string.
+
+use crate::scenario::{
+    Account, AccountKind, PackageSpec, PackageType, Scenario, TokenKind, TokenSpec, VersionSpec,
+    Visibility,
+};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// GitHub's message for deleting the last version of a package.
+pub const LAST_VERSION: &str =
+    "You cannot delete the last version of a package. You must delete the package instead.";
+/// GitHub does not publish the download-limit message; this one says what the docs say.
+pub const DOWNLOAD_LIMIT: &str = "Publicly visible package versions with more than 5000 downloads \
+    cannot be deleted. Contact GitHub support for further assistance.";
+pub const RESTORE_TOO_LATE: &str =
+    "Package version cannot be restored: it was deleted more than 30 days ago.";
+pub const NAME_REUSED: &str =
+    "Package version cannot be restored: a version with the same name was published since.";
+pub const INTEGRATION: &str = "Resource not accessible by integration";
+pub const FINE_GRAINED: &str = "Resource not accessible by personal access token";
+
+/// Downloads above which a public version cannot be deleted.
+pub const DOWNLOAD_LIMIT_COUNT: u64 = 5000;
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// The raw path, percent-encoding intact.
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: String,
+    pub authorization: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// `None` is an empty body (204).
+    pub body: Option<Value>,
+}
+
+impl Response {
+    fn json(status: u16, body: Value) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Some(body),
+        }
+    }
+
+    fn no_content() -> Response {
+        Response {
+            status: 204,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// GitHub's error body: `status` is a string.
+    pub fn error(status: u16, message: &str) -> Response {
+        Response::json(
+            status,
+            json!({
+                "message": message,
+                "documentation_url": "https://docs.github.com/rest/packages/packages",
+                "status": status.to_string(),
+            }),
+        )
+    }
+
+    fn not_found() -> Response {
+        Response::error(404, "Not Found")
+    }
+
+    fn package_not_found() -> Response {
+        Response::error(404, "Package not found.")
+    }
+}
+
+/// One request as the log keeps it: never a token value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub status: u16,
+    pub token_kind: Option<TokenKind>,
+}
+
+/// The emulated GitHub: the scenario's data, changed by the requests it serves.
+#[derive(Debug)]
+pub struct GitHub {
+    pub base_url: String,
+    pub accounts: Vec<Account>,
+    pub tokens: Vec<TokenSpec>,
+    pub packages: Vec<PackageSpec>,
+    pub log: Vec<LoggedRequest>,
+    used: HashMap<String, u64>,
+}
+
+enum Caller<'a> {
+    Anonymous,
+    Token(&'a TokenSpec),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    List,
+    Read,
+    Delete,
+    Restore,
+}
+
+/// Whose packages a request is about.
+struct Scope {
+    owner: usize,
+    /// The numeric-id prefix for `Link` headers.
+    link_prefix: String,
+}
+
+fn percent_decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = segment.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn percent_encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (
+                percent_decode(k).unwrap_or_default(),
+                percent_decode(&v.replace('+', " ")).unwrap_or_default(),
+            ),
+            None => (percent_decode(p).unwrap_or_default(), String::new()),
+        })
+        .collect()
+}
+
+impl GitHub {
+    pub fn new(scenario: Scenario, base_url: &str) -> GitHub {
+        GitHub {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            accounts: scenario.accounts,
+            tokens: scenario.tokens,
+            packages: scenario.packages,
+            log: Vec::new(),
+            used: HashMap::new(),
+        }
+    }
+
+    /// Serve one request and log it.
+    pub fn handle(&mut self, request: &Request, now: DateTime<Utc>) -> Response {
+        let token = request.authorization.as_deref().and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("token "))
+                .map(str::trim)
+        });
+        let token_index = token.map(|t| self.tokens.iter().position(|s| s.token == t));
+        let mut response = match token_index {
+            Some(None) => Response::error(401, "Bad credentials"),
+            Some(Some(i)) => {
+                let spec = self.tokens[i].clone();
+                self.route(request, &Caller::Token(&spec), now)
+            }
+            None if request.authorization.is_some() => Response::error(401, "Bad credentials"),
+            None => self.route(request, &Caller::Anonymous, now),
+        };
+        let token_kind = match token_index {
+            Some(Some(i)) => {
+                let spec = self.tokens[i].clone();
+                if spec.kind == TokenKind::Classic {
+                    response
+                        .headers
+                        .push(("x-oauth-scopes".into(), spec.scopes.join(", ")));
+                }
+                self.rate_headers(&spec.token, spec.kind, now, &mut response);
+                Some(spec.kind)
+            }
+            _ => None,
+        };
+        self.log.push(LoggedRequest {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            query: request.query.clone(),
+            status: response.status,
+            token_kind,
+        });
+        response
+    }
+
+    fn rate_headers(
+        &mut self,
+        token: &str,
+        kind: TokenKind,
+        now: DateTime<Utc>,
+        response: &mut Response,
+    ) {
+        let limit: u64 = if kind == TokenKind::Installation {
+            1000
+        } else {
+            5000
+        };
+        let used = self.used.entry(token.to_string()).or_insert(0);
+        *used += 1;
+        let reset = (now.timestamp() / 3600 + 1) * 3600;
+        response.headers.extend([
+            ("x-ratelimit-limit".into(), limit.to_string()),
+            (
+                "x-ratelimit-remaining".into(),
+                limit.saturating_sub(*used).to_string(),
+            ),
+            ("x-ratelimit-used".into(), used.to_string()),
+            ("x-ratelimit-reset".into(), reset.to_string()),
+            ("x-ratelimit-resource".into(), "core".into()),
+        ]);
+    }
+
+    fn route(&mut self, request: &Request, caller: &Caller, now: DateTime<Utc>) -> Response {
+        let raw: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
+        let Some(segments) = raw
+            .iter()
+            .map(|s| percent_decode(s))
+            .collect::<Option<Vec<String>>>()
+        else {
+            return Response::error(400, "Malformed path");
+        };
+        let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let query = parse_query(&request.query);
+        let method = request.method.as_str();
+        match (method, s.as_slice()) {
+            ("GET", ["user"]) => self.get_authenticated_user(caller),
+            ("GET", ["users", login]) => self.get_account(login, None),
+            ("GET", ["orgs", login]) => self.get_account(login, Some(AccountKind::Organization)),
+            ("GET", ["rate_limit"]) => self.get_rate_limit(caller, now),
+            _ => {
+                let (scope, rest) = match self.scope(caller, &s) {
+                    Ok(found) => found,
+                    Err(response) => return response,
+                };
+                self.packages_route(method, rest, &query, caller, &scope, now)
+            }
+        }
+    }
+
+    /// The owner a packages path is about, and the rest of the path.
+    fn scope<'p>(
+        &self,
+        caller: &Caller,
+        s: &'p [&'p str],
+    ) -> Result<(Scope, &'p [&'p str]), Response> {
+        let by_login = |login: &str, kind: AccountKind| {
+            self.accounts
+                .iter()
+                .position(|a| a.login.eq_ignore_ascii_case(login) && a.kind == kind)
+        };
+        let by_id = |id: &str, kind: AccountKind| {
+            let id: u64 = id.parse().ok()?;
+            self.accounts
+                .iter()
+                .position(|a| a.id == id && a.kind == kind)
+        };
+        let (owner, rest) = match s {
+            ["orgs", org, rest @ ..] => (by_login(org, AccountKind::Organization), rest),
+            ["organizations", id, rest @ ..] => (by_id(id, AccountKind::Organization), rest),
+            ["users", user, rest @ ..] => (by_login(user, AccountKind::User), rest),
+            ["user", "packages", ..] | ["user", "docker", ..] => {
+                let login = match caller {
+                    Caller::Anonymous => {
+                        return Err(Response::error(401, "Requires authentication"))
+                    }
+                    Caller::Token(t) if t.kind == TokenKind::Installation => {
+                        return Err(Response::error(403, INTEGRATION))
+                    }
+                    Caller::Token(t) => t.login.clone().unwrap_or_default(),
+                };
+                (by_login(&login, AccountKind::User), &s[1..])
+            }
+            ["user", id, rest @ ..] => (by_id(id, AccountKind::User), rest),
+            _ => return Err(Response::not_found()),
+        };
+        let owner = owner.ok_or_else(Response::not_found)?;
+        let account = &self.accounts[owner];
+        let link_prefix = match account.kind {
+            AccountKind::Organization => format!("/organizations/{}", account.id),
+            AccountKind::User => format!("/user/{}", account.id),
+        };
+        Ok((Scope { owner, link_prefix }, rest))
+    }
+
+    fn packages_route(
+        &mut self,
+        method: &str,
+        rest: &[&str],
+        query: &[(String, String)],
+        caller: &Caller,
+        scope: &Scope,
+        now: DateTime<Utc>,
+    ) -> Response {
+        let param = |name: &str| {
+            query
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let package_type = |s: &str| PackageType::parse(s);
+        match (method, rest) {
+            ("GET", ["docker", "conflicts"]) => Response::json(200, json!([])),
+            ("GET", ["packages"]) => {
+                let Some(t) = param("package_type").and_then(package_type) else {
+                    return Response::error(422, "Invalid or missing package_type.");
+                };
+                self.list_packages(caller, scope, t, query)
+            }
+            (_, ["packages", t, name, tail @ ..]) => {
+                let Some(t) = package_type(t) else {
+                    return Response::not_found();
+                };
+                match (method, tail) {
+                    ("GET", []) => self.get_package(caller, scope, t, name),
+                    ("DELETE", []) => self.delete_package(caller, scope, t, name, now),
+                    ("POST", ["restore"]) => self.restore_package(caller, scope, t, name, now),
+                    ("GET", ["versions"]) => {
+                        let deleted = match param("state") {
+                            None | Some("active") => false,
+                            Some("deleted") => true,
+                            Some(_) => {
+                                return Response::error(
+                                    422,
+                                    "Invalid state: must be active or deleted.",
+                                )
+                            }
+                        };
+                        self.list_versions(caller, scope, t, name, deleted, query)
+                    }
+                    ("GET", ["versions", id]) => self.get_version(caller, scope, t, name, id),
+                    ("DELETE", ["versions", id]) => {
+                        self.delete_version(caller, scope, t, name, id, now)
+                    }
+                    ("POST", ["versions", id, "restore"]) => {
+                        self.restore_version(caller, scope, t, name, id, now)
+                    }
+                    _ => Response::not_found(),
+                }
+            }
+            _ => Response::not_found(),
+        }
+    }
+
+    fn get_authenticated_user(&self, caller: &Caller) -> Response {
+        match caller {
+            Caller::Anonymous => Response::error(401, "Requires authentication"),
+            Caller::Token(t) if t.kind == TokenKind::Installation => {
+                Response::error(403, INTEGRATION)
+            }
+            Caller::Token(t) => {
+                let login = t.login.clone().unwrap_or_default();
+                self.get_account(&login, Some(AccountKind::User))
+            }
+        }
+    }
+
+    fn get_account(&self, login: &str, kind: Option<AccountKind>) -> Response {
+        match self
+            .accounts
+            .iter()
+            .find(|a| a.login.eq_ignore_ascii_case(login) && kind.is_none_or(|k| a.kind == k))
+        {
+            Some(a) => Response::json(200, self.account_json(a)),
+            None => Response::not_found(),
+        }
+    }
+
+    fn account_json(&self, a: &Account) -> Value {
+        let kind = match a.kind {
+            AccountKind::User => "User",
+            AccountKind::Organization => "Organization",
+        };
+        json!({
+            "login": a.login,
+            "id": a.id,
+            "type": kind,
+            "url": format!("{}/users/{}", self.base_url, a.login),
+            "html_url": format!("https://github.com/{}", a.login),
+            "site_admin": false,
+        })
+    }
+
+    fn get_rate_limit(&self, caller: &Caller, now: DateTime<Utc>) -> Response {
+        let (limit, used) = match caller {
+            Caller::Anonymous => (60, 0),
+            Caller::Token(t) => (
+                if t.kind == TokenKind::Installation {
+                    1000
+                } else {
+                    5000
+                },
+                self.used.get(&t.token).copied().unwrap_or(0),
+            ),
+        };
+        let core = json!({
+            "limit": limit,
+            "used": used,
+            "remaining": limit - used.min(limit),
+            "reset": (now.timestamp() / 3600 + 1) * 3600,
+        });
+        Response::json(200, json!({"resources": {"core": core}, "rate": core}))
+    }
+
+    /// Whether `caller` may do `access` on `owner`'s package (or package list).
+    fn authorize(
+        &self,
+        caller: &Caller,
+        owner: usize,
+        package: Option<&PackageSpec>,
+        package_type: PackageType,
+        access: Access,
+    ) -> Result<(), Response> {
+        let token = match caller {
+            Caller::Anonymous => return Err(Response::error(401, "Requires authentication")),
+            Caller::Token(t) => t,
+        };
+        match token.kind {
+            TokenKind::FineGrained => Err(Response::error(403, FINE_GRAINED)),
+            TokenKind::Installation => {
+                if access == Access::List {
+                    return Err(Response::error(403, INTEGRATION));
+                }
+                let repository = token.repository.as_deref().unwrap_or_default();
+                let admin = package.is_some_and(|p| {
+                    p.repository
+                        .iter()
+                        .chain(&p.admin_repositories)
+                        .any(|r| r.eq_ignore_ascii_case(repository))
+                });
+                if admin {
+                    Ok(())
+                } else {
+                    Err(Response::package_not_found())
+                }
+            }
+            TokenKind::Classic => {
+                let mut needed = vec!["read:packages"];
+                match access {
+                    Access::Delete => needed.push("delete:packages"),
+                    Access::Restore => needed.push("write:packages"),
+                    Access::List | Access::Read => {}
+                }
+                if package_type != PackageType::Container {
+                    needed.push("repo");
+                }
+                let has = |scope: &str| {
+                    token
+                        .scopes
+                        .iter()
+                        .any(|s| s == scope || (s == "write:packages" && scope == "read:packages"))
+                };
+                if let Some(missing) = needed.iter().find(|s| !has(s)) {
+                    return Err(Response::error(
+                        403,
+                        &format!("You need at least {missing} scope or the token to have access to this package."),
+                    ));
+                }
+                let login = token.login.as_deref().unwrap_or_default();
+                let account = &self.accounts[owner];
+                let is_owner = account.login.eq_ignore_ascii_case(login);
+                let is_admin =
+                    is_owner || account.admins.iter().any(|a| a.eq_ignore_ascii_case(login));
+                let is_member = is_admin
+                    || account
+                        .members
+                        .iter()
+                        .any(|a| a.eq_ignore_ascii_case(login));
+                let visible =
+                    is_member || package.is_some_and(|p| p.visibility == Visibility::Public);
+                match access {
+                    Access::List => Ok(()),
+                    Access::Read if visible => Ok(()),
+                    Access::Delete | Access::Restore if is_admin => Ok(()),
+                    Access::Delete | Access::Restore if visible => Err(Response::error(
+                        403,
+                        "You must have admin permissions on this package to change it.",
+                    )),
+                    _ => Err(Response::package_not_found()),
+                }
+            }
+        }
+    }
+
+    /// Index of `owner`'s active (or, for restores, deleted) package.
+    fn find_package(
+        &self,
+        owner: usize,
+        t: PackageType,
+        name: &str,
+        deleted: bool,
+    ) -> Option<usize> {
+        let login = &self.accounts[owner].login;
+        self.packages.iter().position(|p| {
+            p.owner.eq_ignore_ascii_case(login)
+                && p.package_type == t
+                && p.name.eq_ignore_ascii_case(name)
+                && p.deleted_at.is_some() == deleted
+        })
+    }
+
+    /// The package a version route is about, checked for `access`.
+    fn package_for(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        t: PackageType,
+        name: &str,
+        access: Access,
+    ) -> Result<usize, Response> {
+        let found = self.find_package(scope.owner, t, name, false);
+        self.authorize(
+            caller,
+            scope.owner,
+            found.map(|i| &self.packages[i]),
+            t,
+            access,
+        )?;
+        found.ok_or_else(Response::package_not_found)
+    }
+
+    fn package_json(&self, p: &PackageSpec) -> Value {
+        let owner = self
+            .accounts
+            .iter()
+            .find(|a| a.login.eq_ignore_ascii_case(&p.owner))
+            .map(|a| self.account_json(a));
+        let created = p.versions.iter().map(|v| v.created_at).min();
+        let updated = p
+            .versions
+            .iter()
+            .map(|v| v.updated_at.unwrap_or(v.created_at))
+            .max();
+        let visibility = match p.visibility {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+            Visibility::Internal => "internal",
+        };
+        json!({
+            "id": p.id,
+            "name": p.name,
+            "package_type": p.package_type.as_str(),
+            "url": format!("{}/{}/packages/{}/{}", self.base_url, self.owner_path(&p.owner), p.package_type.as_str(), percent_encode(&p.name)),
+            "html_url": format!("https://github.com/{}/packages/{}/package/{}", p.owner, p.package_type.as_str(), percent_encode(&p.name)),
+            "version_count": p.versions.iter().filter(|v| v.deleted_at.is_none()).count(),
+            "visibility": visibility,
+            "owner": owner,
+            "repository": p.repository.as_ref().map(|r| json!({"full_name": r})),
+            "created_at": created,
+            "updated_at": updated,
+        })
+    }
+
+    fn owner_path(&self, login: &str) -> String {
+        match self
+            .accounts
+            .iter()
+            .find(|a| a.login.eq_ignore_ascii_case(login))
+        {
+            Some(a) if a.kind == AccountKind::Organization => format!("orgs/{}", a.login),
+            _ => format!("users/{login}"),
+        }
+    }
+
+    fn version_json(&self, p: &PackageSpec, v: &VersionSpec) -> Value {
+        let package_url = format!(
+            "{}/{}/packages/{}/{}",
+            self.base_url,
+            self.owner_path(&p.owner),
+            p.package_type.as_str(),
+            percent_encode(&p.name)
+        );
+        let mut metadata = json!({"package_type": p.package_type.as_str()});
+        match p.package_type {
+            PackageType::Container => metadata["container"] = json!({"tags": v.tags}),
+            PackageType::Docker => metadata["docker"] = json!({"tag": v.tags}),
+            _ => {}
+        }
+        let mut body = json!({
+            "id": v.id,
+            "name": v.name,
+            "url": format!("{package_url}/versions/{}", v.id),
+            "package_html_url": format!("https://github.com/{}/packages/{}/package/{}", p.owner, p.package_type.as_str(), percent_encode(&p.name)),
+            "html_url": format!("https://github.com/{}/packages/{}/{}/{}", p.owner, p.package_type.as_str(), percent_encode(&p.name), v.id),
+            "created_at": v.created_at,
+            "updated_at": v.updated_at.unwrap_or(v.created_at),
+            "metadata": metadata,
+        });
+        if let Some(at) = v.deleted_at {
+            body["deleted_at"] = json!(at);
+        }
+        body
+    }
+
+    /// One page of `items` with GitHub's `Link` header (absent when one page holds all).
+    fn paginate(&self, items: Vec<Value>, link_path: &str, query: &[(String, String)]) -> Response {
+        let number = |name: &str, default: usize| {
+            query
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| v.parse::<usize>().ok())
+                .unwrap_or(default)
+        };
+        let per_page = number("per_page", 30).clamp(1, 100);
+        let page = number("page", 1).max(1);
+        let pages = items.len().div_ceil(per_page).max(1);
+        let body: Vec<Value> = items
+            .into_iter()
+            .skip((page - 1).saturating_mul(per_page))
+            .take(per_page)
+            .collect();
+        let mut response = Response::json(200, Value::Array(body));
+        if pages > 1 {
+            let kept: String = query
+                .iter()
+                .filter(|(k, _)| k != "page" && k != "per_page")
+                .map(|(k, v)| format!("{}={}&", percent_encode(k), percent_encode(v)))
+                .collect();
+            let url = |n: usize| {
+                format!(
+                    "<{}{link_path}?{kept}page={n}&per_page={per_page}>",
+                    self.base_url
+                )
+            };
+            let mut links = Vec::new();
+            if page > 1 {
+                links.push(format!("{}; rel=\"prev\"", url(page.min(pages + 1) - 1)));
+            }
+            if page < pages {
+                links.push(format!("{}; rel=\"next\"", url(page + 1)));
+                links.push(format!("{}; rel=\"last\"", url(pages)));
+            }
+            if page > 1 {
+                links.push(format!("{}; rel=\"first\"", url(1)));
+            }
+            response.headers.push(("link".into(), links.join(", ")));
+        }
+        response
+    }
+
+    fn list_packages(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        t: PackageType,
+        query: &[(String, String)],
+    ) -> Response {
+        if let Err(response) = self.authorize(caller, scope.owner, None, t, Access::List) {
+            return response;
+        }
+        let number = |name: &str, default: usize| {
+            query
+                .iter()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| v.parse::<usize>().ok())
+                .unwrap_or(default)
+        };
+        if number("page", 1).saturating_mul(number("per_page", 30).min(100)) > 10_000 {
+            return Response::error(
+                400,
+                "The value of `per_page` multiplied by `page` cannot be greater than 10000.",
+            );
+        }
+        let visibility = query
+            .iter()
+            .find(|(k, _)| k == "visibility")
+            .map(|(_, v)| v.as_str());
+        let login = &self.accounts[scope.owner].login;
+        let mut packages: Vec<&PackageSpec> = self
+            .packages
+            .iter()
+            .filter(|p| {
+                p.owner.eq_ignore_ascii_case(login) && p.package_type == t && p.deleted_at.is_none()
+            })
+            .filter(|p| {
+                self.authorize(caller, scope.owner, Some(p), t, Access::Read)
+                    .is_ok()
+            })
+            .filter(|p| {
+                visibility.is_none_or(|v| {
+                    matches!(
+                        (v, p.visibility),
+                        ("public", Visibility::Public)
+                            | ("private", Visibility::Private)
+                            | ("internal", Visibility::Internal)
+                    )
+                })
+            })
+            .collect();
+        packages.sort_by_key(|p| p.id);
+        let items = packages.iter().map(|p| self.package_json(p)).collect();
+        self.paginate(items, &format!("{}/packages", scope.link_prefix), query)
+    }
+
+    fn get_package(&self, caller: &Caller, scope: &Scope, t: PackageType, name: &str) -> Response {
+        match self.package_for(caller, scope, t, name, Access::Read) {
+            Ok(i) => Response::json(200, self.package_json(&self.packages[i])),
+            Err(response) => response,
+        }
+    }
+
+    fn delete_package(
+        &mut self,
+        caller: &Caller,
+        scope: &Scope,
+        t: PackageType,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Response {
+        let i = match self.package_for(caller, scope, t, name, Access::Delete) {
+            Ok(i) => i,
+            Err(response) => return response,
+        };
+        let p = &mut self.packages[i];
+        let downloads: u64 = p.versions.iter().map(|v| v.downloads).sum();
+        if p.visibility == Visibility::Public && downloads > DOWNLOAD_LIMIT_COUNT {
+            return Response::error(400, DOWNLOAD_LIMIT);
+        }
+        p.deleted_at = Some(now);
+        Response::no_content()
+    }
+
+    fn restore_package(
+        &mut self,
+        caller: &Caller,
+        scope: &Scope,
+        t: PackageType,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Response {
+        let found = self.find_package(scope.owner, t, name, true);
+        if let Err(response) = self.authorize(
+            caller,
+            scope.owner,
+            found.map(|i| &self.packages[i]),
+            t,
+            Access::Restore,
+        ) {
+            return response;
+        }
+        let Some(i) = found else {
+            return Response::package_not_found();
+        };
+        if self.find_package(scope.owner, t, name, false).is_some() {
+            return Response::error(
+                400,
+                "Package cannot be restored: a package with the same name exists.",
+            );
+        }
+        let p = &mut self.packages[i];
+        if p.deleted_at.is_some_and(|at| now - at > Duration::days(30)) {
+            return Response::error(
+                400,
+                "Package cannot be restored: it was deleted more than 30 days ago.",
+            );
+        }
+        p.deleted_at = None;
+        Response::no_content()
+    }
+
+    fn list_versions(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        t: PackageType,
+        name: &str,
+        deleted: bool,
+        query: &[(String, String)],
+    ) -> Response {
+        let i = match self.package_for(caller, scope, t, name, Access::Read) {
+            Ok(i) => i,
+            Err(response) => return response,
+        };
+        let p = &self.packages[i];
+        let mut versions: Vec<&VersionSpec> = p
+            .versions
+            .iter()
+            .filter(|v| v.deleted_at.is_some() == deleted)
+            .collect();
+        // Newest first, as GitHub seems to list; the order is undocumented.
+        versions.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        let items = versions.iter().map(|v| self.version_json(p, v)).collect();
+        let link_path = format!(
+            "{}/packages/{}/{}/versions",
+            scope.link_prefix,
+            t.as_str(),
+            percent_encode(&p.name)
+        );
+        self.paginate(items, &link_path, query)
+    }
+
+    fn version_index(p: &PackageSpec, id: &str, deleted: Option<bool>) -> Option<usize> {
+        let id: u64 = id.parse().ok()?;
+        p.versions
+            .iter()
+            .position(|v| v.id == id && deleted.is_none_or(|d| v.deleted_at.is_some() == d))
+    }
+
+    fn get_version(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        t: PackageType,
+        name: &str,
+        id: &str,
+    ) -> Response {
+        let i = match self.package_for(caller, scope, t, name, Access::Read) {
+            Ok(i) => i,
+            Err(response) => return response,
+        };
+        let p = &self.packages[i];
+        match GitHub::version_index(p, id, None) {
+            Some(v) => Response::json(200, self.version_json(p, &p.versions[v])),
+            None => Response::not_found(),
+        }
+    }
+
+    fn delete_version(
+        &mut self,
+        caller: &Caller,
+        scope: &Scope,
+        t: PackageType,
+        name: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Response {
+        let i = match self.package_for(caller, scope, t, name, Access::Delete) {
+            Ok(i) => i,
+            Err(response) => return response,
+        };
+        let p = &mut self.packages[i];
+        let Some(v) = GitHub::version_index(p, id, Some(false)) else {
+            return Response::not_found();
+        };
+        if p.visibility == Visibility::Public && p.versions[v].downloads > DOWNLOAD_LIMIT_COUNT {
+            return Response::error(400, DOWNLOAD_LIMIT);
+        }
+        if p.versions.iter().filter(|v| v.deleted_at.is_none()).count() == 1 {
+            return Response::error(400, LAST_VERSION);
+        }
+        p.versions[v].deleted_at = Some(now);
+        Response::no_content()
+    }
+
+    fn restore_version(
+        &mut self,
+        caller: &Caller,
+        scope: &Scope,
+        t: PackageType,
+        name: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Response {
+        let i = match self.package_for(caller, scope, t, name, Access::Restore) {
+            Ok(i) => i,
+            Err(response) => return response,
+        };
+        let p = &mut self.packages[i];
+        let Some(v) = GitHub::version_index(p, id, Some(true)) else {
+            return Response::not_found();
+        };
+        if p.versions[v]
+            .deleted_at
+            .is_some_and(|at| now - at > Duration::days(30))
+        {
+            return Response::error(400, RESTORE_TOO_LATE);
+        }
+        let name = p.versions[v].name.clone();
+        if p.versions
+            .iter()
+            .any(|o| o.deleted_at.is_none() && o.name == name)
+        {
+            return Response::error(400, NAME_REUSED);
+        }
+        p.versions[v].deleted_at = None;
+        Response::no_content()
+    }
+}

@@ -1,0 +1,96 @@
+//! Bad input stops the run before the first request, naming the input and the value.
+
+use crate::util::*;
+use gh_emulator::Emulator;
+
+fn stopped_before_any_request(extra: &[(&str, &str)], input: &str, value: &str) {
+    let emulator = Emulator::start(base().package(images("web", &[&["pr-1"], &["v1"]]))).unwrap();
+    let mut inputs = vec![
+        ("token", PAT),
+        ("owner", "acme"),
+        ("packages", "web"),
+        ("tags", "pr-*"),
+    ];
+    for (name, v) in extra {
+        inputs.retain(|(n, _)| n != name);
+        inputs.push((name, v));
+    }
+    let run = janitor(&emulator, &inputs);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let error = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::error"))
+        .unwrap_or_else(|| panic!("no error line in {}", run.stdout));
+    assert!(error.contains(&format!("input '{input}'")), "{error}");
+    assert!(error.contains(value), "{error}");
+    assert!(
+        emulator.requests().is_empty(),
+        "requests were sent: {:?}",
+        emulator.requests()
+    );
+    assert!(run.outputs.is_empty());
+}
+
+#[test]
+fn an_invalid_glob_is_named() {
+    stopped_before_any_request(&[("tags", "pr-[")], "tags", "'pr-['");
+}
+
+#[test]
+fn an_invalid_regex_is_named() {
+    stopped_before_any_request(
+        &[("tags", "pr-(\\d+"), ("use-regex", "true")],
+        "tags",
+        "pr-(\\d+",
+    );
+}
+
+#[test]
+fn an_invalid_exclude_pattern_is_named() {
+    stopped_before_any_request(&[("exclude-tags", "v1, [!")], "exclude-tags", "'[!'");
+}
+
+#[test]
+fn an_unknown_package_type_is_named() {
+    stopped_before_any_request(&[("package-type", "pypi")], "package-type", "'pypi'");
+}
+
+#[test]
+fn empty_packages_is_refused() {
+    stopped_before_any_request(&[("packages", " , ")], "packages", "required");
+}
+
+#[test]
+fn no_selector_is_refused_never_everything() {
+    stopped_before_any_request(&[("tags", "")], "tags", "no selector");
+}
+
+#[test]
+fn a_bad_boolean_is_named() {
+    stopped_before_any_request(&[("dry-run", "yes")], "dry-run", "'yes'");
+}
+
+#[test]
+fn a_bad_version_id_is_named() {
+    stopped_before_any_request(&[("version-ids", "123,12x")], "version-ids", "'12x'");
+}
+
+#[test]
+fn untagged_on_npm_conflicts() {
+    stopped_before_any_request(
+        &[("package-type", "npm"), ("untagged", "true")],
+        "untagged",
+        "npm",
+    );
+}
+
+#[test]
+fn a_bad_tag_match_is_named() {
+    stopped_before_any_request(&[("tag-match", "most")], "tag-match", "'most'");
+}
+
+#[test]
+fn a_package_pattern_is_refused_for_now() {
+    stopped_before_any_request(&[("packages", "app-*")], "packages", "'app-*'");
+}

@@ -1,0 +1,9 @@
+//! The one integration-test binary: the real `package-janitor` binary against the emulator.
+
+// Tests may unwrap: a panic is a failed assertion here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod delete;
+mod emulator;
+mod inputs;
+mod util;
