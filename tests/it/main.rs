@@ -3,6 +3,7 @@
 // Tests may unwrap: a panic is a failed assertion here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod action;
 mod delete;
 mod emulator;
 mod inputs;

@@ -1,0 +1,110 @@
+//! `janitor-demo`: the action doing its real job against the emulator, no GitHub account needed.
+//!
+//! Serves the demo scenario, then runs the real `package-janitor` binary (built next to this
+//! one) as the Actions runner would: first a dry run, then the real cleanup, printing the log,
+//! the `$GITHUB_OUTPUT` file and what changed in the emulated GitHub.
+
+use anyhow::{bail, Context, Result};
+use gh_emulator::{Emulator, PackageType, Scenario};
+use std::path::PathBuf;
+use std::process::Command;
+
+const DEMO: &str = include_str!("../../scenarios/demo.yaml");
+
+fn main() -> Result<()> {
+    let scenario = match std::env::args().nth(1) {
+        Some(path) => std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?,
+        None => DEMO.to_string(),
+    };
+    let emulator = Emulator::start(Scenario::from_yaml(&scenario)?)?;
+    let janitor = janitor_binary()?;
+    let before = emulator
+        .active_ids("acme", PackageType::Container, "web")
+        .len();
+    println!(
+        "Emulated GitHub at {}: organization acme, container package web with {before} versions.\n",
+        emulator.url()
+    );
+
+    let inputs = [
+        ("token", "ghp_demoAliceClassicPat"),
+        ("owner", "acme"),
+        ("packages", "web"),
+        ("tags", "pr-*"),
+        ("untagged", "true"),
+        ("keep-latest", "2"),
+    ];
+    banner("1. Dry run: tags 'pr-*', untagged, keep-latest 2");
+    run(&janitor, &emulator, &inputs, true)?;
+    banner("2. The same cleanup for real");
+    let outputs = run(&janitor, &emulator, &inputs, false)?;
+
+    banner("3. $GITHUB_OUTPUT (result shortened)");
+    for line in outputs.lines() {
+        if line.len() > 160 {
+            println!(
+                "{}…",
+                &line[..line.char_indices().nth(160).map_or(line.len(), |(i, _)| i)]
+            );
+        } else {
+            println!("{line}");
+        }
+    }
+    let after = emulator
+        .active_ids("acme", PackageType::Container, "web")
+        .len();
+    let requests = emulator.requests();
+    let deletes = requests.iter().filter(|r| r.method == "DELETE").count();
+    banner("4. The emulated GitHub afterwards");
+    println!(
+        "web: {before} versions before, {after} after; {} requests served ({deletes} DELETE).",
+        requests.len()
+    );
+    Ok(())
+}
+
+fn banner(title: &str) {
+    println!("\n==== {title} ====\n");
+}
+
+/// `package-janitor` from the same target directory as this binary.
+fn janitor_binary() -> Result<PathBuf> {
+    let me = std::env::current_exe()?;
+    let dir = me.parent().context("no directory for the demo binary")?;
+    let path = dir.join(format!("package-janitor{}", std::env::consts::EXE_SUFFIX));
+    if !path.exists() {
+        bail!(
+            "{} not found: build it first with `cargo build --workspace`",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// Run the binary as the Actions runner would and return the `$GITHUB_OUTPUT` file.
+fn run(
+    janitor: &PathBuf,
+    emulator: &Emulator,
+    inputs: &[(&str, &str)],
+    dry_run: bool,
+) -> Result<String> {
+    let dir = std::env::temp_dir().join(format!("janitor-demo-{}-{dry_run}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let output = dir.join("output");
+    std::fs::write(&output, "")?;
+    let mut command = Command::new(janitor);
+    command
+        .env_clear()
+        .env("GITHUB_API_URL", emulator.url())
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", dir.join("summary"))
+        .env("INPUT_DRY-RUN", dry_run.to_string());
+    for (name, value) in inputs {
+        command.env(format!("INPUT_{}", name.to_uppercase()), value);
+    }
+    let status = command.status()?;
+    println!("(exit status {})", status.code().unwrap_or(-1));
+    let text = std::fs::read_to_string(&output)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(text)
+}
