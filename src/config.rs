@@ -5,6 +5,7 @@
 //! names the input and the offending value, so bad input stops the run (exit 2) before anything
 //! talks to GitHub.
 
+use crate::duration::parse_duration;
 use crate::model::PackageType;
 use crate::pattern::{has_pattern_syntax, split_list, Pattern, PatternSet, Syntax};
 use crate::plan::{Policy, TagMatch};
@@ -129,8 +130,10 @@ pub const INPUTS: &[&str] = &[
     "use-regex",
     "untagged",
     "version-ids",
+    "older-than",
     "keep-latest",
     "min-versions",
+    "max-changes",
     "dry-run",
 ];
 
@@ -234,13 +237,21 @@ impl Config {
         let version_ids = parse_ids(env, "version-ids")?;
         let keep_latest = parse_count(env, "keep-latest", 0)?;
         let min_versions = parse_count(env, "min-versions", 1)?;
+        let max_changes = match env.input("max-changes") {
+            "" => None,
+            _ => Some(parse_count(env, "max-changes", 0)?),
+        };
+        let older_than = match env.input("older-than") {
+            "" => None,
+            value => Some(parse_duration(value).map_err(|e| bad("older-than", value, e))?),
+        };
 
-        if tags.is_empty() && !untagged && version_ids.is_empty() {
+        if tags.is_empty() && !untagged && version_ids.is_empty() && older_than.is_none() {
             return Err(bad(
                 "tags",
                 "",
-                "no selector given: set at least one of `tags`, `untagged: true` or `version-ids` \
-                 (use `tags: '*'` to select every tagged version explicitly)",
+                "no selector given: set at least one of `tags`, `untagged: true`, `version-ids` \
+                 or `older-than` (use `tags: '*'` to select every tagged version explicitly)",
             ));
         }
 
@@ -268,6 +279,8 @@ impl Config {
                 version_ids,
                 keep_latest,
                 min_versions,
+                older_than,
+                max_changes,
             },
             dry_run,
             api_url,
@@ -384,5 +397,7 @@ mod tests {
             "untagged"
         );
         assert_eq!(error(&[("INPUT_TOKEN", "")]).input, "token");
+        assert_eq!(error(&[("INPUT_OLDER-THAN", "90")]).input, "older-than");
+        assert_eq!(error(&[("INPUT_MAX-CHANGES", "ten")]).input, "max-changes");
     }
 }

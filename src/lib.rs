@@ -6,6 +6,7 @@
 //! ARCHITECTURE.md.
 
 pub mod config;
+pub mod duration;
 pub mod execute;
 pub mod github;
 pub mod model;

@@ -4,25 +4,30 @@
 //! by executing a plan, and the plan lists every version the selectors matched with its fate.
 //!
 //! # Selection, in this order
-//! 1. **Selectors**, OR-ed: `version-ids` (the id is listed); `tags` (for container and docker
+//! 1. **Filters**: with `older-than`, only versions whose `updated_at` is more than that long
+//!    before `now` take part at all. A version the filters leave out is not in the plan.
+//! 2. **Selectors**, OR-ed: `version-ids` (the id is listed); `tags` (for container and docker
 //!    packages the version's tags, for other types its version name; under `tag-match: all`
 //!    a tagged version is selected only when *every* tag matches a pattern, under `any` one
-//!    matching tag is enough); `untagged` (a container version with no tag). A version that
-//!    `tags` matched only in part, and that no other selector picked, is reported as skipped
-//!    ("partial tag match") and never changed.
-//! 2. **`exclude-tags`**: a selected version with any tag (or name) matching is skipped.
+//!    matching tag is enough); `untagged` (a container version with no tag). With no selector
+//!    but a filter, every version the filter lets through is selected (`older-than: 90d`
+//!    alone = every version older than 90 days, tagged or not). A version that `tags` matched
+//!    only in part, and that no other selector picked, is reported as skipped ("partial tag
+//!    match") and never changed.
+//! 3. **`exclude-tags`**: a selected version with any tag (or name) matching is skipped.
 //!    Exclusion always wins, even over `version-ids`.
-//! 3. **`keep-latest`**: of the remaining candidates, the N newest (by `created_at`, then id:
+//! 4. **`keep-latest`**: of the remaining candidates, the N newest (by `created_at`, then id:
 //!    the higher id is newer) are kept.
-//! 4. **`min-versions`**: while deleting the rest would leave the package with fewer than N
+//! 5. **`min-versions`**: while deleting the rest would leave the package with fewer than N
 //!    versions, the newest remaining candidate is kept.
 //!
 //! Whatever survives is a planned change. `version-ids` that no listed package holds are
-//! reported once, as skipped ("not found").
+//! reported once, as skipped ("not found"). `max-changes` does not shrink the plan: a plan
+//! larger than it is not executed at all ([`Plan::exceeds`]).
 
 use crate::model::{PackageListing, PackageType, PackageVersion};
 use crate::pattern::PatternSet;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -45,6 +50,16 @@ pub struct Policy {
     pub version_ids: BTreeSet<u64>,
     pub keep_latest: usize,
     pub min_versions: usize,
+    /// Only versions last updated longer ago than this.
+    pub older_than: Option<TimeDelta>,
+    /// A plan with more changes than this is not executed.
+    pub max_changes: Option<usize>,
+}
+
+impl Policy {
+    fn has_selector(&self) -> bool {
+        !self.tags.is_empty() || self.untagged || !self.version_ids.is_empty()
+    }
 }
 
 /// Why a selected version is left alone.
@@ -122,6 +137,11 @@ impl Plan {
         self.packages.iter().map(|p| p.changes().count()).sum()
     }
 
+    /// Whether the plan has more changes than `max-changes` allows.
+    pub fn exceeds(&self, policy: &Policy) -> bool {
+        policy.max_changes.is_some_and(|max| self.change_count() > max)
+    }
+
     pub fn change_ids(&self) -> Vec<u64> {
         self.packages
             .iter()
@@ -160,7 +180,17 @@ enum Selection {
     NotSelected,
 }
 
-fn select(version: &PackageVersion, policy: &Policy) -> Selection {
+fn select(version: &PackageVersion, policy: &Policy, now: DateTime<Utc>) -> Selection {
+    if policy
+        .older_than
+        .is_some_and(|age| now.signed_duration_since(version.updated_at) <= age)
+    {
+        return Selection::NotSelected;
+    }
+    if !policy.has_selector() {
+        // Only filters were given: they select on their own.
+        return Selection::Selected;
+    }
     if policy.version_ids.contains(&version.id) {
         return Selection::Selected;
     }
@@ -182,14 +212,14 @@ fn select(version: &PackageVersion, policy: &Policy) -> Selection {
     }
 }
 
-fn plan_package(listing: &PackageListing, policy: &Policy, _now: DateTime<Utc>) -> PackagePlan {
+fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -> PackagePlan {
     let mut versions: Vec<&PackageVersion> = listing.versions.iter().collect();
     versions.sort_by(|a, b| PackageVersion::newer_first(a, b));
     versions.dedup_by_key(|v| v.id);
 
     let mut entries: Vec<Entry> = Vec::new();
     for version in &versions {
-        let decision = match select(version, policy) {
+        let decision = match select(version, policy, now) {
             Selection::NotSelected => continue,
             Selection::Partial(unmatched) => {
                 Decision::Skip(SkipReason::PartialTagMatch { unmatched })
@@ -269,6 +299,11 @@ mod tests {
         }
     }
 
+    /// Version `id` is created `id` minutes after 1_700_000_000; "now" is 100 minutes later.
+    fn now() -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + 100 * 60, 0).unwrap()
+    }
+
     fn patterns(list: &[&str]) -> PatternSet {
         PatternSet::new(
             list.iter()
@@ -287,6 +322,8 @@ mod tests {
             version_ids: BTreeSet::new(),
             keep_latest: 0,
             min_versions: 1,
+            older_than: None,
+            max_changes: None,
         }
     }
 
@@ -296,7 +333,7 @@ mod tests {
             name: "web".into(),
             versions,
         };
-        let plan = plan(&[listing], policy, Utc::now());
+        let plan = plan(&[listing], policy, now());
         let got: Vec<String> = plan.packages[0]
             .entries
             .iter()
@@ -392,7 +429,7 @@ mod tests {
                 versions: sample(),
             }],
             &p,
-            Utc::now(),
+            now(),
         );
         assert_eq!(plan.missing_ids, [99]);
     }
@@ -478,5 +515,23 @@ mod tests {
                 "2:delete",
             ],
         );
+    }
+
+    #[test]
+    fn older_than_filters_selectors_and_selects_alone() {
+        // Versions 1..=7 were updated 99..=93 minutes before now.
+        let p = Policy { older_than: Some(TimeDelta::minutes(95)), ..policy() };
+        check(sample(), &p, &["4:delete", "3:delete", "2:delete", "1:delete"]);
+        let p = Policy { tags: patterns(&["pr-*"]), older_than: Some(TimeDelta::minutes(95)), ..policy() };
+        check(sample(), &p, &["3:partial-tag-match", "2:delete"]);
+    }
+
+    #[test]
+    fn max_changes_is_a_limit_on_the_whole_plan() {
+        let p = Policy { tags: patterns(&["pr-*"]), max_changes: Some(2), ..policy() };
+        let listing = PackageListing { name: "web".into(), versions: sample() };
+        assert!(!plan(&[listing.clone()], &p, now()).exceeds(&p));
+        let p = Policy { max_changes: Some(1), ..p };
+        assert!(plan(&[listing], &p, now()).exceeds(&p));
     }
 }

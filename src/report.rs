@@ -22,6 +22,8 @@ pub struct RunContext {
     pub owner_kind: OwnerKind,
     pub package_type: PackageType,
     pub dry_run: bool,
+    /// Why a plan was not executed (`max-changes`), if it was not.
+    pub held: Option<String>,
 }
 
 /// Where one selected version ended up.
@@ -116,6 +118,7 @@ impl Outputs {
             "package_type": context.package_type.as_str(),
             "mode": "delete",
             "dry_run": context.dry_run,
+            "held": context.held,
             "packages": packages,
             "not_found": not_found,
         });
@@ -223,10 +226,13 @@ fn short_name(name: &str) -> String {
     }
 }
 
-fn fate_words(fate: &Fate, dry_run: bool) -> (String, String) {
+fn fate_words(fate: &Fate, context: &RunContext) -> (String, String) {
     match fate {
-        Fate::Planned if dry_run => ("delete (dry run)".into(), String::new()),
-        Fate::Planned => ("delete".into(), String::new()),
+        Fate::Planned => match (&context.held, context.dry_run) {
+            (Some(reason), _) => ("delete (held)".into(), reason.clone()),
+            (None, true) => ("delete (dry run)".into(), String::new()),
+            (None, false) => ("delete".into(), String::new()),
+        },
         Fate::Deleted => ("deleted".into(), String::new()),
         Fate::Skipped(reason) => ("skip".into(), reason.to_string()),
         Fate::Failed(message) => ("FAILED".into(), message.to_string()),
@@ -235,15 +241,15 @@ fn fate_words(fate: &Fate, dry_run: bool) -> (String, String) {
 
 /// The plan of one package as a plain-text table for the log.
 pub fn plan_table(
+    context: &RunContext,
     package: &PackagePlan,
     outcomes: &Outcomes,
-    dry_run: bool,
     now: DateTime<Utc>,
 ) -> String {
     let header = ["id", "version", "tags", "age", "fate", "reason"].map(String::from);
     let mut rows = vec![header];
     for entry in &package.entries {
-        let (fate, reason) = fate_words(&fate(&package.package, entry, outcomes), dry_run);
+        let (fate, reason) = fate_words(&fate(&package.package, entry, outcomes), context);
         let tags = if entry.version.tags.is_empty() {
             "-".to_string()
         } else {
@@ -287,8 +293,15 @@ pub fn summary(
     let _ = writeln!(
         md,
         "## package-janitor: delete{}\n",
-        if context.dry_run { " (dry run)" } else { "" }
+        match (&context.held, context.dry_run) {
+            (Some(_), _) => " (held: nothing was changed)",
+            (None, true) => " (dry run)",
+            (None, false) => "",
+        }
     );
+    if let Some(reason) = &context.held {
+        let _ = writeln!(md, "**Not executed:** {reason}.\n");
+    }
     let _ = writeln!(
         md,
         "Owner **{}** ({}), package type `{}`: {} planned, {} deleted, {} skipped, {} failed.\n",
@@ -315,7 +328,7 @@ pub fn summary(
         md.push_str("| Version | Tags | Created | Result | Reason |\n|---|---|---|---|---|\n");
         for entry in &package.entries {
             let (fate, reason) =
-                fate_words(&fate(&package.package, entry, outcomes), context.dry_run);
+                fate_words(&fate(&package.package, entry, outcomes), context);
             let row = format!(
                 "| `{}` {} | {} | {} | {} | {} |\n",
                 entry.version.id,

@@ -51,14 +51,22 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
 
     let now = Utc::now();
     let plan = plan(&listings, &config.policy, now);
+    let held = plan.exceeds(&config.policy).then(|| {
+        format!(
+            "the plan has {} changes, more than max-changes {}",
+            plan.change_count(),
+            config.policy.max_changes.unwrap_or_default()
+        )
+    });
     let context = RunContext {
         owner: config.owner.clone(),
         owner_kind,
         package_type: config.package_type,
         dry_run: config.dry_run,
+        held: held.clone(),
     };
 
-    let outcomes = if config.dry_run {
+    let outcomes = if config.dry_run || held.is_some() {
         Outcomes::new()
     } else {
         execute(&github, &route, config.package_type, &plan, log).await
@@ -73,7 +81,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
             package.listed,
             if config.dry_run { " (dry run)" } else { "" }
         ));
-        log.info(&report::plan_table(package, &outcomes, config.dry_run, now));
+        log.info(&report::plan_table(&context, package, &outcomes, now));
         log.end_group();
     }
     for id in &plan.missing_ids {
@@ -98,7 +106,11 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     });
     log.info(&format!(
         "{}: {} planned, {} deleted, {} skipped, {} failed ({} requests)",
-        if config.dry_run { "Dry run" } else { "Done" },
+        match (&context.held, config.dry_run) {
+            (Some(_), _) => "Held",
+            (None, true) => "Dry run",
+            (None, false) => "Done",
+        },
         outputs.planned_ids.len(),
         outputs.deleted_ids.len(),
         outputs.skipped_count,
@@ -106,6 +118,11 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         github.request_count()
     ));
     log.finish();
+    if let Some(reason) = held {
+        // Nothing was sent: the outputs show the plan, and the run stops with exit 2.
+        log.error("Plan too large", &format!("{reason}; nothing was changed"));
+        return Ok(Exit::Stopped);
+    }
     let failed = outcomes.values().any(|o| matches!(o, Outcome::Failed(_)));
     if let Err(error) = written {
         // Changes may have been made already, so this is a failure, not a stop.

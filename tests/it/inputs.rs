@@ -94,3 +94,13 @@ fn a_bad_tag_match_is_named() {
 fn a_package_pattern_is_refused_for_now() {
     stopped_before_any_request(&[("packages", "app-*")], "packages", "'app-*'");
 }
+
+#[test]
+fn a_duration_without_a_unit_is_named() {
+    stopped_before_any_request(&[("older-than", "90")], "older-than", "'90'");
+}
+
+#[test]
+fn a_bad_max_changes_is_named() {
+    stopped_before_any_request(&[("max-changes", "-5")], "max-changes", "'-5'");
+}

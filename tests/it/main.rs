@@ -7,4 +7,5 @@ mod action;
 mod delete;
 mod emulator;
 mod inputs;
+mod select;
 mod util;
