@@ -535,3 +535,6 @@ mod tests {
         assert!(plan(&[listing], &p, now()).exceeds(&p));
     }
 }
+
+#[cfg(test)]
+mod properties;

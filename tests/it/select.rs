@@ -131,3 +131,26 @@ fn tags_star_selects_every_tagged_version_but_not_untagged_ones() {
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.ids("deleted-ids"), [id(0), id(2)]);
 }
+
+#[test]
+fn a_dry_run_plans_exactly_what_the_real_run_then_deletes() {
+    let emulator = Emulator::start(base().package(images_aged(&[
+        (&["pr-1"], 40),
+        (&["pr-2", "v2"], 35),
+        (&[], 30),
+        (&["pr-4"], 20),
+        (&["v1"], 10),
+        (&["pr-6"], 5),
+    ])))
+    .unwrap();
+    let inputs = acme(&[("tags", "pr-*"), ("untagged", "true"), ("keep-latest", "1"), ("older-than", "1w")]);
+    let mut dry = inputs.clone();
+    dry.push(("dry-run", "true"));
+    let planned = janitor(&emulator, &dry);
+    let real = janitor(&emulator, &inputs);
+    assert_eq!(planned.code, 0);
+    assert_eq!(real.code, 0);
+    assert_eq!(planned.ids("planned-ids"), real.ids("planned-ids"));
+    assert_eq!(real.ids("planned-ids"), real.ids("deleted-ids"));
+    assert_eq!(real.ids("deleted-ids"), [id(0), id(2)]);
+}
