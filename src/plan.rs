@@ -87,8 +87,8 @@ impl fmt::Display for SkipReason {
             SkipReason::PartialTagMatch { unmatched } => {
                 write!(f, "partial tag match: {} not matched", unmatched.join(", "))
             }
-            SkipReason::KeepLatest { n } => write!(f, "keep-latest: one of the {n} newest"),
-            SkipReason::MinVersions { n } => write!(f, "min-versions: keeps {n} version(s)"),
+            SkipReason::KeepLatest { n } => write!(f, "keep-latest: among the {n} newest selected"),
+            SkipReason::MinVersions { n } => write!(f, "min-versions: the package keeps at least {n}"),
             SkipReason::Refused { message } => write!(f, "refused by GitHub: {message}"),
         }
     }

@@ -250,11 +250,7 @@ pub fn plan_table(
     let mut rows = vec![header];
     for entry in &package.entries {
         let (fate, reason) = fate_words(&fate(&package.package, entry, outcomes), context);
-        let tags = if entry.version.tags.is_empty() {
-            "-".to_string()
-        } else {
-            entry.version.tags.join(", ")
-        };
+        let tags = tag_list(&entry.version.tags);
         rows.push([
             entry.version.id.to_string(),
             short_name(&entry.version.name),
@@ -333,7 +329,7 @@ pub fn summary(
                 "| `{}` {} | {} | {} | {} | {} |\n",
                 entry.version.id,
                 md_cell(&short_name(&entry.version.name)),
-                md_cell(&entry.version.tags.join(", ")),
+                md_cell(&tag_list(&entry.version.tags)),
                 entry.version.created_at.format("%Y-%m-%d"),
                 fate,
                 md_cell(&reason)
@@ -355,6 +351,14 @@ pub fn summary(
         );
     }
     md
+}
+
+fn tag_list(tags: &[String]) -> String {
+    if tags.is_empty() {
+        "-".to_string()
+    } else {
+        tags.join(", ")
+    }
 }
 
 fn md_cell(s: &str) -> String {

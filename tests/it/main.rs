@@ -8,4 +8,5 @@ mod delete;
 mod emulator;
 mod inputs;
 mod select;
+mod snapshots;
 mod util;

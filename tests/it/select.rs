@@ -102,7 +102,7 @@ fn min_versions_keeps_the_newest_candidates() {
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.ids("deleted-ids"), [id(0)]);
     assert_eq!(run.output("skipped-count"), "3");
-    assert!(run.stdout.contains("min-versions: keeps 3 version(s)"));
+    assert!(run.stdout.contains("min-versions: the package keeps at least 3"));
 }
 
 #[test]

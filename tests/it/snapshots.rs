@@ -1,0 +1,67 @@
+//! Snapshots of what people read: the log with its plan table, and the step summary.
+
+use crate::util::*;
+use chrono::{Duration, Utc};
+use gh_emulator::scenario::{PackageSpec, PackageType, VersionSpec};
+use gh_emulator::Emulator;
+
+/// A package whose ages are fixed relative to now, so the table does not drift.
+fn package() -> PackageSpec {
+    let mut p = PackageSpec::new("acme", PackageType::Container, "web", 7001).repository("acme/web");
+    let shapes: [(&[&str], i64); 7] = [
+        (&["v1.0.0"], 90),
+        (&["pr-11"], 60),
+        (&[], 45),
+        (&["pr-12", "v1.1.0-rc.1"], 40),
+        (&["pr-13"], 20),
+        (&["pr-14"], 3),
+        (&["latest", "v1.1.0"], 1),
+    ];
+    for (i, (tags, days)) in shapes.iter().enumerate() {
+        p = p.version(VersionSpec::image(id(i as u64), tags, Utc::now() - Duration::days(*days) - Duration::minutes(5)));
+    }
+    p
+}
+
+fn settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\d{4}-\d{2}-\d{2}", "[date]");
+    settings.add_filter(r"ghadelimiter_[0-9a-f]{32}", "[delimiter]");
+    settings
+}
+
+#[test]
+fn the_log_and_summary_of_a_cleanup() {
+    let emulator = Emulator::start(base().package(package())).unwrap();
+    let run = janitor(
+        &emulator,
+        &[("token", PAT), ("owner", "acme"), ("packages", "web"), ("tags", "pr-*"), ("untagged", "true"), ("keep-latest", "1")],
+    );
+    assert_eq!(run.code, 0);
+    settings().bind(|| {
+        insta::assert_snapshot!("cleanup_log", run.stdout);
+        insta::assert_snapshot!("cleanup_summary", run.summary);
+    });
+}
+
+#[test]
+fn the_log_and_summary_of_a_dry_run() {
+    let emulator = Emulator::start(base().package(package())).unwrap();
+    let run = janitor(
+        &emulator,
+        &[("token", PAT), ("owner", "acme"), ("packages", "web"), ("tags", "pr-*"), ("exclude-tags", "pr-13"), ("dry-run", "true")],
+    );
+    assert_eq!(run.code, 0);
+    settings().bind(|| {
+        insta::assert_snapshot!("dry_run_log", run.stdout);
+        insta::assert_snapshot!("dry_run_summary", run.summary);
+    });
+}
+
+#[test]
+fn the_error_for_bad_input() {
+    let emulator = Emulator::start(base()).unwrap();
+    let run = janitor(&emulator, &[("token", PAT), ("owner", "acme"), ("packages", "web"), ("tags", "pr-[0-9")]);
+    assert_eq!(run.code, 2);
+    insta::assert_snapshot!("bad_input_log", run.stdout);
+}
