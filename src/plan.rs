@@ -88,7 +88,9 @@ impl fmt::Display for SkipReason {
                 write!(f, "partial tag match: {} not matched", unmatched.join(", "))
             }
             SkipReason::KeepLatest { n } => write!(f, "keep-latest: among the {n} newest selected"),
-            SkipReason::MinVersions { n } => write!(f, "min-versions: the package keeps at least {n}"),
+            SkipReason::MinVersions { n } => {
+                write!(f, "min-versions: the package keeps at least {n}")
+            }
             SkipReason::Refused { message } => write!(f, "refused by GitHub: {message}"),
         }
     }
@@ -139,7 +141,9 @@ impl Plan {
 
     /// Whether the plan has more changes than `max-changes` allows.
     pub fn exceeds(&self, policy: &Policy) -> bool {
-        policy.max_changes.is_some_and(|max| self.change_count() > max)
+        policy
+            .max_changes
+            .is_some_and(|max| self.change_count() > max)
     }
 
     pub fn change_ids(&self) -> Vec<u64> {
@@ -520,18 +524,39 @@ mod tests {
     #[test]
     fn older_than_filters_selectors_and_selects_alone() {
         // Versions 1..=7 were updated 99..=93 minutes before now.
-        let p = Policy { older_than: Some(TimeDelta::minutes(95)), ..policy() };
-        check(sample(), &p, &["4:delete", "3:delete", "2:delete", "1:delete"]);
-        let p = Policy { tags: patterns(&["pr-*"]), older_than: Some(TimeDelta::minutes(95)), ..policy() };
+        let p = Policy {
+            older_than: Some(TimeDelta::minutes(95)),
+            ..policy()
+        };
+        check(
+            sample(),
+            &p,
+            &["4:delete", "3:delete", "2:delete", "1:delete"],
+        );
+        let p = Policy {
+            tags: patterns(&["pr-*"]),
+            older_than: Some(TimeDelta::minutes(95)),
+            ..policy()
+        };
         check(sample(), &p, &["3:partial-tag-match", "2:delete"]);
     }
 
     #[test]
     fn max_changes_is_a_limit_on_the_whole_plan() {
-        let p = Policy { tags: patterns(&["pr-*"]), max_changes: Some(2), ..policy() };
-        let listing = PackageListing { name: "web".into(), versions: sample() };
+        let p = Policy {
+            tags: patterns(&["pr-*"]),
+            max_changes: Some(2),
+            ..policy()
+        };
+        let listing = PackageListing {
+            name: "web".into(),
+            versions: sample(),
+        };
         assert!(!plan(&[listing.clone()], &p, now()).exceeds(&p));
-        let p = Policy { max_changes: Some(1), ..p };
+        let p = Policy {
+            max_changes: Some(1),
+            ..p
+        };
         assert!(plan(&[listing], &p, now()).exceeds(&p));
     }
 }

@@ -323,8 +323,7 @@ pub fn summary(
         }
         md.push_str("| Version | Tags | Created | Result | Reason |\n|---|---|---|---|---|\n");
         for entry in &package.entries {
-            let (fate, reason) =
-                fate_words(&fate(&package.package, entry, outcomes), context);
+            let (fate, reason) = fate_words(&fate(&package.package, entry, outcomes), context);
             let row = format!(
                 "| `{}` {} | {} | {} | {} | {} |\n",
                 entry.version.id,

@@ -74,13 +74,21 @@ fn is_candidate(v: &PackageVersion, p: &Policy) -> bool {
             TagMatch::Any => v.tags.iter().any(|t| p.tags.is_match(t)),
         };
     let selectors = !p.tags.is_empty() || p.untagged || !p.version_ids.is_empty();
-    let selected = !selectors || p.version_ids.contains(&v.id) || by_tags || (p.untagged && v.tags.is_empty());
+    let selected =
+        !selectors || p.version_ids.contains(&v.id) || by_tags || (p.untagged && v.tags.is_empty());
     let excluded = v.tags.iter().any(|t| p.exclude_tags.is_match(t));
     old_enough && selected && !excluded
 }
 
 fn planned(versions: &[PackageVersion], policy: &Policy) -> Plan {
-    plan(&[PackageListing { name: "web".into(), versions: versions.to_vec() }], policy, now())
+    plan(
+        &[PackageListing {
+            name: "web".into(),
+            versions: versions.to_vec(),
+        }],
+        policy,
+        now(),
+    )
 }
 
 proptest! {

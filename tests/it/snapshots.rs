@@ -7,7 +7,8 @@ use gh_emulator::Emulator;
 
 /// A package whose ages are fixed relative to now, so the table does not drift.
 fn package() -> PackageSpec {
-    let mut p = PackageSpec::new("acme", PackageType::Container, "web", 7001).repository("acme/web");
+    let mut p =
+        PackageSpec::new("acme", PackageType::Container, "web", 7001).repository("acme/web");
     let shapes: [(&[&str], i64); 7] = [
         (&["v1.0.0"], 90),
         (&["pr-11"], 60),
@@ -18,7 +19,11 @@ fn package() -> PackageSpec {
         (&["latest", "v1.1.0"], 1),
     ];
     for (i, (tags, days)) in shapes.iter().enumerate() {
-        p = p.version(VersionSpec::image(id(i as u64), tags, Utc::now() - Duration::days(*days) - Duration::minutes(5)));
+        p = p.version(VersionSpec::image(
+            id(i as u64),
+            tags,
+            Utc::now() - Duration::days(*days) - Duration::minutes(5),
+        ));
     }
     p
 }
@@ -35,7 +40,14 @@ fn the_log_and_summary_of_a_cleanup() {
     let emulator = Emulator::start(base().package(package())).unwrap();
     let run = janitor(
         &emulator,
-        &[("token", PAT), ("owner", "acme"), ("packages", "web"), ("tags", "pr-*"), ("untagged", "true"), ("keep-latest", "1")],
+        &[
+            ("token", PAT),
+            ("owner", "acme"),
+            ("packages", "web"),
+            ("tags", "pr-*"),
+            ("untagged", "true"),
+            ("keep-latest", "1"),
+        ],
     );
     assert_eq!(run.code, 0);
     settings().bind(|| {
@@ -49,7 +61,14 @@ fn the_log_and_summary_of_a_dry_run() {
     let emulator = Emulator::start(base().package(package())).unwrap();
     let run = janitor(
         &emulator,
-        &[("token", PAT), ("owner", "acme"), ("packages", "web"), ("tags", "pr-*"), ("exclude-tags", "pr-13"), ("dry-run", "true")],
+        &[
+            ("token", PAT),
+            ("owner", "acme"),
+            ("packages", "web"),
+            ("tags", "pr-*"),
+            ("exclude-tags", "pr-13"),
+            ("dry-run", "true"),
+        ],
     );
     assert_eq!(run.code, 0);
     settings().bind(|| {
@@ -61,7 +80,15 @@ fn the_log_and_summary_of_a_dry_run() {
 #[test]
 fn the_error_for_bad_input() {
     let emulator = Emulator::start(base()).unwrap();
-    let run = janitor(&emulator, &[("token", PAT), ("owner", "acme"), ("packages", "web"), ("tags", "pr-[0-9")]);
+    let run = janitor(
+        &emulator,
+        &[
+            ("token", PAT),
+            ("owner", "acme"),
+            ("packages", "web"),
+            ("tags", "pr-[0-9"),
+        ],
+    );
     assert_eq!(run.code, 2);
     insta::assert_snapshot!("bad_input_log", run.stdout);
 }

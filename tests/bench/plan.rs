@@ -1,0 +1,155 @@
+#![allow(unsafe_code)] // The counting allocator only.
+//! `cargo bench --bench plan`: plan one package of 100,000 versions (up to 5 tags each)
+//! against 50 patterns, printing the time and the memory the planner used.
+//!
+//! Target: under 100 ms and under 64 MiB on one core of the CI machine.
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use package_janitor::model::{PackageListing, PackageType, PackageVersion};
+use package_janitor::pattern::{Pattern, PatternSet, Syntax};
+use package_janitor::plan::{plan, Policy, TagMatch};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// Counts live and peak heap bytes.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const VERSIONS: u64 = 100_000;
+
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// A deterministic xorshift, so every run plans the same data.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn listing(now: DateTime<Utc>) -> PackageListing {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let versions = (0..VERSIONS)
+        .map(|i| {
+            let tags = (0..rng.next() % 6)
+                .map(|k| match (rng.next() + k) % 6 {
+                    0 => format!("pr-{}", rng.next() % 5000),
+                    1 => format!(
+                        "v{}.{}.{}",
+                        rng.next() % 5,
+                        rng.next() % 20,
+                        rng.next() % 10
+                    ),
+                    2 => format!("v1.{}.0-rc.{}", rng.next() % 20, rng.next() % 5),
+                    3 => format!("sha-{:07x}", rng.next() % 0xfff_ffff),
+                    4 => format!("feature-{}-build", rng.next() % 300),
+                    _ => "latest".to_string(),
+                })
+                .collect();
+            let created = now - TimeDelta::minutes((VERSIONS - i) as i64 * 7);
+            PackageVersion {
+                id: 600_000_000 + i,
+                name: format!("sha256:{:064x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                tags,
+                created_at: created,
+                updated_at: created,
+                deleted_at: None,
+            }
+        })
+        .collect();
+    PackageListing {
+        name: "web".into(),
+        versions,
+    }
+}
+
+fn patterns() -> Vec<Pattern> {
+    let mut sources: Vec<String> = (0..40).map(|n| format!("pr-{n}*")).collect();
+    sources.extend(
+        [
+            "v*.*.*-rc.*",
+            "sha-???????",
+            "feature-*-build",
+            "[vV]0.*",
+            "pr-4?9?",
+            "v1.1[0-9].*",
+            "feature-1??-*",
+            "*-tmp",
+            "dev-*",
+            "nightly-[0-9]*",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    sources
+        .iter()
+        .map(|s| Pattern::new(s, Syntax::Glob).unwrap())
+        .collect()
+}
+
+fn main() {
+    let now = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+    let listing = listing(now);
+    let tags: usize = listing.versions.iter().map(|v| v.tags.len()).sum();
+    let policy = Policy {
+        package_type: PackageType::Container,
+        tags: PatternSet::new(patterns()),
+        exclude_tags: PatternSet::new(vec![
+            Pattern::new("latest", Syntax::Glob).unwrap(),
+            Pattern::new("v*.*.0", Syntax::Glob).unwrap(),
+        ]),
+        tag_match: TagMatch::All,
+        untagged: true,
+        version_ids: BTreeSet::new(),
+        keep_latest: 10,
+        min_versions: 1,
+        older_than: Some(TimeDelta::days(30)),
+        max_changes: None,
+    };
+    let input = LIVE.load(Ordering::Relaxed);
+
+    let mut best = f64::MAX;
+    let mut used = 0;
+    let mut planned = 0;
+    for _ in 0..5 {
+        PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+        let before = LIVE.load(Ordering::Relaxed);
+        let start = Instant::now();
+        let result = plan(std::slice::from_ref(&listing), &policy, now);
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        used = PEAK.load(Ordering::Relaxed) - before;
+        planned = result.change_count();
+        best = best.min(ms);
+        drop(result);
+    }
+    println!("plan: {VERSIONS} versions, {tags} tags, 50 patterns -> {planned} planned");
+    println!(
+        "plan: best of 5: {best:.1} ms; planner's peak heap: {:.1} MiB; input data: {:.1} MiB",
+        mib(used),
+        mib(input)
+    );
+}
