@@ -552,7 +552,7 @@ mod tests {
             name: "web".into(),
             versions: sample(),
         };
-        assert!(!plan(&[listing.clone()], &p, now()).exceeds(&p));
+        assert!(!plan(std::slice::from_ref(&listing), &p, now()).exceeds(&p));
         let p = Policy {
             max_changes: Some(1),
             ..p
