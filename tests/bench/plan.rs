@@ -1,4 +1,4 @@
-#![allow(unsafe_code)] // The counting allocator only.
+#![allow(unsafe_code, clippy::unwrap_used)] // A counting allocator; fixed, valid patterns.
 //! `cargo bench --bench plan`: plan one package of 100,000 versions (up to 5 tags each)
 //! against 50 patterns, printing the time and the memory the planner used.
 //!
