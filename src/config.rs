@@ -6,7 +6,7 @@
 //! talks to GitHub.
 
 use crate::duration::parse_duration;
-use crate::model::PackageType;
+use crate::model::{Mode, PackageType};
 use crate::pattern::{has_pattern_syntax, split_list, Pattern, PatternSet, Syntax};
 use crate::plan::{Policy, TagMatch};
 use std::collections::{BTreeMap, BTreeSet};
@@ -104,8 +104,9 @@ pub struct Config {
     pub token: Token,
     pub owner: String,
     pub package_type: PackageType,
-    /// Exact package names (patterns over package names are not supported yet).
-    pub packages: Vec<String>,
+    pub mode: Mode,
+    /// Exact names, or patterns expanded through the owner's package list.
+    pub packages: Vec<PackageName>,
     pub policy: Policy,
     pub dry_run: bool,
     /// The REST API base, `GITHUB_API_URL` or `https://api.github.com`.
@@ -118,12 +119,22 @@ pub struct Config {
     pub debug: bool,
 }
 
+/// One entry of `packages`.
+#[derive(Debug, Clone)]
+pub enum PackageName {
+    /// A name without pattern syntax: used as is, no package listing needed.
+    Exact(String),
+    /// A glob or regex matched against the owner's package list.
+    Pattern(Pattern),
+}
+
 /// Every input this build of the action understands, as declared in action.yml.
 pub const INPUTS: &[&str] = &[
     "token",
     "owner",
     "package-type",
     "packages",
+    "mode",
     "tags",
     "exclude-tags",
     "tag-match",
@@ -131,6 +142,7 @@ pub const INPUTS: &[&str] = &[
     "untagged",
     "version-ids",
     "older-than",
+    "deleted-within",
     "keep-latest",
     "min-versions",
     "max-changes",
@@ -194,8 +206,18 @@ impl Config {
             Syntax::Glob
         };
 
-        let packages_raw = env.input("packages");
-        let packages = split_list(packages_raw);
+        let packages = split_list(env.input("packages"))
+            .into_iter()
+            .map(|name| {
+                if has_pattern_syntax(&name, syntax) {
+                    Pattern::new(&name, syntax)
+                        .map(PackageName::Pattern)
+                        .map_err(|e| bad("packages", &name, e.to_string()))
+                } else {
+                    Ok(PackageName::Exact(name))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         if packages.is_empty() {
             return Err(bad(
                 "packages",
@@ -203,16 +225,17 @@ impl Config {
                 "is required: name at least one package",
             ));
         }
-        for name in &packages {
-            if has_pattern_syntax(name, syntax) {
+        let mode = match env.input("mode").to_ascii_lowercase().as_str() {
+            "" | "delete" => Mode::Delete,
+            "restore" => Mode::Restore,
+            _ => {
                 return Err(bad(
-                    "packages",
-                    name,
-                    "is a pattern; this version accepts exact package names only",
-                ));
+                    "mode",
+                    env.input("mode"),
+                    "must be `delete` or `restore`",
+                ))
             }
-        }
-
+        };
         let tags = parse_patterns(env, "tags", syntax)?;
         let exclude_tags = parse_patterns(env, "exclude-tags", syntax)?;
         let tag_match = match env.input("tag-match").to_ascii_lowercase().as_str() {
@@ -246,12 +269,30 @@ impl Config {
             value => Some(parse_duration(value).map_err(|e| bad("older-than", value, e))?),
         };
 
-        if tags.is_empty() && !untagged && version_ids.is_empty() && older_than.is_none() {
+        let deleted_within = match env.input("deleted-within") {
+            "" => None,
+            value => Some(parse_duration(value).map_err(|e| bad("deleted-within", value, e))?),
+        };
+        if deleted_within.is_some() && mode == Mode::Delete {
+            return Err(bad(
+                "deleted-within",
+                env.input("deleted-within"),
+                "conflicts with mode 'delete': it selects deleted versions for `mode: restore`",
+            ));
+        }
+
+        if tags.is_empty()
+            && !untagged
+            && version_ids.is_empty()
+            && older_than.is_none()
+            && deleted_within.is_none()
+        {
             return Err(bad(
                 "tags",
                 "",
-                "no selector given: set at least one of `tags`, `untagged: true`, `version-ids` \
-                 or `older-than` (use `tags: '*'` to select every tagged version explicitly)",
+                "no selector given: set at least one of `tags`, `untagged: true`, `version-ids`, \
+                 `older-than` or `deleted-within` (restore) (use `tags: '*'` to select every \
+                 tagged version explicitly)",
             ));
         }
 
@@ -269,9 +310,11 @@ impl Config {
             token,
             owner: owner.to_string(),
             package_type,
+            mode,
             packages,
             policy: Policy {
                 package_type,
+                mode,
                 tags,
                 exclude_tags,
                 tag_match,
@@ -280,6 +323,7 @@ impl Config {
                 keep_latest,
                 min_versions,
                 older_than,
+                deleted_within,
                 max_changes,
             },
             dry_run,
@@ -383,7 +427,13 @@ mod tests {
         );
         assert_eq!(error(&[("INPUT_DRY-RUN", "yes")]).input, "dry-run");
         assert_eq!(error(&[("INPUT_PACKAGES", " ,\n")]).input, "packages");
-        assert_eq!(error(&[("INPUT_PACKAGES", "app-*")]).input, "packages");
+        assert_eq!(error(&[("INPUT_PACKAGES", "app-[")]).input, "packages");
+        assert_eq!(error(&[("INPUT_MODE", "purge")]).input, "mode");
+        assert_eq!(
+            error(&[("INPUT_DELETED-WITHIN", "7d")]).input,
+            "deleted-within"
+        );
+
         assert_eq!(error(&[("INPUT_TAGS", "")]).input, "tags");
         assert_eq!(error(&[("INPUT_VERSION-IDS", "12,abc")]).value, "abc");
         assert_eq!(error(&[("INPUT_KEEP-LATEST", "-1")]).input, "keep-latest");

@@ -1,11 +1,12 @@
-//! The executor: applies a plan's changes, oldest first, and records each one's outcome.
+//! The executor: applies a plan's changes (deletes or restores), oldest first, and records
+//! each one's outcome.
 //!
 //! It changes nothing the plan does not list. GitHub's refusals of a single version (400/422,
 //! such as the last-version rule or the download limit) are skips with GitHub's message, not
 //! failures.
 
 use crate::github::{GitHub, OwnerRoute};
-use crate::model::PackageType;
+use crate::model::{Mode, PackageType};
 use crate::plan::Plan;
 use crate::workflow::Log;
 use std::collections::BTreeMap;
@@ -27,16 +28,21 @@ pub async fn execute(
     github: &GitHub,
     route: &OwnerRoute,
     package_type: PackageType,
+    mode: Mode,
     plan: &Plan,
     log: &mut Log,
 ) -> Outcomes {
+    let failed = match mode {
+        Mode::Delete => "Delete failed",
+        Mode::Restore => "Restore failed",
+    };
     let mut outcomes = Outcomes::new();
     for package in &plan.packages {
         // Oldest first: a run cut short has removed the oldest versions.
         let changes: Vec<_> = package.changes().collect();
         for version in changes.into_iter().rev() {
             let outcome = match github
-                .delete_version(route, package_type, &package.package, version.id)
+                .change_version(route, package_type, &package.package, version.id, mode)
                 .await
             {
                 Ok(Ok(())) => Outcome::Changed,
@@ -52,14 +58,14 @@ pub async fn execute(
                 }
                 Ok(Err(e)) => {
                     log.error(
-                        "Delete failed",
+                        failed,
                         &format!("{} version {}: {e}", package.package, version.id),
                     );
                     Outcome::Failed(e.to_string())
                 }
                 Err(e) => {
                     log.error(
-                        "Delete failed",
+                        failed,
                         &format!("{} version {}: {e:#}", package.package, version.id),
                     );
                     Outcome::Failed(format!("{e:#}"))

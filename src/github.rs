@@ -4,7 +4,7 @@
 //! fails on a 204, so this module handles status, headers and JSON itself. octocrab is built
 //! without its `retry` feature: retries belong to us, not to a layer that also repeats DELETEs.
 
-use crate::model::{OwnerKind, PackageType, PackageVersion};
+use crate::model::{Mode, OwnerKind, PackageType, PackageVersion};
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode};
@@ -61,6 +61,14 @@ impl Answer {
     fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T> {
         serde_json::from_slice(&self.body).with_context(|| format!("unexpected JSON in {what}"))
     }
+}
+
+/// What the preflight learns about the owner and the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub kind: OwnerKind,
+    /// A classic PAT's scopes; `None` for tokens that do not report scopes.
+    pub scopes: Option<Vec<String>>,
 }
 
 /// Where one owner's packages live: `/orgs/{org}`, `/user` or `/users/{user}`.
@@ -120,6 +128,8 @@ pub struct GitHub {
 
 /// Page size for every listing: GitHub's maximum.
 const PER_PAGE: usize = 100;
+/// GitHub answers 400 to a package listing past `page * per_page = 10000`.
+const LISTING_LIMIT: usize = 10_000;
 
 impl GitHub {
     pub fn new(api_url: &str, token: &str) -> Result<GitHub> {
@@ -183,8 +193,9 @@ impl GitHub {
         })
     }
 
-    /// `GET /users/{owner}`: whether the owner is a user or an organization.
-    pub async fn owner_kind(&self, owner: &str) -> Result<OwnerKind> {
+    /// `GET /users/{owner}`: whether the owner is a user or an organization, and the token's
+    /// OAuth scopes when it is a classic PAT (`X-OAuth-Scopes`; absent for other tokens).
+    pub async fn owner(&self, owner: &str) -> Result<Owner> {
         #[derive(Deserialize)]
         struct Account {
             #[serde(rename = "type")]
@@ -203,10 +214,23 @@ impl GitHub {
             _ => return Err(anyhow!(answer.error()).context(format!("GET /users/{owner}"))),
         }
         let account: Account = answer.json("GET /users/{owner}")?;
-        match account.kind.as_str() {
-            "Organization" => Ok(OwnerKind::Organization),
-            _ => Ok(OwnerKind::User),
-        }
+        let scopes = answer
+            .headers
+            .get("x-oauth-scopes")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            });
+        Ok(Owner {
+            kind: match account.kind.as_str() {
+                "Organization" => OwnerKind::Organization,
+                _ => OwnerKind::User,
+            },
+            scopes,
+        })
     }
 
     /// `GET /user`: the login the token belongs to, or `None` for an installation token
@@ -225,43 +249,96 @@ impl GitHub {
         }
     }
 
-    /// Every version of a package, following the `Link: rel="next"` header exactly as given.
+    /// Every active (delete) or deleted (restore, `state=deleted`) version of a package.
     pub async fn list_versions(
         &self,
         route: &OwnerRoute,
         package_type: PackageType,
         name: &str,
+        mode: Mode,
     ) -> Result<Vec<PackageVersion>> {
+        let state = match mode {
+            // `active` is GitHub's default.
+            Mode::Delete => "",
+            Mode::Restore => "&state=deleted",
+        };
         let first = format!(
-            "{}/versions?per_page={PER_PAGE}",
+            "{}/versions?per_page={PER_PAGE}{state}",
             route.package(package_type, name)
         );
+        let pages: Vec<Vec<VersionJson>> = self.pages(first, usize::MAX).await?.0;
+        Ok(pages
+            .into_iter()
+            .flatten()
+            .map(VersionJson::into_version)
+            .collect())
+    }
+
+    /// The names of the owner's packages of one type. GitHub lists at most 10,000
+    /// (`page * per_page <= 10000`); `truncated` says there were more.
+    pub async fn list_packages(
+        &self,
+        route: &OwnerRoute,
+        package_type: PackageType,
+    ) -> Result<(Vec<String>, bool)> {
+        #[derive(Deserialize)]
+        struct PackageJson {
+            name: String,
+        }
+        let first = format!(
+            "{}/packages?package_type={package_type}&per_page={PER_PAGE}",
+            route.prefix
+        );
+        let (pages, truncated) = self
+            .pages::<PackageJson>(first, LISTING_LIMIT / PER_PAGE)
+            .await?;
+        let names = pages.into_iter().flatten().map(|p| p.name).collect();
+        Ok((names, truncated))
+    }
+
+    /// Up to `max_pages` pages from `first` on, following `Link: rel="next"` exactly as given;
+    /// also whether a next page was left unread.
+    async fn pages<T: serde::de::DeserializeOwned>(
+        &self,
+        first: String,
+        max_pages: usize,
+    ) -> Result<(Vec<Vec<T>>, bool)> {
         let mut next = Some(first);
-        let mut versions = Vec::new();
+        let mut pages = Vec::new();
         while let Some(url) = next.take() {
+            if pages.len() == max_pages {
+                return Ok((pages, true));
+            }
             let answer = self.send(http::Method::GET, &url).await?;
             if !answer.status.is_success() {
                 return Err(anyhow!(answer.error()));
             }
-            let page: Vec<VersionJson> = answer.json("a list of package versions")?;
-            versions.extend(page.into_iter().map(VersionJson::into_version));
+            pages.push(answer.json("a listing")?);
             next = next_link(&answer.headers)
                 .map(|link| self.relative(&link))
                 .transpose()?;
         }
-        Ok(versions)
+        Ok((pages, false))
     }
 
-    /// `DELETE …/versions/{id}`: `Ok` on 204, the API's error otherwise.
-    pub async fn delete_version(
+    /// `DELETE …/versions/{id}` or `POST …/versions/{id}/restore`: `Ok` on 2xx, the API's
+    /// error otherwise.
+    pub async fn change_version(
         &self,
         route: &OwnerRoute,
         package_type: PackageType,
         name: &str,
         id: u64,
+        mode: Mode,
     ) -> Result<Result<(), ApiError>> {
-        let path = format!("{}/versions/{id}", route.package(package_type, name));
-        let answer = self.send(http::Method::DELETE, &path).await?;
+        let version = format!("{}/versions/{id}", route.package(package_type, name));
+        let answer = match mode {
+            Mode::Delete => self.send(http::Method::DELETE, &version).await?,
+            Mode::Restore => {
+                self.send(http::Method::POST, &format!("{version}/restore"))
+                    .await?
+            }
+        };
         Ok(if answer.status.is_success() {
             Ok(())
         } else {

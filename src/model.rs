@@ -115,3 +115,26 @@ pub struct PackageListing {
     pub name: String,
     pub versions: Vec<PackageVersion>,
 }
+
+/// `mode`: what the run does to the selected versions or packages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Delete,
+    Restore,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Delete => "delete",
+            Mode::Restore => "restore",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

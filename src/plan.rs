@@ -4,8 +4,13 @@
 //! by executing a plan, and the plan lists every version the selectors matched with its fate.
 //!
 //! # Selection, in this order
+//! The versions are the package's active ones in a delete plan, its deleted ones (listed with
+//! `state=deleted`) in a restore plan.
+//!
 //! 1. **Filters**: with `older-than`, only versions whose `updated_at` is more than that long
-//!    before `now` take part at all. A version the filters leave out is not in the plan.
+//!    before `now` take part at all; with `deleted-within` (restore), only versions whose
+//!    `deleted_at` is at most that long before `now`. A version the filters leave out is not
+//!    in the plan.
 //! 2. **Selectors**, OR-ed: `version-ids` (the id is listed); `tags` (for container and docker
 //!    packages the version's tags, for other types its version name; under `tag-match: all`
 //!    a tagged version is selected only when *every* tag matches a pattern, under `any` one
@@ -18,14 +23,14 @@
 //!    Exclusion always wins, even over `version-ids`.
 //! 4. **`keep-latest`**: of the remaining candidates, the N newest (by `created_at`, then id:
 //!    the higher id is newer) are kept.
-//! 5. **`min-versions`**: while deleting the rest would leave the package with fewer than N
-//!    versions, the newest remaining candidate is kept.
+//! 5. **`min-versions`** (delete plans only): while deleting the rest would leave the package
+//!    with fewer than N versions, the newest remaining candidate is kept.
 //!
 //! Whatever survives is a planned change. `version-ids` that no listed package holds are
 //! reported once, as skipped ("not found"). `max-changes` does not shrink the plan: a plan
 //! larger than it is not executed at all ([`Plan::exceeds`]).
 
-use crate::model::{PackageListing, PackageType, PackageVersion};
+use crate::model::{Mode, PackageListing, PackageType, PackageVersion};
 use crate::pattern::PatternSet;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -43,6 +48,8 @@ pub enum TagMatch {
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub package_type: PackageType,
+    /// Delete plans act on active versions, restore plans on deleted ones.
+    pub mode: Mode,
     pub tags: PatternSet,
     pub exclude_tags: PatternSet,
     pub tag_match: TagMatch,
@@ -52,6 +59,8 @@ pub struct Policy {
     pub min_versions: usize,
     /// Only versions last updated longer ago than this.
     pub older_than: Option<TimeDelta>,
+    /// Restore: only versions deleted within this long before now.
+    pub deleted_within: Option<TimeDelta>,
     /// A plan with more changes than this is not executed.
     pub max_changes: Option<usize>,
 }
@@ -191,6 +200,14 @@ fn select(version: &PackageVersion, policy: &Policy, now: DateTime<Utc>) -> Sele
     {
         return Selection::NotSelected;
     }
+    if let Some(within) = policy.deleted_within {
+        let recent = version
+            .deleted_at
+            .is_some_and(|at| now.signed_duration_since(at) <= within);
+        if !recent {
+            return Selection::NotSelected;
+        }
+    }
     if !policy.has_selector() {
         // Only filters were given: they select on their own.
         return Selection::Selected;
@@ -263,16 +280,19 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
         .iter()
         .filter(|e| e.decision == Decision::Change)
         .count();
+    // A restore only adds versions: min-versions has nothing to protect.
+    let min_versions = match policy.mode {
+        Mode::Delete => policy.min_versions,
+        Mode::Restore => 0,
+    };
     for entry in entries
         .iter_mut()
         .filter(|e| e.decision == Decision::Change)
     {
-        if versions.len() - changes >= policy.min_versions {
+        if versions.len() - changes >= min_versions {
             break;
         }
-        entry.decision = Decision::Skip(SkipReason::MinVersions {
-            n: policy.min_versions,
-        });
+        entry.decision = Decision::Skip(SkipReason::MinVersions { n: min_versions });
         changes -= 1;
     }
 
@@ -327,7 +347,9 @@ mod tests {
             keep_latest: 0,
             min_versions: 1,
             older_than: None,
+            deleted_within: None,
             max_changes: None,
+            mode: Mode::Delete,
         }
     }
 

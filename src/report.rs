@@ -5,7 +5,7 @@
 //! the log, the outputs and the summary cannot disagree.
 
 use crate::execute::{Outcome, Outcomes};
-use crate::model::{OwnerKind, PackageType, PackageVersion};
+use crate::model::{Mode, OwnerKind, PackageType, PackageVersion};
 use crate::plan::{Decision, Entry, PackagePlan, Plan, SkipReason};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
@@ -21,6 +21,7 @@ pub struct RunContext {
     pub owner: String,
     pub owner_kind: OwnerKind,
     pub package_type: PackageType,
+    pub mode: Mode,
     pub dry_run: bool,
     /// Why a plan was not executed (`max-changes`), if it was not.
     pub held: Option<String>,
@@ -29,9 +30,10 @@ pub struct RunContext {
 /// Where one selected version ended up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fate<'a> {
-    /// Planned, not sent (dry run).
+    /// Planned, not sent (dry run, or held by max-changes).
     Planned,
-    Deleted,
+    /// Deleted or restored, as the mode says.
+    Changed,
     Skipped(SkipReason),
     Failed(&'a str),
 }
@@ -41,7 +43,7 @@ pub fn fate<'a>(package: &str, entry: &Entry, outcomes: &'a Outcomes) -> Fate<'a
         Decision::Skip(reason) => Fate::Skipped(reason.clone()),
         Decision::Change => match outcomes.get(&(package.to_string(), entry.version.id)) {
             None => Fate::Planned,
-            Some(Outcome::Changed) => Fate::Deleted,
+            Some(Outcome::Changed) => Fate::Changed,
             Some(Outcome::Refused(message)) => Fate::Skipped(SkipReason::Refused {
                 message: message.clone(),
             }),
@@ -63,7 +65,7 @@ pub struct Outputs {
 
 impl Outputs {
     pub fn new(context: &RunContext, plan: &Plan, outcomes: &Outcomes) -> Outputs {
-        let mut deleted_ids = Vec::new();
+        let mut changed_ids = Vec::new();
         let mut skipped_count = plan.missing_ids.len();
         let mut failed_count = 0;
         let mut packages = Vec::new();
@@ -76,8 +78,8 @@ impl Outputs {
                 }
                 match fate(&package.package, entry, outcomes) {
                     Fate::Planned => {}
-                    Fate::Deleted => {
-                        deleted_ids.push(entry.version.id);
+                    Fate::Changed => {
+                        changed_ids.push(entry.version.id);
                         changed.push(version_json(&entry.version));
                     }
                     Fate::Skipped(reason) => {
@@ -116,16 +118,20 @@ impl Outputs {
             "owner": context.owner,
             "owner_kind": context.owner_kind.to_string(),
             "package_type": context.package_type.as_str(),
-            "mode": "delete",
+            "mode": context.mode.as_str(),
             "dry_run": context.dry_run,
             "held": context.held,
             "packages": packages,
             "not_found": not_found,
         });
+        let (deleted_ids, restored_ids) = match context.mode {
+            Mode::Delete => (changed_ids, Vec::new()),
+            Mode::Restore => (Vec::new(), changed_ids),
+        };
         Outputs {
             planned_ids: plan.change_ids(),
             deleted_ids,
-            restored_ids: Vec::new(),
+            restored_ids,
             skipped_count,
             failed_count,
             result,
@@ -227,13 +233,17 @@ fn short_name(name: &str) -> String {
 }
 
 fn fate_words(fate: &Fate, context: &RunContext) -> (String, String) {
+    let (verb, done) = match context.mode {
+        Mode::Delete => ("delete", "deleted"),
+        Mode::Restore => ("restore", "restored"),
+    };
     match fate {
         Fate::Planned => match (&context.held, context.dry_run) {
-            (Some(reason), _) => ("delete (held)".into(), reason.clone()),
-            (None, true) => ("delete (dry run)".into(), String::new()),
-            (None, false) => ("delete".into(), String::new()),
+            (Some(reason), _) => (format!("{verb} (held)"), reason.clone()),
+            (None, true) => (format!("{verb} (dry run)"), String::new()),
+            (None, false) => (verb.into(), String::new()),
         },
-        Fate::Deleted => ("deleted".into(), String::new()),
+        Fate::Changed => (done.into(), String::new()),
         Fate::Skipped(reason) => ("skip".into(), reason.to_string()),
         Fate::Failed(message) => ("FAILED".into(), message.to_string()),
     }
@@ -288,7 +298,8 @@ pub fn summary(
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "## package-janitor: delete{}\n",
+        "## package-janitor: {}{}\n",
+        context.mode,
         match (&context.held, context.dry_run) {
             (Some(_), _) => " (held: nothing was changed)",
             (None, true) => " (dry run)",
@@ -300,12 +311,13 @@ pub fn summary(
     }
     let _ = writeln!(
         md,
-        "Owner **{}** ({}), package type `{}`: {} planned, {} deleted, {} skipped, {} failed.\n",
+        "Owner **{}** ({}), package type `{}`: {} planned, {} {}, {} skipped, {} failed.\n",
         context.owner,
         context.owner_kind,
         context.package_type,
         outputs.planned_ids.len(),
-        outputs.deleted_ids.len(),
+        outputs.deleted_ids.len() + outputs.restored_ids.len(),
+        fate_words(&Fate::Changed, context).0,
         outputs.skipped_count,
         outputs.failed_count
     );

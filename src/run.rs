@@ -3,10 +3,11 @@
 //! Any error returned from [`run`] happened before the first change, so it maps to exit 2
 //! ("stopped before changing anything"); failures of single changes are outcomes, not errors.
 
-use crate::config::{Config, Environment};
+use crate::config::{Config, Environment, PackageName};
 use crate::execute::{execute, Outcome, Outcomes};
 use crate::github::{ApiError, GitHub, OwnerRoute};
-use crate::model::{OwnerKind, PackageListing};
+use crate::model::{Mode, OwnerKind, PackageListing, PackageType};
+use crate::pattern::Pattern;
 use crate::plan::plan;
 use crate::report::{self, Outputs, RunContext};
 use crate::workflow::Log;
@@ -29,24 +30,24 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     log.debug = config.debug;
     let github = GitHub::new(&config.api_url, config.token.expose())?;
 
-    let owner_kind = github.owner_kind(&config.owner).await?;
+    let owner = github.owner(&config.owner).await?;
+    let owner_kind = owner.kind;
+    check_scopes(owner.scopes.as_deref(), &config)?;
     let route = resolve_route(&github, &config.owner, owner_kind).await?;
     log.info(&format!(
-        "Owner {} ({owner_kind}), {} packages via {}/packages",
-        config.owner, config.package_type, route.prefix
+        "Owner {} ({owner_kind}), {} packages via {}/packages, mode {}",
+        config.owner, config.package_type, route.prefix, config.mode
     ));
 
+    let names = resolve_packages(&github, &route, &config, log).await?;
     let mut listings = Vec::new();
-    for name in &config.packages {
+    for name in names {
         let versions = github
-            .list_versions(&route, config.package_type, name)
+            .list_versions(&route, config.package_type, &name, config.mode)
             .await
-            .map_err(|e| explain_listing_error(e, &config, name))?;
+            .map_err(|e| explain_listing_error(e, &config, &name))?;
         log.debug(&format!("{name}: {} versions listed", versions.len()));
-        listings.push(PackageListing {
-            name: name.clone(),
-            versions,
-        });
+        listings.push(PackageListing { name, versions });
     }
 
     let now = Utc::now();
@@ -62,6 +63,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         owner: config.owner.clone(),
         owner_kind,
         package_type: config.package_type,
+        mode: config.mode,
         dry_run: config.dry_run,
         held: held.clone(),
     };
@@ -69,7 +71,15 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     let outcomes = if config.dry_run || held.is_some() {
         Outcomes::new()
     } else {
-        execute(&github, &route, config.package_type, &plan, log).await
+        execute(
+            &github,
+            &route,
+            config.package_type,
+            config.mode,
+            &plan,
+            log,
+        )
+        .await
     };
 
     for package in &plan.packages {
@@ -105,14 +115,18 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         None => Ok(()),
     });
     log.info(&format!(
-        "{}: {} planned, {} deleted, {} skipped, {} failed ({} requests)",
+        "{}: {} planned, {} {}, {} skipped, {} failed ({} requests)",
         match (&context.held, config.dry_run) {
             (Some(_), _) => "Held",
             (None, true) => "Dry run",
             (None, false) => "Done",
         },
         outputs.planned_ids.len(),
-        outputs.deleted_ids.len(),
+        outputs.deleted_ids.len() + outputs.restored_ids.len(),
+        match config.mode {
+            Mode::Delete => "deleted",
+            Mode::Restore => "restored",
+        },
         outputs.skipped_count,
         outputs.failed_count,
         github.request_count()
@@ -130,6 +144,119 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         return Ok(Exit::Failed);
     }
     Ok(if failed { Exit::Failed } else { Exit::Success })
+}
+
+/// SPEC §3: a classic PAT reports its scopes; check them before any change, naming what is
+/// missing. Tokens that report none (GITHUB_TOKEN) are judged by GitHub's answers instead.
+fn check_scopes(scopes: Option<&[String]>, config: &Config) -> Result<()> {
+    let Some(scopes) = scopes else {
+        return Ok(());
+    };
+    let mut needed = vec!["read:packages"];
+    needed.push(match config.mode {
+        Mode::Delete => "delete:packages",
+        Mode::Restore => "write:packages",
+    });
+    if config.package_type != PackageType::Container {
+        needed.push("repo");
+    }
+    // GitHub grants read:packages with write:packages.
+    let has = |scope: &str| {
+        scopes.iter().any(|s| s == scope)
+            || (scope == "read:packages" && scopes.iter().any(|s| s == "write:packages"))
+    };
+    let missing: Vec<&str> = needed.into_iter().filter(|s| !has(s)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(anyhow!(
+        "the token is missing the scope(s) {} needed to {} {} package versions (it has: {}). \
+         Edit the classic personal access token's scopes, or use the workflow's GITHUB_TOKEN.",
+        missing.join(", "),
+        config.mode,
+        config.package_type,
+        if scopes.is_empty() {
+            "none".to_string()
+        } else {
+            scopes.join(", ")
+        }
+    ))
+}
+
+/// Exact names as given; patterns matched against the owner's package list (one listing,
+/// which a GITHUB_TOKEN cannot read). The result has no duplicates, in input order.
+async fn resolve_packages(
+    github: &GitHub,
+    route: &OwnerRoute,
+    config: &Config,
+    log: &mut Log,
+) -> Result<Vec<String>> {
+    let patterns: Vec<&Pattern> = config
+        .packages
+        .iter()
+        .filter_map(|p| match p {
+            PackageName::Pattern(p) => Some(p),
+            PackageName::Exact(_) => None,
+        })
+        .collect();
+    let listed = match patterns.first() {
+        None => Vec::new(),
+        Some(first) => {
+            let (names, truncated) = github
+                .list_packages(route, config.package_type)
+                .await
+                .map_err(|e| explain_package_list_error(e, first.as_str()))?;
+            if truncated {
+                log.warning(
+                    "Package list truncated",
+                    "GitHub lists at most 10,000 packages; patterns were matched against the first 10,000",
+                );
+            }
+            names
+        }
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |name: &str| {
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            names.push(name.to_string());
+        }
+    };
+    for entry in &config.packages {
+        match entry {
+            PackageName::Exact(name) => add(name),
+            PackageName::Pattern(pattern) => {
+                let mut matched: Vec<&String> =
+                    listed.iter().filter(|n| pattern.is_match(n)).collect();
+                matched.sort();
+                if matched.is_empty() {
+                    log.warning(
+                        "No package matched",
+                        &format!(
+                            "packages: '{}' matched none of the owner's {} {} packages",
+                            pattern.as_str(),
+                            listed.len(),
+                            config.package_type
+                        ),
+                    );
+                }
+                for name in matched {
+                    add(name);
+                }
+            }
+        }
+    }
+    Ok(names)
+}
+
+fn explain_package_list_error(error: anyhow::Error, pattern: &str) -> anyhow::Error {
+    match error.downcast_ref::<ApiError>() {
+        Some(api) if api.status == 403 || api.status == 404 => anyhow!(
+            "packages: '{pattern}' is a pattern, and matching it needs the owner's package list, \
+             which this token cannot read ({api}). A GITHUB_TOKEN cannot list packages: use a \
+             classic personal access token with read:packages, or name the packages exactly."
+        ),
+        _ => error.context("listing the owner's packages"),
+    }
 }
 
 /// SPEC §3: organizations on `/orgs/{org}`; a user on `/user` when the token is that user's,

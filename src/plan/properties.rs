@@ -52,6 +52,8 @@ prop_compose! {
             keep_latest,
             min_versions,
             older_than: older_than.map(TimeDelta::minutes),
+            deleted_within: None,
+            mode: Mode::Delete,
             max_changes,
         }
     }

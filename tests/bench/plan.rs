@@ -5,7 +5,7 @@
 //! Target: under 100 ms and under 64 MiB on one core of the CI machine.
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use package_janitor::model::{PackageListing, PackageType, PackageVersion};
+use package_janitor::model::{Mode, PackageListing, PackageType, PackageVersion};
 use package_janitor::pattern::{Pattern, PatternSet, Syntax};
 use package_janitor::plan::{plan, Policy, TagMatch};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -128,6 +128,8 @@ fn main() {
         keep_latest: 10,
         min_versions: 1,
         older_than: Some(TimeDelta::days(30)),
+        deleted_within: None,
+        mode: Mode::Delete,
         max_changes: None,
     };
     let input = LIVE.load(Ordering::Relaxed);

@@ -91,8 +91,22 @@ fn a_bad_tag_match_is_named() {
 }
 
 #[test]
-fn a_package_pattern_is_refused_for_now() {
-    stopped_before_any_request(&[("packages", "app-*")], "packages", "'app-*'");
+fn an_invalid_package_pattern_is_named() {
+    stopped_before_any_request(&[("packages", "app-[")], "packages", "'app-['");
+}
+
+#[test]
+fn an_unknown_mode_is_named() {
+    stopped_before_any_request(&[("mode", "purge")], "mode", "'purge'");
+}
+
+#[test]
+fn deleted_within_conflicts_with_delete_mode() {
+    stopped_before_any_request(
+        &[("deleted-within", "7d")],
+        "deleted-within",
+        "mode 'delete'",
+    );
 }
 
 #[test]
