@@ -120,7 +120,9 @@ pub fn janitor(emulator: &Emulator, inputs: &[(&str, &str)]) -> Run {
     for (name, value) in inputs {
         command.env(format!("INPUT_{}", name.to_uppercase()), value);
     }
+    let before = emulator.requests().len();
     let out = command.output().unwrap();
+    crate::openapi::assert_valid_operations(&emulator.requests()[before..]);
     let outputs = parse_output_file(&std::fs::read_to_string(&output_file).unwrap());
     Run {
         code: out.status.code().unwrap_or(-1),
