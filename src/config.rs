@@ -6,7 +6,7 @@
 //! talks to GitHub.
 
 use crate::duration::parse_duration;
-use crate::model::{Mode, PackageType};
+use crate::model::{Mode, PackageType, Target};
 use crate::pattern::{has_pattern_syntax, split_list, Pattern, PatternSet, Syntax};
 use crate::plan::{Policy, TagMatch};
 use std::collections::{BTreeMap, BTreeSet};
@@ -105,6 +105,7 @@ pub struct Config {
     pub owner: String,
     pub package_type: PackageType,
     pub mode: Mode,
+    pub target: Target,
     /// Exact names, or patterns expanded through the owner's package list.
     pub packages: Vec<PackageName>,
     pub policy: Policy,
@@ -135,6 +136,7 @@ pub const INPUTS: &[&str] = &[
     "package-type",
     "packages",
     "mode",
+    "target",
     "tags",
     "exclude-tags",
     "tag-match",
@@ -236,6 +238,17 @@ impl Config {
                 ))
             }
         };
+        let target = match env.input("target").to_ascii_lowercase().as_str() {
+            "" | "versions" => Target::Versions,
+            "packages" => Target::Packages,
+            _ => {
+                return Err(bad(
+                    "target",
+                    env.input("target"),
+                    "must be `versions` or `packages`",
+                ))
+            }
+        };
         let tags = parse_patterns(env, "tags", syntax)?;
         let exclude_tags = parse_patterns(env, "exclude-tags", syntax)?;
         let tag_match = match env.input("tag-match").to_ascii_lowercase().as_str() {
@@ -281,7 +294,37 @@ impl Config {
             ));
         }
 
-        if tags.is_empty()
+        if target == Target::Packages {
+            // Whole packages are chosen by `packages` alone; version selectors make no sense.
+            let version_inputs = [
+                ("tags", !tags.is_empty()),
+                ("exclude-tags", !exclude_tags.is_empty()),
+                ("untagged", untagged),
+                ("version-ids", !version_ids.is_empty()),
+                ("older-than", older_than.is_some()),
+                ("deleted-within", deleted_within.is_some()),
+                ("keep-latest", keep_latest > 0),
+            ];
+            if let Some((input, _)) = version_inputs.iter().find(|(_, set)| *set) {
+                return Err(bad(
+                    input,
+                    env.input(input),
+                    "conflicts with `target: packages`, which deletes or restores whole packages",
+                ));
+            }
+            let pattern = packages.iter().find_map(|p| match p {
+                PackageName::Pattern(p) => Some(p.as_str()),
+                PackageName::Exact(_) => None,
+            });
+            if let (Mode::Restore, Some(pattern)) = (mode, pattern) {
+                return Err(bad(
+                    "packages",
+                    pattern,
+                    "is a pattern; GitHub cannot list deleted packages, so restoring whole \
+                     packages needs exact names",
+                ));
+            }
+        } else if tags.is_empty()
             && !untagged
             && version_ids.is_empty()
             && older_than.is_none()
@@ -291,8 +334,8 @@ impl Config {
                 "tags",
                 "",
                 "no selector given: set at least one of `tags`, `untagged: true`, `version-ids`, \
-                 `older-than` or `deleted-within` (restore) (use `tags: '*'` to select every \
-                 tagged version explicitly)",
+                 `older-than`, `deleted-within` (restore) or `target: packages` (use `tags: '*'` \
+                 to select every tagged version explicitly)",
             ));
         }
 
@@ -311,6 +354,7 @@ impl Config {
             owner: owner.to_string(),
             package_type,
             mode,
+            target,
             packages,
             policy: Policy {
                 package_type,

@@ -6,7 +6,7 @@
 //! failures.
 
 use crate::github::{GitHub, OwnerRoute};
-use crate::model::{Mode, PackageType};
+use crate::model::{Mode, PackageType, Target};
 use crate::plan::Plan;
 use crate::workflow::Log;
 use std::collections::BTreeMap;
@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 /// What happened to one planned change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Changed,
+    /// Done; with the id GitHub reported afterwards when the plan could not know it (a
+    /// restored package).
+    Changed(Option<u64>),
     /// GitHub refused this version; GitHub's message.
     Refused(String),
     /// The change failed; the error.
@@ -29,6 +31,7 @@ pub async fn execute(
     route: &OwnerRoute,
     package_type: PackageType,
     mode: Mode,
+    target: Target,
     plan: &Plan,
     log: &mut Log,
 ) -> Outcomes {
@@ -41,11 +44,22 @@ pub async fn execute(
         // Oldest first: a run cut short has removed the oldest versions.
         let changes: Vec<_> = package.changes().collect();
         for version in changes.into_iter().rev() {
-            let outcome = match github
-                .change_version(route, package_type, &package.package, version.id, mode)
-                .await
-            {
-                Ok(Ok(())) => Outcome::Changed,
+            let name = &package.package;
+            let answer = match target {
+                Target::Versions => {
+                    github
+                        .change_version(route, package_type, name, version.id, mode)
+                        .await
+                }
+                Target::Packages => github.change_package(route, package_type, name, mode).await,
+            };
+            let outcome = match answer {
+                Ok(Ok(())) if version.id == 0 => {
+                    // A restored package: now GitHub can tell its id.
+                    let id = github.package(route, package_type, name).await;
+                    Outcome::Changed(id.ok().map(|(p, _)| p.id))
+                }
+                Ok(Ok(())) => Outcome::Changed(None),
                 Ok(Err(e)) if e.status == 400 || e.status == 422 => {
                     log.warning(
                         "Version refused by GitHub",

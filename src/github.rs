@@ -346,6 +346,66 @@ impl GitHub {
         })
     }
 
+    /// `GET {prefix}/packages/{type}/{name}`: a package, as a stand-in version for plans of
+    /// whole packages (id and name of the package), with its version count.
+    pub async fn package(
+        &self,
+        route: &OwnerRoute,
+        package_type: PackageType,
+        name: &str,
+    ) -> Result<(PackageVersion, usize)> {
+        #[derive(Deserialize)]
+        struct PackageJson {
+            id: u64,
+            name: String,
+            #[serde(default)]
+            version_count: usize,
+            created_at: DateTime<Utc>,
+            updated_at: DateTime<Utc>,
+        }
+        let answer = self
+            .send(http::Method::GET, &route.package(package_type, name))
+            .await?;
+        if !answer.status.is_success() {
+            return Err(anyhow!(answer.error()));
+        }
+        let p: PackageJson = answer.json("a package")?;
+        Ok((
+            PackageVersion {
+                id: p.id,
+                name: p.name,
+                tags: Vec::new(),
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+                deleted_at: None,
+            },
+            p.version_count,
+        ))
+    }
+
+    /// `DELETE {prefix}/packages/{type}/{name}` or `POST …/restore`.
+    pub async fn change_package(
+        &self,
+        route: &OwnerRoute,
+        package_type: PackageType,
+        name: &str,
+        mode: Mode,
+    ) -> Result<Result<(), ApiError>> {
+        let package = route.package(package_type, name);
+        let answer = match mode {
+            Mode::Delete => self.send(http::Method::DELETE, &package).await?,
+            Mode::Restore => {
+                self.send(http::Method::POST, &format!("{package}/restore"))
+                    .await?
+            }
+        };
+        Ok(if answer.status.is_success() {
+            Ok(())
+        } else {
+            Err(answer.error())
+        })
+    }
+
     /// A pagination link as a path and query on the API host. The token is only ever sent to
     /// the API host, so a link elsewhere is an error rather than a request.
     fn relative(&self, link: &str) -> Result<String> {

@@ -138,3 +138,11 @@ impl fmt::Display for Mode {
         f.write_str(self.as_str())
     }
 }
+
+/// `target`: act on versions, or on whole packages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Versions,
+    Packages,
+}

@@ -155,10 +155,13 @@ impl Plan {
             .is_some_and(|max| self.change_count() > max)
     }
 
+    /// The ids of the planned changes; an id not known yet (0, a package to restore) is left
+    /// out.
     pub fn change_ids(&self) -> Vec<u64> {
         self.packages
             .iter()
             .flat_map(|p| p.changes().map(|v| v.id))
+            .filter(|id| *id != 0)
             .collect()
     }
 }
@@ -183,6 +186,26 @@ pub fn plan(listings: &[PackageListing], policy: &Policy, now: DateTime<Utc>) ->
     Plan {
         packages,
         missing_ids,
+    }
+}
+
+/// `target: packages`: each named package is one change. Its entry stands for the whole
+/// package (the package's id and name); a package to restore cannot be read from GitHub
+/// before it is restored, so its entry has id 0 until then.
+pub fn plan_whole_packages(packages: Vec<(PackageVersion, usize)>) -> Plan {
+    Plan {
+        packages: packages
+            .into_iter()
+            .map(|(package, versions)| PackagePlan {
+                package: package.name.clone(),
+                listed: versions,
+                entries: vec![Entry {
+                    version: package,
+                    decision: Decision::Change,
+                }],
+            })
+            .collect(),
+        missing_ids: Vec::new(),
     }
 }
 

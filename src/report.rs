@@ -5,7 +5,7 @@
 //! the log, the outputs and the summary cannot disagree.
 
 use crate::execute::{Outcome, Outcomes};
-use crate::model::{Mode, OwnerKind, PackageType, PackageVersion};
+use crate::model::{Mode, OwnerKind, PackageType, PackageVersion, Target};
 use crate::plan::{Decision, Entry, PackagePlan, Plan, SkipReason};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
@@ -22,6 +22,7 @@ pub struct RunContext {
     pub owner_kind: OwnerKind,
     pub package_type: PackageType,
     pub mode: Mode,
+    pub target: Target,
     pub dry_run: bool,
     /// Why a plan was not executed (`max-changes`), if it was not.
     pub held: Option<String>,
@@ -32,8 +33,8 @@ pub struct RunContext {
 pub enum Fate<'a> {
     /// Planned, not sent (dry run, or held by max-changes).
     Planned,
-    /// Deleted or restored, as the mode says.
-    Changed,
+    /// Deleted or restored, as the mode says; with the id learnt afterwards, if any.
+    Changed(Option<u64>),
     Skipped(SkipReason),
     Failed(&'a str),
 }
@@ -43,7 +44,7 @@ pub fn fate<'a>(package: &str, entry: &Entry, outcomes: &'a Outcomes) -> Fate<'a
         Decision::Skip(reason) => Fate::Skipped(reason.clone()),
         Decision::Change => match outcomes.get(&(package.to_string(), entry.version.id)) {
             None => Fate::Planned,
-            Some(Outcome::Changed) => Fate::Changed,
+            Some(Outcome::Changed(id)) => Fate::Changed(*id),
             Some(Outcome::Refused(message)) => Fate::Skipped(SkipReason::Refused {
                 message: message.clone(),
             }),
@@ -55,8 +56,11 @@ pub fn fate<'a>(package: &str, entry: &Entry, outcomes: &'a Outcomes) -> Fate<'a
 /// The values written to `$GITHUB_OUTPUT`, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outputs {
+    pub planned_count: usize,
     pub planned_ids: Vec<u64>,
+    pub deleted_count: usize,
     pub deleted_ids: Vec<u64>,
+    pub restored_count: usize,
     pub restored_ids: Vec<u64>,
     pub skipped_count: usize,
     pub failed_count: usize,
@@ -66,6 +70,7 @@ pub struct Outputs {
 impl Outputs {
     pub fn new(context: &RunContext, plan: &Plan, outcomes: &Outcomes) -> Outputs {
         let mut changed_ids = Vec::new();
+        let mut changed_count = 0;
         let mut skipped_count = plan.missing_ids.len();
         let mut failed_count = 0;
         let mut packages = Vec::new();
@@ -78,9 +83,15 @@ impl Outputs {
                 }
                 match fate(&package.package, entry, outcomes) {
                     Fate::Planned => {}
-                    Fate::Changed => {
-                        changed_ids.push(entry.version.id);
-                        changed.push(version_json(&entry.version));
+                    Fate::Changed(learnt) => {
+                        let mut version = entry.version.clone();
+                        version.id = learnt.unwrap_or(version.id);
+                        changed_count += 1;
+                        // Id 0: a restored package whose id GitHub did not tell.
+                        if version.id != 0 {
+                            changed_ids.push(version.id);
+                        }
+                        changed.push(version_json(&version));
                     }
                     Fate::Skipped(reason) => {
                         skipped_count += 1;
@@ -119,18 +130,22 @@ impl Outputs {
             "owner_kind": context.owner_kind.to_string(),
             "package_type": context.package_type.as_str(),
             "mode": context.mode.as_str(),
+            "target": context.target,
             "dry_run": context.dry_run,
             "held": context.held,
             "packages": packages,
             "not_found": not_found,
         });
-        let (deleted_ids, restored_ids) = match context.mode {
-            Mode::Delete => (changed_ids, Vec::new()),
-            Mode::Restore => (Vec::new(), changed_ids),
+        let ((deleted_count, deleted_ids), (restored_count, restored_ids)) = match context.mode {
+            Mode::Delete => ((changed_count, changed_ids), (0, Vec::new())),
+            Mode::Restore => ((0, Vec::new()), (changed_count, changed_ids)),
         };
         Outputs {
+            planned_count: plan.change_count(),
             planned_ids: plan.change_ids(),
+            deleted_count,
             deleted_ids,
+            restored_count,
             restored_ids,
             skipped_count,
             failed_count,
@@ -141,11 +156,11 @@ impl Outputs {
     /// Name and value of every output, in the order they are written.
     pub fn pairs(&self) -> Vec<(&'static str, String)> {
         vec![
-            ("planned-count", self.planned_ids.len().to_string()),
+            ("planned-count", self.planned_count.to_string()),
             ("planned-ids", join_ids(&self.planned_ids)),
-            ("deleted-count", self.deleted_ids.len().to_string()),
+            ("deleted-count", self.deleted_count.to_string()),
             ("deleted-ids", join_ids(&self.deleted_ids)),
-            ("restored-count", self.restored_ids.len().to_string()),
+            ("restored-count", self.restored_count.to_string()),
             ("restored-ids", join_ids(&self.restored_ids)),
             ("skipped-count", self.skipped_count.to_string()),
             ("failed-count", self.failed_count.to_string()),
@@ -243,7 +258,7 @@ fn fate_words(fate: &Fate, context: &RunContext) -> (String, String) {
             (None, true) => (format!("{verb} (dry run)"), String::new()),
             (None, false) => (verb.into(), String::new()),
         },
-        Fate::Changed => (done.into(), String::new()),
+        Fate::Changed(_) => (done.into(), String::new()),
         Fate::Skipped(reason) => ("skip".into(), reason.to_string()),
         Fate::Failed(message) => ("FAILED".into(), message.to_string()),
     }
@@ -315,9 +330,9 @@ pub fn summary(
         context.owner,
         context.owner_kind,
         context.package_type,
-        outputs.planned_ids.len(),
-        outputs.deleted_ids.len() + outputs.restored_ids.len(),
-        fate_words(&Fate::Changed, context).0,
+        outputs.planned_count,
+        outputs.deleted_count + outputs.restored_count,
+        fate_words(&Fate::Changed(None), context).0,
         outputs.skipped_count,
         outputs.failed_count
     );

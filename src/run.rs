@@ -6,9 +6,9 @@
 use crate::config::{Config, Environment, PackageName};
 use crate::execute::{execute, Outcome, Outcomes};
 use crate::github::{ApiError, GitHub, OwnerRoute};
-use crate::model::{Mode, OwnerKind, PackageListing, PackageType};
+use crate::model::{Mode, OwnerKind, PackageListing, PackageType, PackageVersion, Target};
 use crate::pattern::Pattern;
-use crate::plan::plan;
+use crate::plan::{plan, plan_whole_packages};
 use crate::report::{self, Outputs, RunContext};
 use crate::workflow::Log;
 use anyhow::{anyhow, Result};
@@ -40,18 +40,35 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     ));
 
     let names = resolve_packages(&github, &route, &config, log).await?;
-    let mut listings = Vec::new();
-    for name in names {
-        let versions = github
-            .list_versions(&route, config.package_type, &name, config.mode)
-            .await
-            .map_err(|e| explain_listing_error(e, &config, &name))?;
-        log.debug(&format!("{name}: {} versions listed", versions.len()));
-        listings.push(PackageListing { name, versions });
-    }
-
     let now = Utc::now();
-    let plan = plan(&listings, &config.policy, now);
+    let plan = match config.target {
+        Target::Versions => {
+            let mut listings = Vec::new();
+            for name in names {
+                let versions = github
+                    .list_versions(&route, config.package_type, &name, config.mode)
+                    .await
+                    .map_err(|e| explain_listing_error(e, &config, &name))?;
+                log.debug(&format!("{name}: {} versions listed", versions.len()));
+                listings.push(PackageListing { name, versions });
+            }
+            plan(&listings, &config.policy, now)
+        }
+        Target::Packages => {
+            let mut packages = Vec::new();
+            for name in names {
+                packages.push(match config.mode {
+                    Mode::Delete => github
+                        .package(&route, config.package_type, &name)
+                        .await
+                        .map_err(|e| explain_listing_error(e, &config, &name))?,
+                    // A deleted package cannot be read; it is known by name until restored.
+                    Mode::Restore => (deleted_package(name, now), 0),
+                });
+            }
+            plan_whole_packages(packages)
+        }
+    };
     let held = plan.exceeds(&config.policy).then(|| {
         format!(
             "the plan has {} changes, more than max-changes {}",
@@ -64,6 +81,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         owner_kind,
         package_type: config.package_type,
         mode: config.mode,
+        target: config.target,
         dry_run: config.dry_run,
         held: held.clone(),
     };
@@ -76,6 +94,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
             &route,
             config.package_type,
             config.mode,
+            config.target,
             &plan,
             log,
         )
@@ -83,12 +102,18 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     };
 
     for package in &plan.packages {
+        let what = match config.target {
+            Target::Versions => format!(
+                "{} of {} versions planned",
+                package.changes().count(),
+                package.listed
+            ),
+            Target::Packages => format!("the whole package, {} versions", package.listed),
+        };
         log.group(&format!(
-            "{} {}: {} of {} versions planned{}",
+            "{} {}: {what}{}",
             config.package_type,
             package.package,
-            package.changes().count(),
-            package.listed,
             if config.dry_run { " (dry run)" } else { "" }
         ));
         log.info(&report::plan_table(&context, package, &outcomes, now));
@@ -121,8 +146,8 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
             (None, true) => "Dry run",
             (None, false) => "Done",
         },
-        outputs.planned_ids.len(),
-        outputs.deleted_ids.len() + outputs.restored_ids.len(),
+        outputs.planned_count,
+        outputs.deleted_count + outputs.restored_count,
         match config.mode {
             Mode::Delete => "deleted",
             Mode::Restore => "restored",
@@ -144,6 +169,18 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         return Ok(Exit::Failed);
     }
     Ok(if failed { Exit::Failed } else { Exit::Success })
+}
+
+/// The stand-in entry for a deleted package to restore: its name; id 0 until GitHub can show it.
+fn deleted_package(name: String, now: chrono::DateTime<Utc>) -> PackageVersion {
+    PackageVersion {
+        id: 0,
+        name,
+        tags: Vec::new(),
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    }
 }
 
 /// SPEC §3: a classic PAT reports its scopes; check them before any change, naming what is

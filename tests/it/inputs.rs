@@ -118,3 +118,8 @@ fn a_duration_without_a_unit_is_named() {
 fn a_bad_max_changes_is_named() {
     stopped_before_any_request(&[("max-changes", "-5")], "max-changes", "'-5'");
 }
+
+#[test]
+fn version_selectors_conflict_with_whole_packages() {
+    stopped_before_any_request(&[("target", "packages")], "tags", "target: packages");
+}

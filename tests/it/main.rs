@@ -8,6 +8,7 @@ mod delete;
 mod emulator;
 mod inputs;
 mod openapi;
+mod packages;
 mod restore;
 mod routes;
 mod select;
