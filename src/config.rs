@@ -227,41 +227,26 @@ impl Config {
                 "is required: name at least one package",
             ));
         }
-        let mode = match env.input("mode").to_ascii_lowercase().as_str() {
-            "" | "delete" => Mode::Delete,
-            "restore" => Mode::Restore,
-            _ => {
-                return Err(bad(
-                    "mode",
-                    env.input("mode"),
-                    "must be `delete` or `restore`",
-                ))
-            }
-        };
-        let target = match env.input("target").to_ascii_lowercase().as_str() {
-            "" | "versions" => Target::Versions,
-            "packages" => Target::Packages,
-            _ => {
-                return Err(bad(
-                    "target",
-                    env.input("target"),
-                    "must be `versions` or `packages`",
-                ))
-            }
-        };
+        let mode = parse_choice(
+            env,
+            "mode",
+            &[("delete", Mode::Delete), ("restore", Mode::Restore)],
+        )?;
+        let target = parse_choice(
+            env,
+            "target",
+            &[
+                ("versions", Target::Versions),
+                ("packages", Target::Packages),
+            ],
+        )?;
         let tags = parse_patterns(env, "tags", syntax)?;
         let exclude_tags = parse_patterns(env, "exclude-tags", syntax)?;
-        let tag_match = match env.input("tag-match").to_ascii_lowercase().as_str() {
-            "" | "all" => TagMatch::All,
-            "any" => TagMatch::Any,
-            _ => {
-                return Err(bad(
-                    "tag-match",
-                    env.input("tag-match"),
-                    "must be `all` or `any`",
-                ))
-            }
-        };
+        let tag_match = parse_choice(
+            env,
+            "tag-match",
+            &[("all", TagMatch::All), ("any", TagMatch::Any)],
+        )?;
         let untagged = parse_bool(env, "untagged", false)?;
         if untagged && !package_type.has_tags() {
             return Err(bad(
@@ -380,13 +365,32 @@ impl Config {
 }
 
 fn parse_bool(env: &Environment, input: &'static str, default: bool) -> Result<bool, InputError> {
-    let value = env.input(input);
-    match value.to_ascii_lowercase().as_str() {
+    match env.input(input) {
         "" => Ok(default),
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(bad(input, value, "must be `true` or `false`")),
+        _ => parse_choice(env, input, &[("true", true), ("false", false)]),
     }
+}
+
+/// One of a few words, any case; the first is the default when the input is empty.
+fn parse_choice<T: Copy>(
+    env: &Environment,
+    input: &'static str,
+    choices: &[(&str, T)],
+) -> Result<T, InputError> {
+    let value = env.input(input);
+    if value.is_empty() {
+        if let Some((_, default)) = choices.first() {
+            return Ok(*default);
+        }
+    }
+    choices
+        .iter()
+        .find(|(word, _)| word.eq_ignore_ascii_case(value))
+        .map(|(_, choice)| *choice)
+        .ok_or_else(|| {
+            let words: Vec<String> = choices.iter().map(|(w, _)| format!("`{w}`")).collect();
+            bad(input, value, format!("must be one of {}", words.join(", ")))
+        })
 }
 
 fn parse_count(

@@ -321,8 +321,7 @@ impl GitHub {
         Ok((pages, false))
     }
 
-    /// `DELETE …/versions/{id}` or `POST …/versions/{id}/restore`: `Ok` on 2xx, the API's
-    /// error otherwise.
+    /// `DELETE …/versions/{id}` or `POST …/versions/{id}/restore`.
     pub async fn change_version(
         &self,
         route: &OwnerRoute,
@@ -332,18 +331,7 @@ impl GitHub {
         mode: Mode,
     ) -> Result<Result<(), ApiError>> {
         let version = format!("{}/versions/{id}", route.package(package_type, name));
-        let answer = match mode {
-            Mode::Delete => self.send(http::Method::DELETE, &version).await?,
-            Mode::Restore => {
-                self.send(http::Method::POST, &format!("{version}/restore"))
-                    .await?
-            }
-        };
-        Ok(if answer.status.is_success() {
-            Ok(())
-        } else {
-            Err(answer.error())
-        })
+        self.change(&version, mode).await
     }
 
     /// `GET {prefix}/packages/{type}/{name}`: a package, as a stand-in version for plans of
@@ -391,11 +379,16 @@ impl GitHub {
         name: &str,
         mode: Mode,
     ) -> Result<Result<(), ApiError>> {
-        let package = route.package(package_type, name);
+        self.change(&route.package(package_type, name), mode).await
+    }
+
+    /// Delete `path`, or restore it (`POST {path}/restore`): `Ok` on 2xx (GitHub answers 204),
+    /// the API's error otherwise.
+    async fn change(&self, path: &str, mode: Mode) -> Result<Result<(), ApiError>> {
         let answer = match mode {
-            Mode::Delete => self.send(http::Method::DELETE, &package).await?,
+            Mode::Delete => self.send(http::Method::DELETE, path).await?,
             Mode::Restore => {
-                self.send(http::Method::POST, &format!("{package}/restore"))
+                self.send(http::Method::POST, &format!("{path}/restore"))
                     .await?
             }
         };

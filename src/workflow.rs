@@ -62,28 +62,12 @@ impl Log {
 
     pub fn warning(&mut self, title: &str, message: &str) {
         self.warnings += 1;
-        if self.warnings <= ANNOTATION_LIMIT {
-            println!(
-                "::warning title={}::{}",
-                escape_property(title),
-                escape_data(message)
-            );
-        } else {
-            println!("warning: {title}: {message}");
-        }
+        annotate("warning", self.warnings, title, message);
     }
 
     pub fn error(&mut self, title: &str, message: &str) {
         self.errors += 1;
-        if self.errors <= ANNOTATION_LIMIT {
-            println!(
-                "::error title={}::{}",
-                escape_property(title),
-                escape_data(message)
-            );
-        } else {
-            println!("error: {title}: {message}");
-        }
+        annotate("error", self.errors, title, message);
     }
 
     /// Say how many annotations did not fit GitHub's limit.
@@ -101,6 +85,20 @@ impl Log {
         if !folded.is_empty() {
             println!("({folded} more than GitHub shows as annotations are in the log above)");
         }
+    }
+}
+
+/// The `nth` annotation of its kind: a workflow command while GitHub still shows them, plain
+/// text after.
+fn annotate(kind: &str, nth: usize, title: &str, message: &str) {
+    if nth <= ANNOTATION_LIMIT {
+        println!(
+            "::{kind} title={}::{}",
+            escape_property(title),
+            escape_data(message)
+        );
+    } else {
+        println!("{kind}: {title}: {message}");
     }
 }
 
