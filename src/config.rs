@@ -6,6 +6,7 @@
 //! talks to GitHub.
 
 use crate::duration::parse_duration;
+use crate::limits::Limits;
 use crate::model::{Mode, PackageType, Target};
 use crate::pattern::{has_pattern_syntax, split_list, Pattern, PatternSet, Syntax};
 use crate::plan::{Policy, TagMatch};
@@ -118,6 +119,8 @@ pub struct Config {
     pub summary_file: Option<PathBuf>,
     /// `RUNNER_DEBUG=1`.
     pub debug: bool,
+    /// GitHub's limits, overridable for GitHub Enterprise Server and for tests.
+    pub limits: Limits,
 }
 
 /// One entry of `packages`.
@@ -360,8 +363,47 @@ impl Config {
             output_file: env.var("GITHUB_OUTPUT").map(PathBuf::from),
             summary_file: env.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             debug: env.var("RUNNER_DEBUG") == Some("1"),
+            limits: limits(env)?,
         })
     }
+}
+
+/// `PACKAGE_JANITOR_POINTS_PER_MINUTE` (GitHub's 900 points a minute per endpoint),
+/// `PACKAGE_JANITOR_CONCURRENCY` (requests in flight, at most 100), `PACKAGE_JANITOR_TIMEOUT`
+/// (per request, a duration) and `PACKAGE_JANITOR_TIME_SCALE` (tests and benchmarks: real
+/// time runs this many times faster).
+fn limits(env: &Environment) -> Result<Limits, InputError> {
+    let mut limits = Limits::default();
+    let number = |name: &'static str| -> Result<Option<f64>, InputError> {
+        env.var(name)
+            .map(|v| {
+                v.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|n| n.is_finite() && *n > 0.0)
+                    .ok_or_else(|| bad(name, v, "must be a positive number"))
+            })
+            .transpose()
+    };
+    if let Some(points) = number("PACKAGE_JANITOR_POINTS_PER_MINUTE")? {
+        limits.points_per_minute = points.clamp(5.0, 1e9) as u32;
+    }
+    if let Some(concurrency) = number("PACKAGE_JANITOR_CONCURRENCY")? {
+        limits.concurrency = (concurrency as usize).clamp(1, crate::limits::MAX_CONCURRENT);
+    }
+    if let Some(scale) = number("PACKAGE_JANITOR_TIME_SCALE")? {
+        limits.time_scale = scale.min(1e6);
+    }
+    if let Some(value) = env.var("PACKAGE_JANITOR_TIMEOUT") {
+        let timeout =
+            parse_duration(value).map_err(|e| bad("PACKAGE_JANITOR_TIMEOUT", value, e))?;
+        limits.timeout = timeout
+            .to_std()
+            .ok()
+            .filter(|t| !t.is_zero())
+            .ok_or_else(|| bad("PACKAGE_JANITOR_TIMEOUT", value, "must be longer than 0s"))?;
+    }
+    Ok(limits)
 }
 
 fn parse_bool(env: &Environment, input: &'static str, default: bool) -> Result<bool, InputError> {

@@ -1,14 +1,17 @@
-//! The executor: applies a plan's changes (deletes or restores), oldest first, and records
-//! each one's outcome.
+//! The executor: applies a plan's changes (deletes or restores) and records each one's outcome.
 //!
-//! It changes nothing the plan does not list. GitHub's refusals of a single version (400/422,
-//! such as the last-version rule or the download limit) are skips with GitHub's message, not
-//! failures.
+//! It changes nothing the plan does not list. The most valuable changes go first (untagged
+//! versions, then the oldest), as many at once as the pacer lets through; when GitHub's
+//! primary budget cannot cover the plan, the rest is deferred to a later run with a notice.
+//! GitHub's refusals of a single version (400/422, such as the last-version rule or the
+//! download limit) are skips with GitHub's message, not failures.
 
 use crate::github::{GitHub, OwnerRoute};
-use crate::model::{Mode, PackageType, Target};
+use crate::limits::BUDGET_RESERVE;
+use crate::model::{Mode, PackageType, PackageVersion, Target};
 use crate::plan::Plan;
 use crate::workflow::Log;
+use futures_util::StreamExt;
 use std::collections::BTreeMap;
 
 /// What happened to one planned change.
@@ -21,72 +24,124 @@ pub enum Outcome {
     Refused(String),
     /// The change failed; the error.
     Failed(String),
+    /// Left for a later run: the primary budget would not cover it. When the budget resets.
+    Deferred(String),
 }
 
 /// Outcomes keyed by (package name, version id).
 pub type Outcomes = BTreeMap<(String, u64), Outcome>;
 
+/// Where the changes go.
+pub struct Destination<'a> {
+    pub route: &'a OwnerRoute,
+    pub package_type: PackageType,
+    pub mode: Mode,
+    pub target: Target,
+}
+
 pub async fn execute(
     github: &GitHub,
-    route: &OwnerRoute,
-    package_type: PackageType,
-    mode: Mode,
-    target: Target,
+    to: &Destination<'_>,
     plan: &Plan,
     log: &mut Log,
 ) -> Outcomes {
-    let failed = match mode {
+    let mut changes: Vec<(&str, &PackageVersion)> = plan
+        .packages
+        .iter()
+        .flat_map(|p| p.changes().map(move |v| (p.package.as_str(), v)))
+        .collect();
+    changes.sort_by_key(|(_, v)| (!v.tags.is_empty(), v.created_at, v.id));
+
+    let mut outcomes = Outcomes::new();
+    if let Some(budget) = github.budget() {
+        // A restored package costs a second request, to learn its id.
+        let cost = |v: &PackageVersion| if v.id == 0 { 2 } else { 1 };
+        let mut affordable = budget.remaining.saturating_sub(BUDGET_RESERVE);
+        let mut now = 0;
+        while now < changes.len() && cost(changes[now].1) <= affordable {
+            affordable -= cost(changes[now].1);
+            now += 1;
+        }
+        if now < changes.len() {
+            let resets = chrono::DateTime::from_timestamp(budget.reset, 0)
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_else(|| format!("{}s from now", budget.reset_in));
+            log.notice(
+                "Rate-limit budget",
+                &format!(
+                    "GitHub's budget ({} requests left) covers {now} of {} changes; the other {} \
+                     are left for a later run after the budget resets at {resets}",
+                    budget.remaining,
+                    changes.len(),
+                    changes.len() - now
+                ),
+            );
+            for (package, version) in changes.drain(now..) {
+                outcomes.insert(
+                    (package.to_string(), version.id),
+                    Outcome::Deferred(resets.clone()),
+                );
+            }
+        }
+    }
+
+    let failed = match to.mode {
         Mode::Delete => "Delete failed",
         Mode::Restore => "Restore failed",
     };
-    let mut outcomes = Outcomes::new();
-    for package in &plan.packages {
-        // Oldest first: a run cut short has removed the oldest versions.
-        let changes: Vec<_> = package.changes().collect();
-        for version in changes.into_iter().rev() {
-            let name = &package.package;
-            let answer = match target {
-                Target::Versions => {
-                    github
-                        .change_version(route, package_type, name, version.id, mode)
-                        .await
-                }
-                Target::Packages => github.change_package(route, package_type, name, mode).await,
-            };
-            let outcome = match answer {
-                Ok(Ok(())) if version.id == 0 => {
-                    // A restored package: now GitHub can tell its id.
-                    let id = github.package(route, package_type, name).await;
-                    Outcome::Changed(id.ok().map(|(p, _)| p.id))
-                }
-                Ok(Ok(())) => Outcome::Changed(None),
-                Ok(Err(e)) if e.status == 400 || e.status == 422 => {
-                    log.warning(
-                        "Version refused by GitHub",
-                        &format!(
-                            "{} version {} ({}): {}",
-                            package.package, version.id, version.name, e.message
-                        ),
-                    );
-                    Outcome::Refused(e.message)
-                }
-                Ok(Err(e)) => {
-                    log.error(
-                        failed,
-                        &format!("{} version {}: {e}", package.package, version.id),
-                    );
-                    Outcome::Failed(e.to_string())
-                }
-                Err(e) => {
-                    log.error(
-                        failed,
-                        &format!("{} version {}: {e:#}", package.package, version.id),
-                    );
-                    Outcome::Failed(format!("{e:#}"))
-                }
-            };
-            outcomes.insert((package.package.clone(), version.id), outcome);
+    let concurrency = github.concurrency();
+    let mut results = futures_util::stream::iter(changes)
+        .map(|(package, version)| async move {
+            (package, version, change(github, to, package, version).await)
+        })
+        .buffer_unordered(concurrency);
+    while let Some((package, version, outcome)) = results.next().await {
+        match &outcome {
+            Outcome::Refused(message) => log.warning(
+                "Version refused by GitHub",
+                &format!(
+                    "{package} version {} ({}): {message}",
+                    version.id, version.name
+                ),
+            ),
+            Outcome::Failed(message) => log.error(
+                failed,
+                &format!("{package} version {}: {message}", version.id),
+            ),
+            Outcome::Changed(_) | Outcome::Deferred(_) => {}
         }
+        outcomes.insert((package.to_string(), version.id), outcome);
     }
     outcomes
+}
+
+async fn change(
+    github: &GitHub,
+    to: &Destination<'_>,
+    package: &str,
+    version: &PackageVersion,
+) -> Outcome {
+    let answer = match to.target {
+        Target::Versions => {
+            github
+                .change_version(to.route, to.package_type, package, version.id, to.mode)
+                .await
+        }
+        Target::Packages => {
+            github
+                .change_package(to.route, to.package_type, package, to.mode)
+                .await
+        }
+    };
+    match answer {
+        Ok(Ok(())) if version.id == 0 => {
+            // A restored package: now GitHub can tell its id.
+            let id = github.package(to.route, to.package_type, package).await;
+            Outcome::Changed(id.ok().map(|(p, _)| p.id))
+        }
+        Ok(Ok(())) => Outcome::Changed(None),
+        Ok(Err(e)) if e.status == 400 || e.status == 422 => Outcome::Refused(e.message),
+        Ok(Err(e)) => Outcome::Failed(e.to_string()),
+        Err(e) => Outcome::Failed(format!("{e:#}")),
+    }
 }

@@ -4,9 +4,15 @@
 //! fails on a 204, so this module handles status, headers and JSON itself. octocrab is built
 //! without its `retry` feature: retries belong to us, not to a layer that also repeats DELETEs.
 
+use crate::limits::{
+    backoff, rate_limit, Limits, Pacer, RateLimit, GET_POINTS, MAX_ATTEMPTS, MAX_RATE_LIMIT_WAITS,
+    MUTATION_POINTS,
+};
 use crate::model::{Mode, OwnerKind, PackageType, PackageVersion};
+use crate::workflow::say;
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use http::{HeaderMap, StatusCode};
 use http_body_util::BodyExt;
 use octocrab::Octocrab;
@@ -30,14 +36,36 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// One answer: status, headers, body.
+/// One answer: status, headers, body, and how many attempts it took.
 struct Answer {
     status: StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
+    attempts: u32,
+}
+
+/// The answer's `Date` header as epoch seconds: GitHub's clock, for waits until its reset.
+fn server_date(headers: &HeaderMap) -> Option<i64> {
+    headers
+        .get(http::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+        .map(|d| d.timestamp())
 }
 
 impl Answer {
+    fn rate_limit(&self) -> Option<RateLimit> {
+        let header = |name: &str| self.headers.get(name).and_then(|v| v.to_str().ok());
+        rate_limit(
+            self.status.as_u16(),
+            header("retry-after"),
+            header("x-ratelimit-remaining"),
+            header("x-ratelimit-reset"),
+            server_date(&self.headers),
+            &self.error().message,
+        )
+    }
+
     fn error(&self) -> ApiError {
         #[derive(Deserialize)]
         struct Body {
@@ -119,11 +147,24 @@ pub fn percent_encode(segment: &str) -> String {
     out
 }
 
-/// The authenticated view of GitHub's REST API.
+/// The authenticated view of GitHub's REST API, paced under its limits.
 pub struct GitHub {
     octo: Octocrab,
     base: http::Uri,
+    pacer: Pacer,
     requests: AtomicUsize,
+    limit_answers: AtomicUsize,
+    budget: std::sync::Mutex<Option<Budget>>,
+}
+
+/// The primary budget as GitHub last reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub remaining: u64,
+    /// Epoch seconds at which the budget resets.
+    pub reset: i64,
+    /// Seconds from the answer's `Date` to the reset.
+    pub reset_in: i64,
 }
 
 /// Page size for every listing: GitHub's maximum.
@@ -132,7 +173,7 @@ const PER_PAGE: usize = 100;
 const LISTING_LIMIT: usize = 10_000;
 
 impl GitHub {
-    pub fn new(api_url: &str, token: &str) -> Result<GitHub> {
+    pub fn new(api_url: &str, token: &str, limits: Limits) -> Result<GitHub> {
         let base: http::Uri = api_url
             .parse()
             .with_context(|| format!("GITHUB_API_URL '{api_url}' is not a URL"))?;
@@ -152,25 +193,140 @@ impl GitHub {
                 http::header::USER_AGENT,
                 concat!("package-janitor/", env!("CARGO_PKG_VERSION")).to_string(),
             )
-            .set_connect_timeout(Some(Duration::from_secs(10)))
-            .set_read_timeout(Some(Duration::from_secs(60)))
+            .set_connect_timeout(Some(limits.real(Duration::from_secs(10))))
+            .set_read_timeout(Some(limits.real(limits.timeout)))
             .build()
             .context("building the HTTP client")?;
         Ok(GitHub {
             octo,
             base,
+            pacer: Pacer::new(limits),
             requests: AtomicUsize::new(0),
+            limit_answers: AtomicUsize::new(0),
+            budget: std::sync::Mutex::new(None),
         })
     }
 
-    /// Requests sent so far.
+    /// Requests sent so far, retries included.
     pub fn request_count(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// Requests the pacer lets be in flight at once.
+    pub fn concurrency(&self) -> usize {
+        self.pacer.limits().concurrency.max(1)
+    }
+
+    /// Rate-limit answers met so far.
+    pub fn limit_answers(&self) -> usize {
+        self.limit_answers.load(Ordering::Relaxed)
+    }
+
+    /// The primary budget from the latest answer that reported it.
+    pub fn budget(&self) -> Option<Budget> {
+        self.budget.lock().ok().and_then(|b| *b)
+    }
+
+    /// Send one request, paced; retry server errors and transport failures with backoff, and
+    /// wait out rate-limit answers as GitHub documents: `retry-after`, else the reset when
+    /// the budget is spent, else at least a minute, backing off.
     async fn send(&self, method: http::Method, path_and_query: &str) -> Result<Answer> {
+        let limits = self.pacer.limits().clone();
+        let points = if method == http::Method::GET {
+            GET_POINTS
+        } else {
+            MUTATION_POINTS
+        };
+        let mut attempts = 0;
+        let mut waits = 0;
+        loop {
+            attempts += 1;
+            let result = {
+                let _slot = self.pacer.admit(points).await;
+                let sent = self.send_once(&method, path_and_query);
+                match tokio::time::timeout(limits.real(limits.timeout), sent).await {
+                    Ok(result) => result,
+                    Err(_) => Err(anyhow!("no answer within {:?}", limits.timeout)),
+                }
+            };
+            let retry_in = match &result {
+                Err(_) if attempts < MAX_ATTEMPTS => {
+                    Some(backoff(Duration::from_secs(1), attempts))
+                }
+                Ok(answer) if answer.status.is_server_error() && attempts < MAX_ATTEMPTS => {
+                    Some(backoff(Duration::from_secs(1), attempts))
+                }
+                Ok(answer) => match answer.rate_limit() {
+                    Some(limit) if waits < MAX_RATE_LIMIT_WAITS => {
+                        waits += 1;
+                        self.limit_answers.fetch_add(1, Ordering::Relaxed);
+                        let wait = match limit {
+                            RateLimit::RetryAfter(s) => Duration::from_secs(s),
+                            RateLimit::UntilReset(s) => Duration::from_secs(s + 1),
+                            RateLimit::Secondary => backoff(Duration::from_secs(60), waits),
+                        };
+                        say(&format!(
+                            "Rate limited ({limit:?}) on {method} {path_and_query}: waiting {}s",
+                            wait.as_secs()
+                        ));
+                        Some(wait)
+                    }
+                    _ => None,
+                },
+                Err(_) => None,
+            };
+            match (retry_in, result) {
+                (Some(wait), result) => {
+                    if let Err(e) = &result {
+                        say(&format!(
+                            "{method} {path_and_query} failed ({e:#}); retrying in {}s",
+                            wait.as_secs()
+                        ));
+                    } else if let Ok(answer) = &result {
+                        if answer.status.is_server_error() {
+                            say(&format!(
+                                "{method} {path_and_query}: HTTP {}; retrying in {}s",
+                                answer.status.as_u16(),
+                                wait.as_secs()
+                            ));
+                        }
+                    }
+                    limits.sleep(wait).await;
+                }
+                (None, Ok(mut answer)) => {
+                    answer.attempts = attempts;
+                    self.note_budget(&answer.headers);
+                    return Ok(answer);
+                }
+                (None, Err(e)) => return Err(e),
+            }
+        }
+    }
+
+    fn note_budget(&self, headers: &HeaderMap) {
+        let number = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<i64>().ok())
+        };
+        if let (Some(remaining), Some(reset)) =
+            (number("x-ratelimit-remaining"), number("x-ratelimit-reset"))
+        {
+            let now = server_date(headers).unwrap_or_else(|| chrono::Utc::now().timestamp());
+            if let Ok(mut budget) = self.budget.lock() {
+                *budget = Some(Budget {
+                    remaining: remaining.max(0) as u64,
+                    reset,
+                    reset_in: (reset - now).max(0),
+                });
+            }
+        }
+    }
+
+    async fn send_once(&self, method: &http::Method, path_and_query: &str) -> Result<Answer> {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let response = match method {
+        let response = match method.clone() {
             http::Method::GET => self.octo._get(path_and_query).await,
             http::Method::DELETE => self.octo._delete(path_and_query, None::<&()>).await,
             http::Method::POST => self.octo._post(path_and_query, None::<&()>).await,
@@ -190,6 +346,7 @@ impl GitHub {
             status,
             headers,
             body,
+            attempts: 1,
         })
     }
 
@@ -296,29 +453,62 @@ impl GitHub {
         Ok((names, truncated))
     }
 
-    /// Up to `max_pages` pages from `first` on, following `Link: rel="next"` exactly as given;
-    /// also whether a next page was left unread.
+    /// Up to `max_pages` pages from `first` on, and whether pages were left unread. Once the
+    /// first answer's `Link: rel="last"` tells the count, the other pages are fetched
+    /// concurrently from that link (its `page` parameter varied); otherwise `rel="next"` is
+    /// followed exactly as given.
     async fn pages<T: serde::de::DeserializeOwned>(
         &self,
         first: String,
         max_pages: usize,
     ) -> Result<(Vec<Vec<T>>, bool)> {
-        let mut next = Some(first);
-        let mut pages = Vec::new();
+        let (page, links) = self.page::<T>(&first).await?;
+        let mut pages = vec![page];
+        if let Some((last, count)) = links
+            .last
+            .as_deref()
+            .and_then(|l| Some((l, page_number(l)?)))
+        {
+            let wanted = count.min(max_pages);
+            let urls: Vec<String> = (2..=wanted)
+                .map(|n| with_page(last, n).map(|url| self.relative(&url)))
+                .collect::<Option<Result<_>>>()
+                .context("the `last` link has no page number")??;
+            let concurrency = self.pacer.limits().concurrency.max(1);
+            let rest: Vec<Result<(Vec<T>, Links)>> = futures_util::stream::iter(urls)
+                .map(|url| async move { self.page::<T>(&url).await })
+                .buffered(concurrency)
+                .collect()
+                .await;
+            let mut next = links.next;
+            for page in rest {
+                let (page, links) = page?;
+                pages.push(page);
+                next = links.next;
+            }
+            return Ok((
+                pages,
+                count > max_pages || (wanted == count && next.is_some()),
+            ));
+        }
+        let mut next = links.next;
         while let Some(url) = next.take() {
             if pages.len() == max_pages {
                 return Ok((pages, true));
             }
-            let answer = self.send(http::Method::GET, &url).await?;
-            if !answer.status.is_success() {
-                return Err(anyhow!(answer.error()));
-            }
-            pages.push(answer.json("a listing")?);
-            next = next_link(&answer.headers)
-                .map(|link| self.relative(&link))
-                .transpose()?;
+            let (page, links) = self.page::<T>(&self.relative(&url)?).await?;
+            pages.push(page);
+            next = links.next;
         }
         Ok((pages, false))
+    }
+
+    async fn page<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<(Vec<T>, Links)> {
+        let answer = self.send(http::Method::GET, url).await?;
+        if !answer.status.is_success() {
+            return Err(anyhow!(answer.error()));
+        }
+        Ok((answer.json("a listing")?, links(&answer.headers)))
     }
 
     /// `DELETE …/versions/{id}` or `POST …/versions/{id}/restore`.
@@ -392,7 +582,9 @@ impl GitHub {
                     .await?
             }
         };
-        Ok(if answer.status.is_success() {
+        // A retried change answered 404: the attempt that failed in transit took effect.
+        let done_before = answer.status == StatusCode::NOT_FOUND && answer.attempts > 1;
+        Ok(if answer.status.is_success() || done_before {
             Ok(())
         } else {
             Err(answer.error())
@@ -415,22 +607,64 @@ impl GitHub {
     }
 }
 
-/// The `rel="next"` target of a `Link` header, if any.
-pub fn next_link(headers: &HeaderMap) -> Option<String> {
-    headers
+/// The `next` and `last` targets of a `Link` header.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Links {
+    pub next: Option<String>,
+    pub last: Option<String>,
+}
+
+pub fn links(headers: &HeaderMap) -> Links {
+    let mut links = Links::default();
+    for part in headers
         .get_all(http::header::LINK)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .find_map(|part| {
-            let (target, params) = part.split_once(';')?;
-            let is_next = params
-                .split(';')
-                .any(|p| p.trim().replace(' ', "") == "rel=\"next\"");
-            let target = target.trim();
-            (is_next && target.starts_with('<') && target.ends_with('>'))
-                .then(|| target[1..target.len() - 1].to_string())
+    {
+        let Some((target, params)) = part.split_once(';') else {
+            continue;
+        };
+        let target = target.trim();
+        let Some(url) = target.strip_prefix('<').and_then(|t| t.strip_suffix('>')) else {
+            continue;
+        };
+        for param in params.split(';').map(|p| p.trim().replace(' ', "")) {
+            match param.as_str() {
+                "rel=\"next\"" => links.next = Some(url.to_string()),
+                "rel=\"last\"" => links.last = Some(url.to_string()),
+                _ => {}
+            }
+        }
+    }
+    links
+}
+
+/// The `page` query parameter of a URL.
+fn page_number(url: &str) -> Option<usize> {
+    let (_, query) = url.split_once('?')?;
+    query
+        .split('&')
+        .find_map(|p| p.strip_prefix("page="))
+        .and_then(|n| n.parse().ok())
+}
+
+/// The URL with its `page` query parameter set to `page`.
+fn with_page(url: &str, page: usize) -> Option<String> {
+    let (path, query) = url.split_once('?')?;
+    let mut found = false;
+    let query: Vec<String> = query
+        .split('&')
+        .map(|p| {
+            if p.starts_with("page=") {
+                found = true;
+                format!("page={page}")
+            } else {
+                p.to_string()
+            }
         })
+        .collect();
+    found.then(|| format!("{path}?{}", query.join("&")))
 }
 
 /// A package version as GitHub sends it; only the required fields are required.
@@ -519,10 +753,17 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
+        let found = links(&headers);
         assert_eq!(
-            next_link(&headers).as_deref(),
+            found.next.as_deref(),
             Some("https://api.github.com/organizations/1/packages/container/web/versions?page=2&per_page=100")
         );
-        assert_eq!(next_link(&HeaderMap::new()), None);
+        let last = found.last.unwrap();
+        assert_eq!(page_number(&last), Some(3));
+        assert_eq!(
+            with_page(&last, 7).as_deref(),
+            Some("https://api.github.com/organizations/1/packages/container/web/versions?page=7&per_page=100")
+        );
+        assert_eq!(links(&HeaderMap::new()), Links::default());
     }
 }

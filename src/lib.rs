@@ -9,6 +9,7 @@ pub mod config;
 pub mod duration;
 pub mod execute;
 pub mod github;
+pub mod limits;
 pub mod model;
 pub mod pattern;
 pub mod plan;

@@ -85,6 +85,8 @@ pub enum SkipReason {
     MinVersions { n: usize },
     /// GitHub refused the change for this version (last version, download limit, …).
     Refused { message: String },
+    /// GitHub's primary budget would not cover it; a later run will.
+    RateLimitBudget { resets_at: String },
 }
 
 impl fmt::Display for SkipReason {
@@ -101,6 +103,9 @@ impl fmt::Display for SkipReason {
                 write!(f, "min-versions: the package keeps at least {n}")
             }
             SkipReason::Refused { message } => write!(f, "refused by GitHub: {message}"),
+            SkipReason::RateLimitBudget { resets_at } => {
+                write!(f, "rate-limit budget: run again after {resets_at}")
+            }
         }
     }
 }

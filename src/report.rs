@@ -49,6 +49,9 @@ pub fn fate<'a>(package: &str, entry: &Entry, outcomes: &'a Outcomes) -> Fate<'a
                 message: message.clone(),
             }),
             Some(Outcome::Failed(message)) => Fate::Failed(message),
+            Some(Outcome::Deferred(resets)) => Fate::Skipped(SkipReason::RateLimitBudget {
+                resets_at: resets.clone(),
+            }),
         },
     }
 }

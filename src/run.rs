@@ -4,7 +4,7 @@
 //! ("stopped before changing anything"); failures of single changes are outcomes, not errors.
 
 use crate::config::{Config, Environment, PackageName};
-use crate::execute::{execute, Outcome, Outcomes};
+use crate::execute::{execute, Destination, Outcome, Outcomes};
 use crate::github::{ApiError, GitHub, OwnerRoute};
 use crate::model::{Mode, OwnerKind, PackageListing, PackageType, PackageVersion, Target};
 use crate::pattern::Pattern;
@@ -28,7 +28,11 @@ pub enum Exit {
 pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     let config = Config::from_env(env)?;
     log.debug = config.debug;
-    let github = GitHub::new(&config.api_url, config.token.expose())?;
+    let github = GitHub::new(
+        &config.api_url,
+        config.token.expose(),
+        config.limits.clone(),
+    )?;
 
     let owner = github.owner(&config.owner).await?;
     let owner_kind = owner.kind;
@@ -89,16 +93,13 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     let outcomes = if config.dry_run || held.is_some() {
         Outcomes::new()
     } else {
-        execute(
-            &github,
-            &route,
-            config.package_type,
-            config.mode,
-            config.target,
-            &plan,
-            log,
-        )
-        .await
+        let to = Destination {
+            route: &route,
+            package_type: config.package_type,
+            mode: config.mode,
+            target: config.target,
+        };
+        execute(&github, &to, &plan, log).await
     };
 
     for package in &plan.packages {

@@ -19,6 +19,11 @@ pub fn escape_property(s: &str) -> String {
 
 const ANNOTATION_LIMIT: usize = 10;
 
+/// A plain log line from code that holds no [`Log`] (the client's waits and retries).
+pub fn say(message: &str) {
+    println!("{message}");
+}
+
 #[derive(Debug, Default)]
 pub struct Log {
     pub debug: bool,

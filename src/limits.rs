@@ -1,0 +1,263 @@
+//! GitHub's rate limits, and how we stay under them: pacing, waits and retries.
+//!
+//! Secondary limits (GitHub docs, "Rate limits for the REST API"): at most 100 concurrent
+//! requests; at most 900 points per minute per REST endpoint, where a GET costs 1 point and a
+//! DELETE or POST 5, so at most 180 mutations a minute. Primary limits: 5,000 requests an hour
+//! for a PAT, 1,000 per repository for a GITHUB_TOKEN, reported in `x-ratelimit-*` headers.
+//! GitHub Enterprise Server administrators set their own, so every limit here can be
+//! overridden (see [`Limits::from_env`]); benchmarks and tests also speed up the clock.
+
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+/// Points GitHub allows per endpoint per minute.
+pub const POINTS_PER_MINUTE: u32 = 900;
+/// Points a DELETE or POST costs.
+pub const MUTATION_POINTS: u32 = 5;
+/// Points a GET costs.
+pub const GET_POINTS: u32 = 1;
+/// GitHub's cap on concurrent requests.
+pub const MAX_CONCURRENT: usize = 100;
+/// We keep this share of each per-minute budget, so clock skew never tips us over.
+const SAFETY: f64 = 0.98;
+/// Requests kept back from the primary budget for what a run may still need.
+pub const BUDGET_RESERVE: u64 = 10;
+/// Attempts for one request that meets a server error or a transport failure.
+pub const MAX_ATTEMPTS: u32 = 5;
+/// Rate-limit waits for one request before it is given up.
+pub const MAX_RATE_LIMIT_WAITS: u32 = 5;
+
+/// The limits in force, with the clock's speed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    pub points_per_minute: u32,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// How long one request may take.
+    pub timeout: Duration,
+    /// Real time runs this many times faster than GitHub's (1 in production).
+    pub time_scale: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            points_per_minute: POINTS_PER_MINUTE,
+            concurrency: 20,
+            timeout: Duration::from_secs(60),
+            time_scale: 1.0,
+        }
+    }
+}
+
+impl Limits {
+    /// GitHub time → real time.
+    pub fn real(&self, github: Duration) -> Duration {
+        github.div_f64(self.time_scale.max(1e-9))
+    }
+
+    pub async fn sleep(&self, github: Duration) {
+        tokio::time::sleep(self.real(github)).await;
+    }
+}
+
+/// A fresh random number from the standard library's per-process random keys.
+pub fn random_u64() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    h.finish()
+}
+
+/// Exponential backoff for attempt `n` (1-based) from `base`, with up to 25% jitter.
+pub fn backoff(base: Duration, n: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << n.saturating_sub(1).min(10));
+    let jitter = (random_u64() % 1000) as f64 / 4000.0;
+    exp.mul_f64(1.0 + jitter)
+}
+
+/// What a non-success answer says about rate limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RateLimit {
+    /// `retry-after` seconds.
+    RetryAfter(u64),
+    /// The primary budget is spent; wait this long, until its reset.
+    UntilReset(u64),
+    /// A secondary limit without advice: wait at least a minute, backing off.
+    Secondary,
+}
+
+/// Tell a rate-limit answer from other 403s and 429s by its headers and message.
+pub fn rate_limit(
+    status: u16,
+    retry_after: Option<&str>,
+    remaining: Option<&str>,
+    reset: Option<&str>,
+    server_now: Option<i64>,
+    message: &str,
+) -> Option<RateLimit> {
+    if status != 403 && status != 429 {
+        return None;
+    }
+    if let Some(seconds) = retry_after.and_then(|v| v.trim().parse::<u64>().ok()) {
+        return Some(RateLimit::RetryAfter(seconds));
+    }
+    if remaining.map(str::trim) == Some("0") {
+        let reset = reset.and_then(|r| r.trim().parse::<i64>().ok());
+        let now = server_now.unwrap_or_else(|| chrono::Utc::now().timestamp());
+        let wait = reset.map_or(60, |r| (r - now).max(1) as u64);
+        return Some(RateLimit::UntilReset(wait));
+    }
+    let lower = message.to_ascii_lowercase();
+    if status == 429 || lower.contains("rate limit") || lower.contains("abuse") {
+        return Some(RateLimit::Secondary);
+    }
+    None
+}
+
+/// Paces requests under GitHub's secondary limits: a sliding one-minute window of points, and
+/// a cap on requests in flight.
+pub struct Pacer {
+    limits: Limits,
+    window: Mutex<VecDeque<(Instant, u32)>>,
+    in_flight: Semaphore,
+}
+
+impl Pacer {
+    pub fn new(limits: Limits) -> Pacer {
+        let concurrency = limits.concurrency.clamp(1, MAX_CONCURRENT);
+        Pacer {
+            limits,
+            window: Mutex::new(VecDeque::new()),
+            in_flight: Semaphore::new(concurrency),
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Wait until a request costing `points` fits the window; hold a place in flight.
+    pub async fn admit(&self, points: u32) -> Option<SemaphorePermit<'_>> {
+        let permit = self.in_flight.acquire().await.ok();
+        let minute = self.limits.real(Duration::from_secs(60));
+        let budget = (f64::from(self.limits.points_per_minute) * SAFETY) as u32;
+        loop {
+            let wait = {
+                let mut window = self.window.lock().await;
+                let now = Instant::now();
+                while window
+                    .front()
+                    .is_some_and(|(t, _)| now.duration_since(*t) >= minute)
+                {
+                    window.pop_front();
+                }
+                let used: u32 = window.iter().map(|(_, p)| p).sum();
+                if used + points <= budget.max(points) {
+                    window.push_back((now, points));
+                    None
+                } else {
+                    // Wait until enough of the window has aged out.
+                    let mut freed = 0;
+                    let mut until = now;
+                    for (t, p) in window.iter() {
+                        freed += p;
+                        until = *t + minute;
+                        if used - freed + points <= budget {
+                            break;
+                        }
+                    }
+                    Some(until.saturating_duration_since(now))
+                }
+            };
+            match wait {
+                None => return permit,
+                Some(d) => tokio::time::sleep(d.max(Duration::from_millis(1))).await,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_answers_are_told_from_permission_403s() {
+        assert_eq!(
+            rate_limit(403, Some("30"), None, None, None, "whatever"),
+            Some(RateLimit::RetryAfter(30))
+        );
+        assert_eq!(
+            rate_limit(
+                403,
+                None,
+                Some("0"),
+                Some("1100"),
+                Some(1000),
+                "API rate limit exceeded"
+            ),
+            Some(RateLimit::UntilReset(100))
+        );
+        assert_eq!(
+            rate_limit(429, None, Some("12"), None, None, ""),
+            Some(RateLimit::Secondary)
+        );
+        assert_eq!(
+            rate_limit(
+                403,
+                None,
+                Some("4000"),
+                None,
+                None,
+                "You have exceeded a secondary rate limit."
+            ),
+            Some(RateLimit::Secondary)
+        );
+        assert_eq!(
+            rate_limit(
+                403,
+                None,
+                Some("4000"),
+                None,
+                None,
+                "Resource not accessible by integration"
+            ),
+            None
+        );
+        assert_eq!(rate_limit(404, Some("1"), None, None, None, ""), None);
+    }
+
+    #[test]
+    fn backoff_doubles_with_bounded_jitter() {
+        let b = Duration::from_secs(1);
+        let third = backoff(b, 3);
+        assert!(
+            third >= Duration::from_secs(4) && third <= Duration::from_secs(5),
+            "{third:?}"
+        );
+        assert!(backoff(b, 40) <= Duration::from_secs(1280));
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn the_pacer_keeps_a_minute_under_the_points_budget() {
+        let pacer = Pacer::new(Limits {
+            points_per_minute: 100,
+            ..Limits::default()
+        });
+        let start = tokio::time::Instant::now();
+        // 98 points a minute at 5 points each: 19 mutations at once, the 20th a minute later.
+        for _ in 0..19 {
+            drop(pacer.admit(5).await);
+        }
+        assert!(start.elapsed() < Duration::from_secs(1));
+        drop(pacer.admit(5).await);
+        assert!(
+            start.elapsed() >= Duration::from_secs(60),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+}
