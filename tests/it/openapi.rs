@@ -140,6 +140,7 @@ mod tests {
             query: query.into(),
             status: 200,
             token_kind: None,
+            fault: None,
         }
     }
 

@@ -10,10 +10,10 @@ use crate::scenario::{
     Account, AccountKind, PackageSpec, PackageType, Scenario, TokenKind, TokenSpec, VersionSpec,
     Visibility,
 };
+use crate::limits::{endpoint, Dice, Faults, Primary, Secondary, Transport};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 
 /// GitHub's message for deleting the last version of a package.
 pub const LAST_VERSION: &str =
@@ -47,6 +47,8 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// `None` is an empty body (204).
     pub body: Option<Value>,
+    /// A transport fault to inflict on this answer.
+    pub transport: Option<Transport>,
 }
 
 impl Response {
@@ -55,6 +57,7 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Some(body),
+            transport: None,
         }
     }
 
@@ -63,6 +66,7 @@ impl Response {
             status: 204,
             headers: Vec::new(),
             body: None,
+            transport: None,
         }
     }
 
@@ -95,6 +99,10 @@ pub struct LoggedRequest {
     pub query: String,
     pub status: u16,
     pub token_kind: Option<TokenKind>,
+    /// The fault inflicted, if any: `server-error`, `lost-answer`, `reset`, `slow`,
+    /// `secondary-limit`, `primary-limit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<&'static str>,
 }
 
 /// The emulated GitHub: the scenario's data, changed by the requests it serves.
@@ -105,7 +113,12 @@ pub struct GitHub {
     pub tokens: Vec<TokenSpec>,
     pub packages: Vec<PackageSpec>,
     pub log: Vec<LoggedRequest>,
-    used: HashMap<String, u64>,
+    pub faults: Faults,
+    dice: Dice,
+    secondary: Secondary,
+    primary: Primary,
+    /// Requests being served right now.
+    pub in_flight: usize,
 }
 
 enum Caller<'a> {
@@ -180,71 +193,156 @@ impl GitHub {
             tokens: scenario.tokens,
             packages: scenario.packages,
             log: Vec::new(),
-            used: HashMap::new(),
+            faults: Faults::default(),
+            dice: Dice::new(1),
+            secondary: Secondary::default(),
+            primary: Primary::default(),
+            in_flight: 0,
         }
     }
 
-    /// Serve one request and log it.
+    /// Replace the faults and limits in force (and reseed the dice).
+    pub fn set_faults(&mut self, faults: Faults) {
+        self.dice = Dice::new(faults.seed);
+        self.faults = faults;
+    }
+
+    /// Serve one request and log it. `now` is emulated time.
     pub fn handle(&mut self, request: &Request, now: DateTime<Utc>) -> Response {
         let token = request.authorization.as_deref().and_then(|h| {
             h.strip_prefix("Bearer ")
                 .or_else(|| h.strip_prefix("token "))
                 .map(str::trim)
         });
-        let token_index = token.map(|t| self.tokens.iter().position(|s| s.token == t));
-        let mut response = match token_index {
-            Some(None) => Response::error(401, "Bad credentials"),
-            Some(Some(i)) => {
-                let spec = self.tokens[i].clone();
-                self.route(request, &Caller::Token(&spec), now)
-            }
-            None if request.authorization.is_some() => Response::error(401, "Bad credentials"),
-            None => self.route(request, &Caller::Anonymous, now),
-        };
-        let token_kind = match token_index {
-            Some(Some(i)) => {
-                let spec = self.tokens[i].clone();
-                if spec.kind == TokenKind::Classic {
-                    response
-                        .headers
-                        .push(("x-oauth-scopes".into(), spec.scopes.join(", ")));
+        let spec = token.and_then(|t| self.tokens.iter().find(|s| s.token == t).cloned());
+        let mut fault = None;
+        let unknown = (token.is_some() && spec.is_none())
+            || (request.authorization.is_some() && token.is_none());
+        let mut response = if unknown {
+            Response::error(401, "Bad credentials")
+        } else {
+            match self.limited(request, spec.as_ref(), now, &mut fault) {
+                Some(refused) => refused,
+                None => {
+                    let caller = match &spec {
+                        Some(spec) => Caller::Token(spec),
+                        None => Caller::Anonymous,
+                    };
+                    self.route(request, &caller, now)
                 }
-                self.rate_headers(&spec.token, spec.kind, now, &mut response);
-                Some(spec.kind)
             }
-            _ => None,
         };
+        let mutation = request.method == "DELETE" || request.method == "POST";
+        if fault.is_none() && mutation && self.dice.roll(self.faults.lost_answers) {
+            fault = Some("lost-answer");
+            response = Response::error(502, "Server Error");
+        } else if fault.is_none() && self.dice.roll(self.faults.resets) {
+            fault = Some("reset");
+            response.transport = Some(Transport::Reset);
+        } else if fault.is_none() && self.dice.roll(self.faults.slow) {
+            fault = Some("slow");
+            response.transport = Some(Transport::Slow(self.faults.slow_ms));
+        }
+        if let Some(spec) = &spec {
+            if spec.kind == TokenKind::Classic {
+                response
+                    .headers
+                    .push(("x-oauth-scopes".into(), spec.scopes.join(", ")));
+            }
+            let omit = spec.kind == TokenKind::Installation
+                && self.faults.omit_installation_rate_headers;
+            if !omit {
+                self.rate_headers(spec, now, &mut response);
+            }
+        }
+        response
+            .headers
+            .push(("date".into(), now.to_rfc2822().replace("+0000", "GMT")));
         self.log.push(LoggedRequest {
             method: request.method.clone(),
             path: request.path.clone(),
             query: request.query.clone(),
             status: response.status,
-            token_kind,
+            token_kind: spec.map(|s| s.kind),
+            fault,
         });
         response
     }
 
-    fn rate_headers(
+    /// GitHub's limits, and the server errors that come before a request is acted on.
+    fn limited(
         &mut self,
-        token: &str,
-        kind: TokenKind,
+        request: &Request,
+        spec: Option<&TokenSpec>,
         now: DateTime<Utc>,
-        response: &mut Response,
-    ) {
-        let limit: u64 = if kind == TokenKind::Installation {
-            1000
-        } else {
-            5000
+        fault: &mut Option<&'static str>,
+    ) -> Option<Response> {
+        if let Some(spec) = spec {
+            let limit = self.primary_limit(spec);
+            if let Err(reset) = self.primary.charge(&spec.token, limit, now) {
+                *fault = Some("primary-limit");
+                let mut response = Response::error(
+                    403,
+                    "API rate limit exceeded for user ID 1. If you reach out to GitHub Support \
+                     for help, please include the request ID.",
+                );
+                response.headers.extend([
+                    ("x-ratelimit-limit".into(), limit.to_string()),
+                    ("x-ratelimit-remaining".into(), "0".into()),
+                    ("x-ratelimit-reset".into(), reset.to_string()),
+                ]);
+                return Some(response);
+            }
+        }
+        let secondary = |wait: i64, faults: &Faults| {
+            let mut response = Response::error(
+                if faults.secondary_429 { 429 } else { 403 },
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you \
+                 try again.",
+            );
+            if faults.secondary_retry_after {
+                response.headers.push(("retry-after".into(), wait.to_string()));
+            }
+            response
         };
-        let used = self.used.entry(token.to_string()).or_insert(0);
-        *used += 1;
+        if self.in_flight > self.faults.max_concurrent {
+            *fault = Some("secondary-limit");
+            return Some(secondary(1, &self.faults));
+        }
+        if let Some(limit) = self.faults.points_per_minute {
+            let segments: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
+            let points = if request.method == "GET" { 1 } else { 5 };
+            let key = endpoint(&request.method, &segments);
+            if let Err(wait) = self.secondary.charge(&key, points, limit, now) {
+                *fault = Some("secondary-limit");
+                return Some(secondary(wait, &self.faults));
+            }
+        }
+        if self.dice.roll(self.faults.server_errors) {
+            *fault = Some("server-error");
+            let status = if self.dice.roll(0.5) { 502 } else { 503 };
+            return Some(Response::error(status, "Server Error"));
+        }
+        None
+    }
+
+    fn primary_limit(&self, spec: &TokenSpec) -> u64 {
+        self.faults.primary_limit.unwrap_or(match spec.kind {
+            TokenKind::Installation => 1000,
+            _ => 5000,
+        })
+    }
+
+    fn rate_headers(&mut self, spec: &TokenSpec, now: DateTime<Utc>, response: &mut Response) {
+        if response.headers.iter().any(|(n, _)| n == "x-ratelimit-remaining") {
+            return;
+        }
+        let limit = self.primary_limit(spec);
+        let used = self.primary.used(&spec.token, now);
         let reset = (now.timestamp() / 3600 + 1) * 3600;
         response.headers.extend([
             ("x-ratelimit-limit".into(), limit.to_string()),
-            (
-                "x-ratelimit-remaining".into(),
-                limit.saturating_sub(*used).to_string(),
-            ),
+            ("x-ratelimit-remaining".into(), limit.saturating_sub(used).to_string()),
             ("x-ratelimit-used".into(), used.to_string()),
             ("x-ratelimit-reset".into(), reset.to_string()),
             ("x-ratelimit-resource".into(), "core".into()),
@@ -425,14 +523,7 @@ impl GitHub {
     fn get_rate_limit(&self, caller: &Caller, now: DateTime<Utc>) -> Response {
         let (limit, used) = match caller {
             Caller::Anonymous => (60, 0),
-            Caller::Token(t) => (
-                if t.kind == TokenKind::Installation {
-                    1000
-                } else {
-                    5000
-                },
-                self.used.get(&t.token).copied().unwrap_or(0),
-            ),
+            Caller::Token(t) => (self.primary_limit(t), self.primary.used(&t.token, now)),
         };
         let core = json!({
             "limit": limit,

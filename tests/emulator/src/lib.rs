@@ -6,6 +6,7 @@
 //! HTTP glue.
 
 pub mod github;
+pub mod limits;
 pub mod scenario;
 
 use anyhow::{Context, Result};
@@ -15,17 +16,35 @@ use axum::http::{HeaderValue, Request as HttpRequest, StatusCode};
 use axum::response::Response as HttpResponse;
 use chrono::Utc;
 pub use github::{LoggedRequest, Request, Response};
+pub use limits::Faults;
 pub use scenario::{PackageSpec, PackageType, Scenario, VersionSpec};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::oneshot;
 
-type Shared = Arc<Mutex<github::GitHub>>;
+/// The state, and the clock emulated time is read from.
+struct Shared {
+    github: Mutex<github::GitHub>,
+    clock: Clock,
+}
+
+/// Emulated time: it starts at the real time and runs `time_scale` times faster.
+struct Clock {
+    started: std::time::Instant,
+    epoch: chrono::DateTime<Utc>,
+}
+
+impl Clock {
+    fn now(&self, scale: f64) -> chrono::DateTime<Utc> {
+        let elapsed = self.started.elapsed().mul_f64(scale.max(0.0));
+        self.epoch + chrono::Duration::from_std(elapsed).unwrap_or_default()
+    }
+}
 
 /// A running emulator; stops when dropped.
 pub struct Emulator {
     url: String,
-    state: Shared,
+    state: Arc<Shared>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -41,7 +60,13 @@ impl Emulator {
             std::net::TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
         listener.set_nonblocking(true)?;
         let url = format!("http://{}", listener.local_addr()?);
-        let state: Shared = Arc::new(Mutex::new(github::GitHub::new(scenario, &url)));
+        let state = Arc::new(Shared {
+            github: Mutex::new(github::GitHub::new(scenario, &url)),
+            clock: Clock {
+                started: std::time::Instant::now(),
+                epoch: Utc::now(),
+            },
+        });
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = axum::Router::new()
             .fallback(serve)
@@ -78,8 +103,14 @@ impl Emulator {
     /// The state, for reading or arranging it between runs.
     pub fn state(&self) -> MutexGuard<'_, github::GitHub> {
         self.state
+            .github
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Serve with these latency, limits and faults from now on.
+    pub fn set_faults(&self, faults: Faults) {
+        self.state().set_faults(faults);
     }
 
     /// Every request served so far.
@@ -149,7 +180,7 @@ impl Drop for Emulator {
     }
 }
 
-async fn serve(State(state): State<Shared>, request: HttpRequest<Body>) -> HttpResponse {
+async fn serve(State(state): State<Arc<Shared>>, request: HttpRequest<Body>) -> HttpResponse {
     let request = Request {
         method: request.method().as_str().to_string(),
         path: request.uri().path().to_string(),
@@ -160,12 +191,42 @@ async fn serve(State(state): State<Shared>, request: HttpRequest<Body>) -> HttpR
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     };
-    let response = {
-        let mut github = state
+    let lock = || {
+        state
+            .github
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        github.handle(&request, Utc::now())
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     };
+    let latency = {
+        let mut github = lock();
+        github.in_flight += 1;
+        github.faults.latency_ms
+    };
+    if latency > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+    }
+    let response = {
+        let mut github = lock();
+        let now = state.clock.now(github.faults.time_scale);
+        let response = github.handle(&request, now);
+        github.in_flight -= 1;
+        response
+    };
+    match response.transport {
+        Some(limits::Transport::Slow(ms)) => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await
+        }
+        Some(limits::Transport::Reset) => {
+            // Headers go out, then the body fails: the client sees the connection drop.
+            let broken = futures_util::stream::once(async {
+                Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other("connection reset"))
+            });
+            let mut http = HttpResponse::new(Body::from_stream(broken));
+            *http.status_mut() = StatusCode::OK;
+            return http;
+        }
+        None => {}
+    }
     let mut http = HttpResponse::new(match &response.body {
         Some(body) => Body::from(body.to_string()),
         None => Body::empty(),
