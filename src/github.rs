@@ -193,8 +193,6 @@ impl GitHub {
                 http::header::USER_AGENT,
                 concat!("package-janitor/", env!("CARGO_PKG_VERSION")).to_string(),
             )
-            .set_connect_timeout(Some(limits.real(Duration::from_secs(10))))
-            .set_read_timeout(Some(limits.real(limits.timeout)))
             .build()
             .context("building the HTTP client")?;
         Ok(GitHub {
@@ -244,6 +242,8 @@ impl GitHub {
             let result = {
                 let _slot = self.pacer.admit(points).await;
                 let sent = self.send_once(&method, path_and_query);
+                // The whole request is bounded here: octocrab's read timeout (hyper-timeout)
+                // also fires on idle pooled connections, failing the next request sent on one.
                 match tokio::time::timeout(limits.real(limits.timeout), sent).await {
                     Ok(result) => result,
                     Err(_) => Err(anyhow!("no answer within {:?}", limits.timeout)),
@@ -269,7 +269,10 @@ impl GitHub {
                             "Rate limited ({limit:?}) on {method} {path_and_query}: waiting {}s",
                             wait.as_secs()
                         ));
-                        Some(wait)
+                        let secondary = !matches!(limit, RateLimit::UntilReset(_));
+                        self.pacer.back_off(wait, secondary).await;
+                        // The pacer holds every request, this one included, until then.
+                        Some(Duration::ZERO)
                     }
                     _ => None,
                 },
@@ -277,6 +280,9 @@ impl GitHub {
             };
             match (retry_in, result) {
                 (Some(wait), result) => {
+                    if wait.is_zero() {
+                        continue;
+                    }
                     if let Err(e) = &result {
                         say(&format!(
                             "{method} {path_and_query} failed ({e:#}); retrying in {}s",

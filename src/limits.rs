@@ -28,7 +28,7 @@ pub const BUDGET_RESERVE: u64 = 10;
 /// Attempts for one request that meets a server error or a transport failure.
 pub const MAX_ATTEMPTS: u32 = 5;
 /// Rate-limit waits for one request before it is given up.
-pub const MAX_RATE_LIMIT_WAITS: u32 = 5;
+pub const MAX_RATE_LIMIT_WAITS: u32 = 8;
 
 /// The limits in force, with the clock's speed.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,15 +123,41 @@ pub struct Pacer {
     limits: Limits,
     window: Mutex<VecDeque<(Instant, u32)>>,
     in_flight: Semaphore,
+    /// After a rate-limit answer every request waits, not only the one that met it.
+    paused_until: Mutex<Option<Instant>>,
+    /// The per-minute points we allow ourselves; halved at each secondary-limit answer, since
+    /// GitHub's real limit is evidently lower than we were told.
+    budget: std::sync::atomic::AtomicU32,
 }
 
 impl Pacer {
     pub fn new(limits: Limits) -> Pacer {
         let concurrency = limits.concurrency.clamp(1, MAX_CONCURRENT);
+        let budget = (f64::from(limits.points_per_minute) * SAFETY) as u32;
         Pacer {
             limits,
             window: Mutex::new(VecDeque::new()),
             in_flight: Semaphore::new(concurrency),
+            paused_until: Mutex::new(None),
+            budget: std::sync::atomic::AtomicU32::new(budget.max(MUTATION_POINTS)),
+        }
+    }
+
+    /// A rate-limit answer: hold every request for `wait` (GitHub time); for a secondary
+    /// limit, also halve the pace.
+    pub async fn back_off(&self, wait: Duration, secondary: bool) {
+        let until = Instant::now() + self.limits.real(wait);
+        let mut paused = self.paused_until.lock().await;
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
+        }
+        if secondary {
+            use std::sync::atomic::Ordering;
+            let _ = self
+                .budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                    Some((b / 2).max(MUTATION_POINTS))
+                });
         }
     }
 
@@ -143,8 +169,13 @@ impl Pacer {
     pub async fn admit(&self, points: u32) -> Option<SemaphorePermit<'_>> {
         let permit = self.in_flight.acquire().await.ok();
         let minute = self.limits.real(Duration::from_secs(60));
-        let budget = (f64::from(self.limits.points_per_minute) * SAFETY) as u32;
         loop {
+            let paused = *self.paused_until.lock().await;
+            if let Some(until) = paused.filter(|u| *u > Instant::now()) {
+                tokio::time::sleep_until(until).await;
+                continue;
+            }
+            let budget = self.budget.load(std::sync::atomic::Ordering::Relaxed);
             let wait = {
                 let mut window = self.window.lock().await;
                 let now = Instant::now();

@@ -6,6 +6,7 @@
 mod action;
 mod delete;
 mod emulator;
+mod faults;
 mod inputs;
 mod openapi;
 mod packages;

@@ -105,6 +105,11 @@ impl Run {
 /// Run the real binary against `emulator` with a clean environment: `GITHUB_API_URL`, the
 /// file commands, and `INPUT_*` from `inputs` (names as in action.yml, hyphens kept).
 pub fn janitor(emulator: &Emulator, inputs: &[(&str, &str)]) -> Run {
+    janitor_with(emulator, inputs, &[])
+}
+
+/// As [`janitor`], with extra environment variables (limits, time scale).
+pub fn janitor_with(emulator: &Emulator, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let output_file = dir.path().join("output");
     let summary_file = dir.path().join("summary");
@@ -120,6 +125,7 @@ pub fn janitor(emulator: &Emulator, inputs: &[(&str, &str)]) -> Run {
     for (name, value) in inputs {
         command.env(format!("INPUT_{}", name.to_uppercase()), value);
     }
+    command.envs(env.iter().copied());
     let before = emulator.requests().len();
     let out = command.output().unwrap();
     crate::openapi::assert_valid_operations(&emulator.requests()[before..]);

@@ -6,11 +6,11 @@
 //! puts in `Link` headers (`/organizations/{id}`, `/user/{id}`); 204 with an empty body for
 //! deletes and restores; error bodies with `status` as a string.
 
+use crate::limits::{endpoint, Dice, Faults, Primary, Secondary, Transport};
 use crate::scenario::{
     Account, AccountKind, PackageSpec, PackageType, Scenario, TokenKind, TokenSpec, VersionSpec,
     Visibility,
 };
-use crate::limits::{endpoint, Dice, Faults, Primary, Secondary, Transport};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -119,6 +119,8 @@ pub struct GitHub {
     primary: Primary,
     /// Requests being served right now.
     pub in_flight: usize,
+    /// Transient faults in a row per request (method, path and query).
+    streaks: std::collections::HashMap<String, u32>,
 }
 
 enum Caller<'a> {
@@ -198,6 +200,7 @@ impl GitHub {
             secondary: Secondary::default(),
             primary: Primary::default(),
             in_flight: 0,
+            streaks: std::collections::HashMap::new(),
         }
     }
 
@@ -216,12 +219,16 @@ impl GitHub {
         });
         let spec = token.and_then(|t| self.tokens.iter().find(|s| s.token == t).cloned());
         let mut fault = None;
+        let key = format!("{} {}?{}", request.method, request.path, request.query);
+        let streak = self.streaks.get(&key).copied().unwrap_or(0);
+        // Transient faults strike one request at most twice running.
+        let lucky = streak >= 2;
         let unknown = (token.is_some() && spec.is_none())
             || (request.authorization.is_some() && token.is_none());
         let mut response = if unknown {
             Response::error(401, "Bad credentials")
         } else {
-            match self.limited(request, spec.as_ref(), now, &mut fault) {
+            match self.limited(request, spec.as_ref(), now, &mut fault, lucky) {
                 Some(refused) => refused,
                 None => {
                     let caller = match &spec {
@@ -233,7 +240,9 @@ impl GitHub {
             }
         };
         let mutation = request.method == "DELETE" || request.method == "POST";
-        if fault.is_none() && mutation && self.dice.roll(self.faults.lost_answers) {
+        if lucky {
+            // Enough bad luck for this request: serve it cleanly.
+        } else if fault.is_none() && mutation && self.dice.roll(self.faults.lost_answers) {
             fault = Some("lost-answer");
             response = Response::error(502, "Server Error");
         } else if fault.is_none() && self.dice.roll(self.faults.resets) {
@@ -243,14 +252,23 @@ impl GitHub {
             fault = Some("slow");
             response.transport = Some(Transport::Slow(self.faults.slow_ms));
         }
+        let transient = matches!(
+            fault,
+            Some("server-error" | "lost-answer" | "reset" | "slow")
+        );
+        if transient {
+            self.streaks.insert(key, streak + 1);
+        } else {
+            self.streaks.remove(&key);
+        }
         if let Some(spec) = &spec {
             if spec.kind == TokenKind::Classic {
                 response
                     .headers
                     .push(("x-oauth-scopes".into(), spec.scopes.join(", ")));
             }
-            let omit = spec.kind == TokenKind::Installation
-                && self.faults.omit_installation_rate_headers;
+            let omit =
+                spec.kind == TokenKind::Installation && self.faults.omit_installation_rate_headers;
             if !omit {
                 self.rate_headers(spec, now, &mut response);
             }
@@ -276,6 +294,7 @@ impl GitHub {
         spec: Option<&TokenSpec>,
         now: DateTime<Utc>,
         fault: &mut Option<&'static str>,
+        lucky: bool,
     ) -> Option<Response> {
         if let Some(spec) = spec {
             let limit = self.primary_limit(spec);
@@ -301,7 +320,9 @@ impl GitHub {
                  try again.",
             );
             if faults.secondary_retry_after {
-                response.headers.push(("retry-after".into(), wait.to_string()));
+                response
+                    .headers
+                    .push(("retry-after".into(), wait.to_string()));
             }
             response
         };
@@ -318,7 +339,7 @@ impl GitHub {
                 return Some(secondary(wait, &self.faults));
             }
         }
-        if self.dice.roll(self.faults.server_errors) {
+        if !lucky && self.dice.roll(self.faults.server_errors) {
             *fault = Some("server-error");
             let status = if self.dice.roll(0.5) { 502 } else { 503 };
             return Some(Response::error(status, "Server Error"));
@@ -334,7 +355,11 @@ impl GitHub {
     }
 
     fn rate_headers(&mut self, spec: &TokenSpec, now: DateTime<Utc>, response: &mut Response) {
-        if response.headers.iter().any(|(n, _)| n == "x-ratelimit-remaining") {
+        if response
+            .headers
+            .iter()
+            .any(|(n, _)| n == "x-ratelimit-remaining")
+        {
             return;
         }
         let limit = self.primary_limit(spec);
@@ -342,7 +367,10 @@ impl GitHub {
         let reset = (now.timestamp() / 3600 + 1) * 3600;
         response.headers.extend([
             ("x-ratelimit-limit".into(), limit.to_string()),
-            ("x-ratelimit-remaining".into(), limit.saturating_sub(used).to_string()),
+            (
+                "x-ratelimit-remaining".into(),
+                limit.saturating_sub(used).to_string(),
+            ),
             ("x-ratelimit-used".into(), used.to_string()),
             ("x-ratelimit-reset".into(), reset.to_string()),
             ("x-ratelimit-resource".into(), "core".into()),

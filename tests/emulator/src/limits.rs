@@ -100,9 +100,18 @@ pub struct Secondary {
 
 impl Secondary {
     /// Count `points` against `endpoint`, or say how many seconds until they would fit.
-    pub fn charge(&mut self, endpoint: &str, points: u32, limit: u32, now: DateTime<Utc>) -> Result<(), i64> {
+    pub fn charge(
+        &mut self,
+        endpoint: &str,
+        points: u32,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), i64> {
         let window = self.windows.entry(endpoint.to_string()).or_default();
-        while window.front().is_some_and(|(t, _)| now - *t >= Duration::seconds(60)) {
+        while window
+            .front()
+            .is_some_and(|(t, _)| now - *t >= Duration::seconds(60))
+        {
             window.pop_front();
         }
         let used: u32 = window.iter().map(|(_, p)| p).sum();
@@ -129,7 +138,12 @@ pub struct Primary {
 
 impl Primary {
     /// Count one request for `token`; `Err(reset)` when the hour's budget is spent.
-    pub fn charge(&mut self, token: &str, limit: u64, now: DateTime<Utc>) -> Result<(u64, i64), i64> {
+    pub fn charge(
+        &mut self,
+        token: &str,
+        limit: u64,
+        now: DateTime<Utc>,
+    ) -> Result<(u64, i64), i64> {
         let hour = now.timestamp() / 3600;
         let reset = (hour + 1) * 3600;
         let entry = self.used.entry(token.to_string()).or_insert((hour, 0));
