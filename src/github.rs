@@ -236,11 +236,12 @@ impl GitHub {
             MUTATION_POINTS
         };
         let mut attempts = 0;
+        let mut failures = 0;
         let mut waits = 0;
         loop {
             attempts += 1;
             let result = {
-                let _slot = self.pacer.admit(points).await;
+                let _admission = self.pacer.admit(points).await;
                 let sent = self.send_once(&method, path_and_query);
                 // The whole request is bounded here: octocrab's read timeout (hyper-timeout)
                 // also fires on idle pooled connections, failing the next request sent on one.
@@ -249,12 +250,16 @@ impl GitHub {
                     Err(_) => Err(anyhow!("no answer within {:?}", limits.timeout)),
                 }
             };
+            let failed = match &result {
+                Err(_) => true,
+                Ok(answer) => answer.status.is_server_error(),
+            };
+            if failed {
+                failures += 1;
+            }
             let retry_in = match &result {
-                Err(_) if attempts < MAX_ATTEMPTS => {
-                    Some(backoff(Duration::from_secs(1), attempts))
-                }
-                Ok(answer) if answer.status.is_server_error() && attempts < MAX_ATTEMPTS => {
-                    Some(backoff(Duration::from_secs(1), attempts))
+                _ if failed && failures < MAX_ATTEMPTS => {
+                    Some(backoff(Duration::from_secs(1), failures))
                 }
                 Ok(answer) => match answer.rate_limit() {
                     Some(limit) if waits < MAX_RATE_LIMIT_WAITS => {

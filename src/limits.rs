@@ -7,7 +7,6 @@
 //! GitHub Enterprise Server administrators set their own, so every limit here can be
 //! overridden (see [`Limits::from_env`]); benchmarks and tests also speed up the clock.
 
-use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
@@ -119,15 +118,44 @@ pub fn rate_limit(
 
 /// Paces requests under GitHub's secondary limits: a sliding one-minute window of points, and
 /// a cap on requests in flight.
+///
+/// A request counts in the window from its admission, and its minute runs from when its answer
+/// came back: GitHub counts it on arrival, somewhere in between, so ageing from the answer
+/// keeps our window at least as full as GitHub's whatever the queueing delays.
 pub struct Pacer {
     limits: Limits,
-    window: Mutex<VecDeque<(Instant, u32)>>,
+    window: std::sync::Mutex<Window>,
     in_flight: Semaphore,
     /// After a rate-limit answer every request waits, not only the one that met it.
     paused_until: Mutex<Option<Instant>>,
-    /// The per-minute points we allow ourselves; halved at each secondary-limit answer, since
+    /// The per-minute points we allow ourselves; halved at a secondary-limit answer, since
     /// GitHub's real limit is evidently lower than we were told.
     budget: std::sync::atomic::AtomicU32,
+}
+
+#[derive(Default)]
+struct Window {
+    next_id: u64,
+    /// (id, when its answer came back — `None` while in flight, points).
+    entries: Vec<(u64, Option<Instant>, u32)>,
+}
+
+/// A request's place in the pacer; its minute starts when this is dropped.
+pub struct Admission<'a> {
+    pacer: &'a Pacer,
+    id: u64,
+    _permit: Option<SemaphorePermit<'a>>,
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut window) = self.pacer.window.lock() {
+            let now = Instant::now();
+            if let Some(entry) = window.entries.iter_mut().find(|e| e.0 == self.id) {
+                entry.1 = Some(now);
+            }
+        }
+    }
 }
 
 impl Pacer {
@@ -136,22 +164,28 @@ impl Pacer {
         let budget = (f64::from(limits.points_per_minute) * SAFETY) as u32;
         Pacer {
             limits,
-            window: Mutex::new(VecDeque::new()),
+            window: std::sync::Mutex::new(Window::default()),
             in_flight: Semaphore::new(concurrency),
             paused_until: Mutex::new(None),
             budget: std::sync::atomic::AtomicU32::new(budget.max(MUTATION_POINTS)),
         }
     }
 
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// A rate-limit answer: hold every request for `wait` (GitHub time); for a secondary
-    /// limit, also halve the pace.
+    /// limit, also halve the pace, once per pause.
     pub async fn back_off(&self, wait: Duration, secondary: bool) {
-        let until = Instant::now() + self.limits.real(wait);
+        let now = Instant::now();
+        let until = now + self.limits.real(wait);
         let mut paused = self.paused_until.lock().await;
+        let already = paused.is_some_and(|p| p > now);
         if paused.is_none_or(|p| p < until) {
             *paused = Some(until);
         }
-        if secondary {
+        if secondary && !already {
             use std::sync::atomic::Ordering;
             let _ = self
                 .budget
@@ -161,12 +195,8 @@ impl Pacer {
         }
     }
 
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
-    /// Wait until a request costing `points` fits the window; hold a place in flight.
-    pub async fn admit(&self, points: u32) -> Option<SemaphorePermit<'_>> {
+    /// Wait until a request costing `points` fits the window, and a place in flight is free.
+    pub async fn admit(&self, points: u32) -> Admission<'_> {
         let permit = self.in_flight.acquire().await.ok();
         let minute = self.limits.real(Duration::from_secs(60));
         loop {
@@ -176,37 +206,44 @@ impl Pacer {
                 continue;
             }
             let budget = self.budget.load(std::sync::atomic::Ordering::Relaxed);
-            let wait = {
-                let mut window = self.window.lock().await;
-                let now = Instant::now();
-                while window
-                    .front()
-                    .is_some_and(|(t, _)| now.duration_since(*t) >= minute)
-                {
-                    window.pop_front();
-                }
-                let used: u32 = window.iter().map(|(_, p)| p).sum();
-                if used + points <= budget.max(points) {
-                    window.push_back((now, points));
-                    None
-                } else {
-                    // Wait until enough of the window has aged out.
+            let wait = match self.window.lock() {
+                Ok(mut window) => {
+                    let now = Instant::now();
+                    window
+                        .entries
+                        .retain(|(_, at, _)| at.is_none_or(|t| now.duration_since(t) < minute));
+                    let used: u32 = window.entries.iter().map(|e| e.2).sum();
+                    if used + points <= budget.max(points) {
+                        let id = window.next_id;
+                        window.next_id += 1;
+                        window.entries.push((id, None, points));
+                        return Admission {
+                            pacer: self,
+                            id,
+                            _permit: permit,
+                        };
+                    }
+                    // Wait until enough answered requests have aged out (or a minute).
+                    let mut answered: Vec<(Instant, u32)> = window
+                        .entries
+                        .iter()
+                        .filter_map(|(_, at, p)| at.map(|t| (t, *p)))
+                        .collect();
+                    answered.sort_by_key(|(t, _)| *t);
                     let mut freed = 0;
-                    let mut until = now;
-                    for (t, p) in window.iter() {
+                    let mut until = now + minute;
+                    for (t, p) in answered {
                         freed += p;
-                        until = *t + minute;
-                        if used - freed + points <= budget {
+                        if used.saturating_sub(freed) + points <= budget {
+                            until = t + minute;
                             break;
                         }
                     }
-                    Some(until.saturating_duration_since(now))
+                    until.saturating_duration_since(now)
                 }
+                Err(_) => minute,
             };
-            match wait {
-                None => return permit,
-                Some(d) => tokio::time::sleep(d.max(Duration::from_millis(1))).await,
-            }
+            tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
         }
     }
 }
@@ -283,6 +320,7 @@ mod tests {
         for _ in 0..19 {
             drop(pacer.admit(5).await);
         }
+        // Each request's minute runs from its answer: the 20th waits for the first.
         assert!(start.elapsed() < Duration::from_secs(1));
         drop(pacer.admit(5).await);
         assert!(

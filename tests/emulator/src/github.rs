@@ -252,14 +252,15 @@ impl GitHub {
             fault = Some("slow");
             response.transport = Some(Transport::Slow(self.faults.slow_ms));
         }
-        let transient = matches!(
-            fault,
-            Some("server-error" | "lost-answer" | "reset" | "slow")
-        );
-        if transient {
-            self.streaks.insert(key, streak + 1);
-        } else {
-            self.streaks.remove(&key);
+        match fault {
+            Some("server-error" | "lost-answer" | "reset" | "slow") => {
+                self.streaks.insert(key, streak + 1);
+            }
+            // Limit answers neither add to nor end a streak of bad luck.
+            Some(_) => {}
+            None => {
+                self.streaks.remove(&key);
+            }
         }
         if let Some(spec) = &spec {
             if spec.kind == TokenKind::Classic {
@@ -753,7 +754,14 @@ impl GitHub {
     }
 
     /// One page of `items` with GitHub's `Link` header (absent when one page holds all).
-    fn paginate(&self, items: Vec<Value>, link_path: &str, query: &[(String, String)]) -> Response {
+    /// One page of `items`, each rendered by `render` (only the page's items are rendered).
+    fn paginate<T>(
+        &self,
+        items: Vec<T>,
+        render: impl Fn(&T) -> Value,
+        link_path: &str,
+        query: &[(String, String)],
+    ) -> Response {
         let number = |name: &str, default: usize| {
             query
                 .iter()
@@ -766,9 +774,10 @@ impl GitHub {
         let page = number("page", 1).max(1);
         let pages = items.len().div_ceil(per_page).max(1);
         let body: Vec<Value> = items
-            .into_iter()
+            .iter()
             .skip((page - 1).saturating_mul(per_page))
             .take(per_page)
+            .map(render)
             .collect();
         let mut response = Response::json(200, Value::Array(body));
         if pages > 1 {
@@ -849,8 +858,12 @@ impl GitHub {
             })
             .collect();
         packages.sort_by_key(|p| p.id);
-        let items = packages.iter().map(|p| self.package_json(p)).collect();
-        self.paginate(items, &format!("{}/packages", scope.link_prefix), query)
+        self.paginate(
+            packages,
+            |p| self.package_json(p),
+            &format!("{}/packages", scope.link_prefix),
+            query,
+        )
     }
 
     fn get_package(&self, caller: &Caller, scope: &Scope, t: PackageType, name: &str) -> Response {
@@ -940,14 +953,13 @@ impl GitHub {
             .collect();
         // Newest first, as GitHub seems to list; the order is undocumented.
         versions.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-        let items = versions.iter().map(|v| self.version_json(p, v)).collect();
         let link_path = format!(
             "{}/packages/{}/{}/versions",
             scope.link_prefix,
             t.as_str(),
             percent_encode(&p.name)
         );
-        self.paginate(items, &link_path, query)
+        self.paginate(versions, |v| self.version_json(p, v), &link_path, query)
     }
 
     fn version_index(p: &PackageSpec, id: &str, deleted: Option<bool>) -> Option<usize> {
