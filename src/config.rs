@@ -113,6 +113,8 @@ pub struct Config {
     pub dry_run: bool,
     /// The REST API base, `GITHUB_API_URL` or `https://api.github.com`.
     pub api_url: String,
+    /// The OCI registry for container manifests.
+    pub registry_url: String,
     /// `$GITHUB_OUTPUT`; outside Actions the outputs go to stdout as JSON.
     pub output_file: Option<PathBuf>,
     /// `$GITHUB_STEP_SUMMARY`.
@@ -152,6 +154,7 @@ pub const INPUTS: &[&str] = &[
     "min-versions",
     "max-changes",
     "dry-run",
+    "registry-url",
 ];
 
 impl Config {
@@ -337,6 +340,20 @@ impl Config {
             return Err(bad("GITHUB_API_URL", &api_url, "must be an http(s) URL"));
         }
 
+        let registry_url = crate::registry::registry_url(Some(env.input("registry-url")), &api_url);
+        if registry_url
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| u.host().map(str::to_string))
+            .is_none()
+        {
+            return Err(bad(
+                "registry-url",
+                env.input("registry-url"),
+                "is not a URL",
+            ));
+        }
+
         Ok(Config {
             token,
             owner: owner.to_string(),
@@ -359,6 +376,7 @@ impl Config {
                 max_changes,
             },
             dry_run,
+            registry_url,
             api_url,
             output_file: env.var("GITHUB_OUTPUT").map(PathBuf::from),
             summary_file: env.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),

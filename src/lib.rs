@@ -6,13 +6,16 @@
 //! ARCHITECTURE.md.
 
 pub mod config;
+pub mod containers;
 pub mod duration;
 pub mod execute;
 pub mod github;
+pub mod images;
 pub mod limits;
 pub mod model;
 pub mod pattern;
 pub mod plan;
+pub mod registry;
 pub mod report;
 pub mod run;
 pub mod workflow;

@@ -87,6 +87,12 @@ pub enum SkipReason {
     Refused { message: String },
     /// GitHub's primary budget would not cover it; a later run will.
     RateLimitBudget { resets_at: String },
+    /// A container image that stays references it (platform image, attestation, nested
+    /// index, signature or other referrer).
+    UsedBy { image: String },
+    /// Fail closed: a manifest of this package could not be read, so no untagged version
+    /// (any could be its child) is deleted.
+    ManifestUnreadable { digest: String, error: String },
 }
 
 impl fmt::Display for SkipReason {
@@ -106,6 +112,10 @@ impl fmt::Display for SkipReason {
             SkipReason::RateLimitBudget { resets_at } => {
                 write!(f, "rate-limit budget: run again after {resets_at}")
             }
+            SkipReason::UsedBy { image } => write!(f, "used by {image}"),
+            SkipReason::ManifestUnreadable { digest, error } => {
+                write!(f, "fail closed: manifest {digest} unreadable ({error})")
+            }
         }
     }
 }
@@ -121,6 +131,9 @@ pub enum Decision {
 pub struct Entry {
     pub version: PackageVersion,
     pub decision: Decision,
+    /// Why a change is in the plan when no selector chose it (`part of v1.2`: the child of a
+    /// deleted image index).
+    pub note: Option<String>,
 }
 
 /// The plan for one package: every selected version, newest first.
@@ -207,6 +220,7 @@ pub fn plan_whole_packages(packages: Vec<(PackageVersion, usize)>) -> Plan {
                 entries: vec![Entry {
                     version: package,
                     decision: Decision::Change,
+                    note: None,
                 }],
             })
             .collect(),
@@ -290,6 +304,7 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
         entries.push(Entry {
             version: (*version).clone(),
             decision,
+            note: None,
         });
     }
 

@@ -4,11 +4,13 @@
 //! ("stopped before changing anything"); failures of single changes are outcomes, not errors.
 
 use crate::config::{Config, Environment, PackageName};
+use crate::containers;
 use crate::execute::{execute, Destination, Outcome, Outcomes};
 use crate::github::{ApiError, GitHub, OwnerRoute};
 use crate::model::{Mode, OwnerKind, PackageListing, PackageType, PackageVersion, Target};
 use crate::pattern::Pattern;
 use crate::plan::{plan, plan_whole_packages};
+use crate::registry::Registry;
 use crate::report::{self, Outputs, RunContext};
 use crate::workflow::Log;
 use anyhow::{anyhow, Result};
@@ -45,9 +47,9 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
 
     let names = resolve_packages(&github, &route, &config, log).await?;
     let now = Utc::now();
-    let plan = match config.target {
+    let mut listings = Vec::new();
+    let mut plan = match config.target {
         Target::Versions => {
-            let mut listings = Vec::new();
             for name in names {
                 let versions = github
                     .list_versions(&route, config.package_type, &name, config.mode)
@@ -73,6 +75,22 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
             plan_whole_packages(packages)
         }
     };
+    // Container images: what stays keeps what it needs; a deleted index takes its parts.
+    let images = config.package_type == PackageType::Container && config.target == Target::Versions;
+    let registry = Registry::new(
+        &config.registry_url,
+        config.token.expose(),
+        config.limits.clone(),
+    )?;
+    let parts = containers::Images {
+        registry: &registry,
+        owner: &config.owner,
+    };
+    let failed_closed = if images && config.mode == Mode::Delete {
+        containers::protect(&parts, &mut plan, &listings, log).await
+    } else {
+        false
+    };
     let held = plan.exceeds(&config.policy).then(|| {
         format!(
             "the plan has {} changes, more than max-changes {}",
@@ -90,17 +108,28 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         held: held.clone(),
     };
 
-    let outcomes = if config.dry_run || held.is_some() {
-        Outcomes::new()
-    } else {
-        let to = Destination {
-            route: &route,
-            package_type: config.package_type,
-            mode: config.mode,
-            target: config.target,
-        };
-        execute(&github, &to, &plan, log).await
+    let to = Destination {
+        route: &route,
+        package_type: config.package_type,
+        mode: config.mode,
+        target: config.target,
     };
+    let mut outcomes = Outcomes::new();
+    if !config.dry_run && held.is_none() {
+        outcomes = execute(&github, &to, &plan, log).await;
+        if images && config.mode == Mode::Restore {
+            containers::restore_parts(
+                &github,
+                &to,
+                &parts,
+                &mut plan,
+                &listings,
+                &mut outcomes,
+                log,
+            )
+            .await;
+        }
+    }
 
     for package in &plan.packages {
         let what = match config.target {
@@ -163,7 +192,8 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         log.error("Plan too large", &format!("{reason}; nothing was changed"));
         return Ok(Exit::Stopped);
     }
-    let failed = outcomes.values().any(|o| matches!(o, Outcome::Failed(_)));
+    // SPEC: exit 1 when container safety had to fail closed, as when a change failed.
+    let failed = failed_closed || outcomes.values().any(|o| matches!(o, Outcome::Failed(_)));
     if let Err(error) = written {
         // Changes may have been made already, so this is a failure, not a stop.
         log.error("Writing the outputs failed", &format!("{error:#}"));

@@ -32,6 +32,7 @@ fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"\d{4}-\d{2}-\d{2}", "[date]");
     settings.add_filter(r"ghadelimiter_[0-9a-f]{32}", "[delimiter]");
+    settings.add_filter(r"::add-mask::\S+", "::add-mask::[registry token]");
     settings
 }
 

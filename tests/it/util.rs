@@ -121,6 +121,7 @@ pub fn janitor_with(emulator: &Emulator, inputs: &[(&str, &str)], env: &[(&str, 
         .env("GITHUB_OUTPUT", &output_file)
         .env("GITHUB_STEP_SUMMARY", &summary_file)
         .env("GITHUB_ACTIONS", "true")
+        .env("INPUT_REGISTRY-URL", emulator.url())
         .current_dir(dir.path());
     for (name, value) in inputs {
         command.env(format!("INPUT_{}", name.to_uppercase()), value);
@@ -179,6 +180,24 @@ pub fn log_lines(requests: &[LoggedRequest]) -> Vec<String> {
         .collect()
 }
 
+/// REST requests of `method` (the registry's `/token` and `/v2/` left out).
 pub fn count(requests: &[LoggedRequest], method: &str) -> usize {
-    requests.iter().filter(|r| r.method == method).count()
+    rest(requests).iter().filter(|r| r.method == method).count()
+}
+
+/// The REST API's requests only, without the registry's.
+pub fn rest(requests: &[LoggedRequest]) -> Vec<LoggedRequest> {
+    requests
+        .iter()
+        .filter(|r| r.path != "/token" && !r.path.starts_with("/v2/"))
+        .cloned()
+        .collect()
+}
+
+/// The registry's manifest reads.
+pub fn manifest_reads(requests: &[LoggedRequest]) -> usize {
+    requests
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/manifests/"))
+        .count()
 }

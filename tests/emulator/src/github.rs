@@ -52,6 +52,10 @@ pub struct Response {
 }
 
 impl Response {
+    pub fn json_body(status: u16, body: Value) -> Response {
+        Response::json(status, body)
+    }
+
     fn json(status: u16, body: Value) -> Response {
         Response {
             status,
@@ -119,6 +123,9 @@ pub struct GitHub {
     primary: Primary,
     /// Requests being served right now.
     pub in_flight: usize,
+    /// Registry tokens issued, and the repository each may pull.
+    pub registry_tokens: u64,
+    pub registry_grants: std::collections::HashMap<String, String>,
     /// Transient faults in a row per request (method, path and query).
     streaks: std::collections::HashMap<String, u32>,
 }
@@ -201,6 +208,8 @@ impl GitHub {
             primary: Primary::default(),
             in_flight: 0,
             streaks: std::collections::HashMap::new(),
+            registry_tokens: 0,
+            registry_grants: std::collections::HashMap::new(),
         }
     }
 
@@ -210,8 +219,41 @@ impl GitHub {
         self.faults = faults;
     }
 
+    /// Whether `token` may read `package` (the registry's token exchange).
+    pub fn may_read(&self, token: &str, package: &PackageSpec) -> bool {
+        let Some(spec) = self.tokens.iter().find(|t| t.token == token) else {
+            return false;
+        };
+        let Some(owner) = self
+            .accounts
+            .iter()
+            .position(|a| a.login.eq_ignore_ascii_case(&package.owner))
+        else {
+            return false;
+        };
+        self.authorize(
+            &Caller::Token(spec),
+            owner,
+            Some(package),
+            package.package_type,
+            Access::Read,
+        )
+        .is_ok()
+    }
+
     /// Serve one request and log it. `now` is emulated time.
     pub fn handle(&mut self, request: &Request, now: DateTime<Utc>) -> Response {
+        if let Some(response) = self.registry(request) {
+            self.log.push(LoggedRequest {
+                method: request.method.clone(),
+                path: request.path.clone(),
+                query: request.query.clone(),
+                status: response.status,
+                token_kind: None,
+                fault: None,
+            });
+            return response;
+        }
         let token = request.authorization.as_deref().and_then(|h| {
             h.strip_prefix("Bearer ")
                 .or_else(|| h.strip_prefix("token "))

@@ -7,6 +7,7 @@
 
 pub mod github;
 pub mod limits;
+pub mod registry;
 pub mod scenario;
 
 use anyhow::{Context, Result};
@@ -234,7 +235,8 @@ async fn serve(State(state): State<Arc<Shared>>, request: HttpRequest<Body>) -> 
     *http.status_mut() =
         StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = http.headers_mut();
-    if response.body.is_some() {
+    let typed = response.headers.iter().any(|(n, _)| n == "content-type");
+    if response.body.is_some() && !typed {
         headers.insert(
             "content-type",
             HeaderValue::from_static("application/json; charset=utf-8"),

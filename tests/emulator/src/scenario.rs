@@ -147,6 +147,39 @@ pub struct VersionSpec {
     pub deleted_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub downloads: u64,
+    /// The manifest the registry serves for this digest (containers); a plain image manifest
+    /// when absent.
+    #[serde(default)]
+    pub manifest: Option<serde_json::Value>,
+    /// The registry fails to serve this manifest (500), for fail-closed tests.
+    #[serde(default)]
+    pub unreadable: bool,
+}
+
+/// OCI media types the registry serves.
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// A plain single-platform image manifest.
+pub fn image_manifest() -> serde_json::Value {
+    serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(0), "size": 2},
+        "layers": [],
+    })
+}
+
+impl VersionSpec {
+    /// The media type of this version's manifest.
+    pub fn media_type(&self) -> String {
+        self.manifest
+            .as_ref()
+            .and_then(|m| m.get("mediaType"))
+            .and_then(|m| m.as_str())
+            .unwrap_or(OCI_MANIFEST)
+            .to_string()
+    }
 }
 
 impl Scenario {
@@ -251,6 +284,95 @@ impl PackageSpec {
         self.versions.push(version);
         self
     }
+
+    /// An image index tagged `tags` over existing versions `children` (platform images, other
+    /// indexes): a nested index, or two tags sharing children.
+    pub fn index_over(
+        mut self,
+        id: u64,
+        tags: &[&str],
+        children: &[u64],
+        at: DateTime<Utc>,
+    ) -> Self {
+        let entries: Vec<serde_json::Value> = children
+            .iter()
+            .filter_map(|c| self.versions.iter().find(|v| v.id == *c))
+            .map(|v| {
+                serde_json::json!({
+                    "mediaType": v.media_type(),
+                    "digest": v.name,
+                    "size": 1000,
+                    "platform": {"architecture": "amd64", "os": "linux"},
+                })
+            })
+            .collect();
+        let mut index = VersionSpec::image(id, tags, at);
+        index.manifest = Some(serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": entries,
+        }));
+        self.versions.push(index);
+        self
+    }
+
+    /// A multi-arch image as buildx pushes it: untagged platform manifests (ids `first + 1`
+    /// on), a buildx attestation manifest per platform when `attestations`, and the index
+    /// tagged `tags` (id `first`).
+    pub fn multi_arch(
+        mut self,
+        first: u64,
+        tags: &[&str],
+        platforms: &[&str],
+        attestations: bool,
+        at: DateTime<Utc>,
+    ) -> Self {
+        let mut entries = Vec::new();
+        let mut next = first + 1;
+        for platform in platforms {
+            let (os, arch) = platform.split_once('/').unwrap_or(("linux", platform));
+            let image = VersionSpec::image(next, &[], at);
+            entries.push(serde_json::json!({
+                "mediaType": OCI_MANIFEST,
+                "digest": image.name,
+                "size": 1000,
+                "platform": {"architecture": arch, "os": os},
+            }));
+            self.versions.push(image.clone());
+            next += 1;
+            if attestations {
+                let attestation = VersionSpec::image(next, &[], at);
+                entries.push(serde_json::json!({
+                    "mediaType": OCI_MANIFEST,
+                    "digest": attestation.name,
+                    "size": 500,
+                    "platform": {"architecture": "unknown", "os": "unknown"},
+                    "annotations": {
+                        "vnd.docker.reference.type": "attestation-manifest",
+                        "vnd.docker.reference.digest": image.name,
+                    },
+                }));
+                self.versions.push(attestation);
+                next += 1;
+            }
+        }
+        let mut index = VersionSpec::image(first, tags, at + chrono::Duration::seconds(1));
+        index.manifest = Some(serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": entries,
+        }));
+        self.versions.push(index);
+        self
+    }
+
+    /// A cosign signature of version `subject`: a version tagged `sha256-<hex>.sig`.
+    pub fn signature(mut self, id: u64, subject: u64, at: DateTime<Utc>) -> Self {
+        let tag = format!("{}.sig", digest(subject).replace(':', "-"));
+        self.versions
+            .push(VersionSpec::image(id, &[tag.as_str()], at));
+        self
+    }
 }
 
 impl VersionSpec {
@@ -264,6 +386,8 @@ impl VersionSpec {
             updated_at: None,
             deleted_at: None,
             downloads: 0,
+            manifest: None,
+            unreadable: false,
         }
     }
 

@@ -1,0 +1,430 @@
+//! Container safety (SPEC §4), pure: which manifests to read, what the images that stay still
+//! need, and what a deleted image index takes with it.
+//!
+//! Every manifest is its own package version: the platform images and buildx attestation
+//! manifests of a multi-arch image are untagged versions, and cosign signatures, attestations
+//! and SBOMs are versions tagged `sha256-<hex>` (with `.sig`, `.att`, `.sbom`) after the digest
+//! they refer to. So, for a container delete plan:
+//! 1. **Protect**: a planned version that an image that stays references (through index
+//!    children, transitively, or as a referrer of its digest) is kept, "used by <image>"; kept
+//!    versions stay too, so this repeats until nothing changes.
+//! 2. **Fail closed**: if the manifest of a version that stays could not be read, no untagged
+//!    version of the package is deleted: any could be its child.
+//! 3. **Cascade**: the untagged children and the referrers of a deleted index that nothing
+//!    staying needs, and that no rule of the plan kept, are deleted with it, "part of
+//!    <image>". A child with a tag of its own is left alone.
+
+use crate::model::PackageVersion;
+use crate::plan::{Decision, Entry, PackagePlan, SkipReason};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// One child of an image index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Child {
+    pub digest: String,
+    /// The child is an index itself (nested), so its own manifest must be read.
+    pub is_index: bool,
+}
+
+/// What reading one manifest gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestRead {
+    Index(Vec<Child>),
+    Image,
+    Unreadable(String),
+}
+
+/// Manifests read so far, by digest.
+pub type Manifests = HashMap<String, ManifestRead>;
+
+/// The digest a referrer tag refers to: `sha256-<hex>[.sig|.att|.sbom|…]` → `sha256:<hex>`.
+pub fn referred_digest(tag: &str) -> Option<String> {
+    let rest = tag.strip_prefix("sha256-")?;
+    let hex: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
+    (hex.len() == 64 && (rest.len() == 64 || rest[64..].starts_with('.')))
+        .then(|| format!("sha256:{hex}"))
+}
+
+/// The manifests to read next. Tagged versions first: once their indexes are read, the
+/// untagged platform and attestation manifests they list are known leaves and need no read
+/// (each read counts as a download). Then whatever is still unknown.
+pub fn next_reads(active: &[PackageVersion], manifests: &Manifests) -> Vec<String> {
+    let leaves: BTreeSet<&str> = manifests
+        .values()
+        .filter_map(|m| match m {
+            ManifestRead::Index(children) => Some(children),
+            _ => None,
+        })
+        .flatten()
+        .filter(|c| !c.is_index)
+        .map(|c| c.digest.as_str())
+        .collect();
+    let unknown: Vec<&PackageVersion> = active
+        .iter()
+        .filter(|v| v.name.starts_with("sha256:"))
+        .filter(|v| !manifests.contains_key(&v.name) && !leaves.contains(v.name.as_str()))
+        .collect();
+    let tagged: Vec<String> = unknown
+        .iter()
+        .filter(|v| !v.tags.is_empty())
+        .map(|v| v.name.clone())
+        .collect();
+    if !tagged.is_empty() {
+        return tagged;
+    }
+    unknown.iter().map(|v| v.name.clone()).collect()
+}
+
+fn label(version: &PackageVersion) -> String {
+    match version.tags.first() {
+        Some(tag) => tag.clone(),
+        None => {
+            let short: String = version.name.chars().take(19).collect();
+            format!("{short}…")
+        }
+    }
+}
+
+/// Apply protection, fail-closed and cascade to one container package's delete plan.
+/// `active` is every active version of the package, as listed.
+pub fn protect(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Manifests) {
+    let by_digest: HashMap<&str, &PackageVersion> =
+        active.iter().map(|v| (v.name.as_str(), v)).collect();
+    let children = |digest: &str| -> Vec<String> {
+        match manifests.get(digest) {
+            Some(ManifestRead::Index(children)) => {
+                children.iter().map(|c| c.digest.clone()).collect()
+            }
+            _ => Vec::new(),
+        }
+    };
+    let referrers: BTreeMap<String, Vec<&PackageVersion>> = {
+        let mut map: BTreeMap<String, Vec<&PackageVersion>> = BTreeMap::new();
+        for v in active {
+            for subject in v.tags.iter().filter_map(|t| referred_digest(t)) {
+                map.entry(subject).or_default().push(v);
+            }
+        }
+        map
+    };
+    // Everything a root needs: its children, transitively, and the referrers of each.
+    let needs = |root: &str| -> Vec<String> {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![root.to_string()];
+        while let Some(d) = stack.pop() {
+            if !seen.insert(d.clone()) {
+                continue;
+            }
+            stack.extend(children(&d));
+            if let Some(refs) = referrers.get(&d) {
+                stack.extend(refs.iter().map(|v| v.name.clone()));
+            }
+        }
+        seen.remove(root);
+        seen.into_iter().collect()
+    };
+
+    // 1. Protect what the versions that stay need, until nothing changes.
+    loop {
+        let planned: BTreeSet<String> = plan.changes().map(|v| v.name.clone()).collect();
+        let mut used_by: BTreeMap<String, String> = BTreeMap::new();
+        for stays in active.iter().filter(|v| !planned.contains(&v.name)) {
+            for needed in needs(&stays.name) {
+                if planned.contains(&needed) {
+                    used_by.entry(needed).or_insert_with(|| label(stays));
+                }
+            }
+        }
+        if used_by.is_empty() {
+            break;
+        }
+        for entry in plan
+            .entries
+            .iter_mut()
+            .filter(|e| e.decision == Decision::Change)
+        {
+            if let Some(image) = used_by.get(&entry.version.name) {
+                entry.decision = Decision::Skip(SkipReason::UsedBy {
+                    image: image.clone(),
+                });
+                entry.note = None;
+            }
+        }
+    }
+
+    // 2. Fail closed on an unreadable manifest of a version that stays.
+    let planned: BTreeSet<String> = plan.changes().map(|v| v.name.clone()).collect();
+    let unreadable = active.iter().find_map(|v| match manifests.get(&v.name) {
+        Some(ManifestRead::Unreadable(error)) if !planned.contains(&v.name) => {
+            Some((v.name.clone(), error.clone()))
+        }
+        _ => None,
+    });
+    if let Some((digest, error)) = unreadable {
+        for entry in plan.entries.iter_mut() {
+            if entry.decision == Decision::Change && entry.version.tags.is_empty() {
+                entry.decision = Decision::Skip(SkipReason::ManifestUnreadable {
+                    digest: digest.clone(),
+                    error: error.clone(),
+                });
+                entry.note = None;
+            }
+        }
+    }
+
+    // 3. Cascade: what deleted indexes leave behind, unless something that stays needs it.
+    loop {
+        let planned: BTreeSet<String> = plan.changes().map(|v| v.name.clone()).collect();
+        let in_plan: BTreeSet<String> = plan
+            .entries
+            .iter()
+            .map(|e| e.version.name.clone())
+            .collect();
+        let needed_by_staying: BTreeSet<String> = active
+            .iter()
+            .filter(|v| !planned.contains(&v.name))
+            .flat_map(|v| needs(&v.name))
+            .collect();
+        let mut added = Vec::new();
+        for deleted in active.iter().filter(|v| planned.contains(&v.name)) {
+            for part in needs(&deleted.name) {
+                let Some(version) = by_digest.get(part.as_str()) else {
+                    continue;
+                };
+                // A child with a tag of its own is an image someone named: it is not swept.
+                let named = version.tags.iter().any(|t| referred_digest(t).is_none());
+                if named
+                    || in_plan.contains(&part)
+                    || needed_by_staying.contains(&part)
+                    || added.iter().any(|e: &Entry| e.version.name == part)
+                {
+                    continue;
+                }
+                added.push(Entry {
+                    version: (*version).clone(),
+                    decision: Decision::Change,
+                    note: Some(format!("part of {}", label(deleted))),
+                });
+            }
+        }
+        if added.is_empty() {
+            break;
+        }
+        plan.entries.extend(added);
+    }
+    plan.entries
+        .sort_by(|a, b| PackageVersion::newer_first(&a.version, &b.version));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn digest(id: u64) -> String {
+        format!("sha256:{id:064x}")
+    }
+
+    fn version(id: u64, tags: &[&str]) -> PackageVersion {
+        let at = Utc.timestamp_opt(1_700_000_000 + id as i64, 0).unwrap();
+        PackageVersion {
+            id,
+            name: digest(id),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            created_at: at,
+            updated_at: at,
+            deleted_at: None,
+        }
+    }
+
+    fn index(children: &[u64]) -> ManifestRead {
+        ManifestRead::Index(
+            children
+                .iter()
+                .map(|c| Child {
+                    digest: digest(*c),
+                    is_index: false,
+                })
+                .collect(),
+        )
+    }
+
+    /// Versions, manifests, the ids the selectors planned → each selected version as
+    /// `id:fate(reason)`, newest first.
+    fn check(
+        active: &[PackageVersion],
+        manifests: &[(u64, ManifestRead)],
+        planned: &[u64],
+        expected: &[&str],
+    ) {
+        let manifests: Manifests = manifests
+            .iter()
+            .map(|(id, m)| (digest(*id), m.clone()))
+            .collect();
+        let mut plan = PackagePlan {
+            package: "web".into(),
+            listed: active.len(),
+            entries: active
+                .iter()
+                .filter(|v| planned.contains(&v.id))
+                .map(|v| Entry {
+                    version: v.clone(),
+                    decision: Decision::Change,
+                    note: None,
+                })
+                .collect(),
+        };
+        protect(&mut plan, active, &manifests);
+        let got: Vec<String> = plan
+            .entries
+            .iter()
+            .map(|e| match (&e.decision, &e.note) {
+                (Decision::Change, None) => format!("{}:delete", e.version.id),
+                (Decision::Change, Some(note)) => format!("{}:delete({note})", e.version.id),
+                (Decision::Skip(r), _) => format!("{}:skip({r})", e.version.id),
+            })
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn untagged_children_of_a_tagged_index_are_protected() {
+        // 10 = index `v1` over 1, 2; 3 is a true orphan.
+        let active = [
+            version(1, &[]),
+            version(2, &[]),
+            version(3, &[]),
+            version(10, &["v1"]),
+        ];
+        check(
+            &active,
+            &[(10, index(&[1, 2])), (3, ManifestRead::Image)],
+            &[1, 2, 3],
+            &["3:delete", "2:skip(used by v1)", "1:skip(used by v1)"],
+        );
+    }
+
+    #[test]
+    fn a_deleted_index_takes_its_children_and_signature_but_not_shared_ones() {
+        // 10 `old` over 1, 2; 11 `new` over 2, 3; 20 signs 10.
+        let sig = format!("{}.sig", digest(10).replace(':', "-"));
+        let active = [
+            version(1, &[]),
+            version(2, &[]),
+            version(3, &[]),
+            version(10, &["old"]),
+            version(11, &["new"]),
+            version(20, &[&sig]),
+        ];
+        check(
+            &active,
+            &[(10, index(&[1, 2])), (11, index(&[2, 3]))],
+            &[10],
+            &[
+                "20:delete(part of old)",
+                "10:delete",
+                "1:delete(part of old)",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_child_with_its_own_tag_is_not_swept_with_its_index() {
+        let active = [
+            version(1, &["amd64-only"]),
+            version(2, &[]),
+            version(10, &["old"]),
+        ];
+        check(
+            &active,
+            &[(10, index(&[1, 2]))],
+            &[10],
+            &["10:delete", "2:delete(part of old)"],
+        );
+    }
+
+    #[test]
+    fn nested_indexes_protect_their_grandchildren() {
+        // 10 `v1` over index 5, which is over 1, 2.
+        let active = [
+            version(1, &[]),
+            version(2, &[]),
+            version(5, &[]),
+            version(10, &["v1"]),
+        ];
+        let nested = ManifestRead::Index(vec![Child {
+            digest: digest(5),
+            is_index: true,
+        }]);
+        check(
+            &active,
+            &[(10, nested), (5, index(&[1, 2]))],
+            &[1, 2, 5],
+            &[
+                "5:skip(used by v1)",
+                "2:skip(used by v1)",
+                "1:skip(used by v1)",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_signature_of_a_staying_image_is_protected() {
+        let sig = format!("{}.sig", digest(10).replace(':', "-"));
+        let active = [version(10, &["v1"]), version(20, &[&sig])];
+        check(
+            &active,
+            &[(10, ManifestRead::Image)],
+            &[20],
+            &["20:skip(used by v1)"],
+        );
+    }
+
+    #[test]
+    fn an_unreadable_manifest_protects_every_untagged_version() {
+        let active = [version(1, &[]), version(2, &["pr-2"]), version(10, &["v1"])];
+        check(
+            &active,
+            &[(10, ManifestRead::Unreadable("HTTP 500".into()))],
+            &[1, 2],
+            &[
+                "2:delete",
+                &format!(
+                    "1:skip(fail closed: manifest {} unreadable (HTTP 500))",
+                    digest(10)
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn reads_start_with_tagged_versions_and_skip_known_leaves() {
+        let active = [
+            version(1, &[]),
+            version(2, &[]),
+            version(3, &[]),
+            version(10, &["v1"]),
+        ];
+        let mut manifests = Manifests::new();
+        assert_eq!(next_reads(&active, &manifests), [digest(10)]);
+        manifests.insert(digest(10), index(&[1, 2]));
+        assert_eq!(next_reads(&active, &manifests), [digest(3)]);
+        manifests.insert(digest(3), ManifestRead::Image);
+        assert!(next_reads(&active, &manifests).is_empty());
+    }
+
+    #[test]
+    fn referrer_tags_name_their_subject() {
+        let hex = "a".repeat(64);
+        assert_eq!(
+            referred_digest(&format!("sha256-{hex}.sig")),
+            Some(format!("sha256:{hex}"))
+        );
+        assert_eq!(
+            referred_digest(&format!("sha256-{hex}")),
+            Some(format!("sha256:{hex}"))
+        );
+        assert_eq!(referred_digest("sha256-abc.sig"), None);
+        assert_eq!(referred_digest("v1"), None);
+    }
+}

@@ -1,0 +1,160 @@
+//! ghcr.io's registry endpoints, as far as a cleanup reads them: the `/token` exchange (the
+//! GitHub token as the Basic password, or anonymous for public images) and manifests by digest
+//! or tag (`GET`/`HEAD /v2/<owner>/<name>/manifests/<ref>`), with the right `Content-Type`
+//! and `Docker-Content-Digest`. Each `GET` of a manifest counts as a download, as on GHCR.
+
+use crate::github::{GitHub, Request, Response};
+use crate::scenario::{image_manifest, PackageType, Visibility};
+use serde_json::json;
+
+fn registry_error(status: u16, code: &str, message: &str) -> Response {
+    let mut response = Response::error(status, message);
+    response.body = Some(json!({"errors": [{"code": code, "message": message}]}));
+    response
+}
+
+/// Decode standard base64 (for Basic credentials).
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in text.trim().bytes().filter(|c| *c != b'=') {
+        let value = ALPHABET.iter().position(|a| *a == c)? as u32;
+        bits = (bits << 6) | value;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+        }
+    }
+    Some(out)
+}
+
+impl GitHub {
+    /// Serve a registry request, or `None` when the path is not the registry's.
+    pub fn registry(&mut self, request: &Request) -> Option<Response> {
+        if request.path == "/token" {
+            return Some(self.registry_token(request));
+        }
+        let rest = request.path.strip_prefix("/v2/")?;
+        let (repository, reference) = rest.rsplit_once("/manifests/")?;
+        Some(self.manifest(request, repository, reference))
+    }
+
+    fn registry_token(&mut self, request: &Request) -> Response {
+        let scope = request
+            .query
+            .split('&')
+            .find_map(|p| p.strip_prefix("scope="))
+            .map(|s| s.replace("%3A", ":").replace("%2F", "/"))
+            .unwrap_or_default();
+        let Some(repository) = scope
+            .strip_prefix("repository:")
+            .and_then(|s| s.strip_suffix(":pull"))
+        else {
+            return registry_error(400, "DENIED", "scope must be repository:OWNER/NAME:pull");
+        };
+        let Some((owner, name)) = repository.split_once('/') else {
+            return registry_error(400, "DENIED", "bad repository");
+        };
+        let Some(package) = self.packages.iter().find(|p| {
+            p.package_type == PackageType::Container
+                && p.owner.eq_ignore_ascii_case(owner)
+                && p.name == name
+                && p.deleted_at.is_none()
+        }) else {
+            return registry_error(404, "NAME_UNKNOWN", "repository name not known to registry");
+        };
+        let password = request
+            .authorization
+            .as_deref()
+            .and_then(|h| h.strip_prefix("Basic "))
+            .and_then(base64_decode)
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.split_once(':').map(|(_, p)| p.to_string()));
+        let allowed = match &password {
+            // Any user name; the GitHub token as the password, if it may read the package.
+            Some(token) => self.may_read(token, package),
+            None => package.visibility == Visibility::Public,
+        };
+        if !allowed {
+            return registry_error(401, "UNAUTHORIZED", "authentication required");
+        }
+        self.registry_tokens += 1;
+        let token = format!(
+            "rt_{}_{}",
+            self.registry_tokens,
+            repository.replace('/', "_")
+        );
+        self.registry_grants
+            .insert(token.clone(), repository.to_string());
+        Response::json_body(200, json!({"token": token, "access_token": token}))
+    }
+
+    fn manifest(&mut self, request: &Request, repository: &str, reference: &str) -> Response {
+        let granted = request
+            .authorization
+            .as_deref()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .and_then(|t| self.registry_grants.get(t.trim()))
+            .is_some_and(|r| r == repository);
+        if !granted {
+            let mut response = registry_error(401, "UNAUTHORIZED", "authentication required");
+            response.headers.push((
+                "www-authenticate".into(),
+                format!(
+                    "Bearer realm=\"{}/token\",service=\"ghcr.io\",scope=\"repository:{repository}:pull\"",
+                    self.base_url
+                ),
+            ));
+            return response;
+        }
+        let Some((owner, name)) = repository.split_once('/') else {
+            return registry_error(404, "NAME_UNKNOWN", "repository name not known to registry");
+        };
+        let head = request.method == "HEAD";
+        let version = self
+            .packages
+            .iter_mut()
+            .filter(|p| {
+                p.package_type == PackageType::Container
+                    && p.owner.eq_ignore_ascii_case(owner)
+                    && p.name == name
+                    && p.deleted_at.is_none()
+            })
+            .flat_map(|p| p.versions.iter_mut())
+            .find(|v| {
+                v.deleted_at.is_none()
+                    && (v.name == reference || v.tags.iter().any(|t| t == reference))
+            });
+        let Some(version) = version else {
+            return registry_error(404, "MANIFEST_UNKNOWN", "manifest unknown");
+        };
+        if version.unreadable {
+            return registry_error(500, "UNKNOWN", "unknown error");
+        }
+        if !head {
+            version.downloads += 1;
+        }
+        let media_type = version.media_type();
+        let body = version.manifest.clone().unwrap_or_else(image_manifest);
+        let mut response = Response::json_body(200, body);
+        if head {
+            response.body = None;
+        }
+        response.headers.extend([
+            ("content-type".into(), media_type),
+            ("docker-content-digest".into(), version.name.clone()),
+        ]);
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_decodes_basic_credentials() {
+        assert_eq!(super::base64_decode("eDpzZWNyZXQ=").unwrap(), b"x:secret");
+    }
+}
