@@ -82,7 +82,11 @@ impl Outputs {
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for entry in &package.entries {
                 if entry.decision == Decision::Change {
-                    planned.push(version_json(&entry.version));
+                    let mut v = version_json(&entry.version);
+                    if let Some(note) = &entry.note {
+                        v["note"] = json!(note);
+                    }
+                    planned.push(v);
                 }
                 match fate(&package.package, entry, outcomes) {
                     Fate::Planned => {}
@@ -94,7 +98,11 @@ impl Outputs {
                         if version.id != 0 {
                             changed_ids.push(version.id);
                         }
-                        changed.push(version_json(&version));
+                        let mut v = version_json(&version);
+                        if let Some(note) = &entry.note {
+                            v["note"] = json!(note);
+                        }
+                        changed.push(v);
                     }
                     Fate::Skipped(reason) => {
                         skipped_count += 1;
@@ -250,6 +258,20 @@ fn short_name(name: &str) -> String {
     }
 }
 
+/// The fate and reason columns of one entry: a change's note ("part of v1") when it has one.
+fn entry_words(
+    package: &str,
+    entry: &Entry,
+    outcomes: &Outcomes,
+    context: &RunContext,
+) -> (String, String) {
+    let (fate, reason) = fate_words(&fate(package, entry, outcomes), context);
+    match (&entry.note, reason.is_empty()) {
+        (Some(note), true) => (fate, note.clone()),
+        _ => (fate, reason),
+    }
+}
+
 fn fate_words(fate: &Fate, context: &RunContext) -> (String, String) {
     let (verb, done) = match context.mode {
         Mode::Delete => ("delete", "deleted"),
@@ -277,7 +299,7 @@ pub fn plan_table(
     let header = ["id", "version", "tags", "age", "fate", "reason"].map(String::from);
     let mut rows = vec![header];
     for entry in &package.entries {
-        let (fate, reason) = fate_words(&fate(&package.package, entry, outcomes), context);
+        let (fate, reason) = entry_words(&package.package, entry, outcomes, context);
         let tags = tag_list(&entry.version.tags);
         rows.push([
             entry.version.id.to_string(),
@@ -353,7 +375,7 @@ pub fn summary(
         }
         md.push_str("| Version | Tags | Created | Result | Reason |\n|---|---|---|---|---|\n");
         for entry in &package.entries {
-            let (fate, reason) = fate_words(&fate(&package.package, entry, outcomes), context);
+            let (fate, reason) = entry_words(&package.package, entry, outcomes, context);
             let row = format!(
                 "| `{}` {} | {} | {} | {} | {} |\n",
                 entry.version.id,

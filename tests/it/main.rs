@@ -7,6 +7,7 @@ mod action;
 mod delete;
 mod emulator;
 mod faults;
+mod images;
 mod inputs;
 mod openapi;
 mod packages;

@@ -16,13 +16,28 @@ fn main() -> Result<()> {
         Some(path) => std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?,
         None => DEMO.to_string(),
     };
-    let emulator = Emulator::start(Scenario::from_yaml(&scenario)?)?;
+    let mut scenario = Scenario::from_yaml(&scenario)?;
+    // The current release as buildx pushes it: a multi-arch index tagged v2.0.0 over untagged
+    // platform images and attestations, which the untagged cleanup must leave alone.
+    if let Some(web) = scenario.packages.iter_mut().find(|p| p.name == "web") {
+        let released = chrono::Utc::now() - chrono::Duration::days(3);
+        *web = web.clone().multi_arch(
+            612_000_100,
+            &["v2.0.0"],
+            &["linux/amd64", "linux/arm64"],
+            true,
+            released,
+        );
+    }
+    let emulator = Emulator::start(scenario)?;
     let janitor = janitor_binary()?;
     let before = emulator
         .active_ids("acme", PackageType::Container, "web")
         .len();
     println!(
-        "Emulated GitHub at {}: organization acme, container package web with {before} versions.\n",
+        "Emulated GitHub at {}: organization acme, container package web with {before} versions: \
+         releases, per-PR images, untagged leftovers, and the multi-arch v2.0.0 image whose \
+         platform and attestation manifests are untagged versions too.\n",
         emulator.url()
     );
 
@@ -96,6 +111,7 @@ fn run(
     command
         .env_clear()
         .env("GITHUB_API_URL", emulator.url())
+        .env("INPUT_REGISTRY-URL", emulator.url())
         .env("GITHUB_OUTPUT", &output)
         .env("GITHUB_STEP_SUMMARY", dir.join("summary"))
         .env("INPUT_DRY-RUN", dry_run.to_string());
