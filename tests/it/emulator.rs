@@ -392,3 +392,91 @@ fn the_request_log_keeps_no_token_values() {
     assert!(!log.contains(PAT));
     assert!(log.contains("\"token_kind\":\"classic\""));
 }
+
+#[test]
+fn the_registry_serves_manifests_by_digest_and_tag_and_counts_downloads() {
+    let package = PackageSpec::new("acme", PackageType::Container, "web", 7001)
+        .repository("acme/web")
+        .multi_arch(100, &["v1"], &["linux/amd64"], true, at(0));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    // Without a token: 401 with the realm to get one.
+    let denied = call(&emulator, "GET", "/v2/acme/web/manifests/v1", None);
+    assert_eq!(denied.status, 401);
+    assert!(denied
+        .header("www-authenticate")
+        .unwrap()
+        .contains("/token"));
+    // A private image needs the GitHub token as the Basic password.
+    let anonymous = call(
+        &emulator,
+        "GET",
+        "/token?service=ghcr.io&scope=repository:acme/web:pull",
+        None,
+    );
+    assert_eq!(anonymous.status, 401);
+    let token = emulator.state().registry_grants.len();
+    assert_eq!(token, 0);
+    let addr = emulator.url().trim_start_matches("http://").to_string();
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    // "x:" + PAT in base64.
+    write!(stream, "GET /token?service=ghcr.io&scope=repository:acme/web:pull HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic eDpnaHBfWnE5c0VjUmVUdE9rRW5UaEF0TXVTdE5lVmVSbEVhSzAx\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let body: serde_json::Value =
+        serde_json::from_str(raw.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let bearer = body["token"].as_str().unwrap().to_string();
+
+    let index = call(&emulator, "GET", "/v2/acme/web/manifests/v1", Some(&bearer));
+    assert_eq!(index.status, 200);
+    assert_eq!(
+        index.header("content-type"),
+        Some("application/vnd.oci.image.index.v1+json")
+    );
+    let digest = index.header("docker-content-digest").unwrap().to_string();
+    assert_eq!(index.json()["manifests"].as_array().unwrap().len(), 2);
+    let head = call(
+        &emulator,
+        "HEAD",
+        &format!("/v2/acme/web/manifests/{digest}"),
+        Some(&bearer),
+    );
+    assert_eq!((head.status, head.body.as_str()), (200, ""));
+    assert_eq!(head.header("docker-content-digest"), Some(digest.as_str()));
+    // One GET, one download; HEAD is free.
+    let downloads = emulator
+        .package("acme", PackageType::Container, "web")
+        .unwrap()
+        .versions
+        .iter()
+        .find(|v| v.id == 100)
+        .unwrap()
+        .downloads;
+    assert_eq!(downloads, 1);
+    let missing = call(
+        &emulator,
+        "GET",
+        "/v2/acme/web/manifests/nope",
+        Some(&bearer),
+    );
+    assert_eq!(missing.status, 404);
+}
+
+#[test]
+fn a_public_image_gets_an_anonymous_pull_token() {
+    let package = PackageSpec::new("acme", PackageType::Container, "web", 7001)
+        .public()
+        .version(VersionSpec::image(1, &["v1"], at(0)));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let token = call(
+        &emulator,
+        "GET",
+        "/token?service=ghcr.io&scope=repository:acme/web:pull",
+        None,
+    );
+    assert_eq!(token.status, 200);
+    let bearer = token.json()["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        call(&emulator, "GET", "/v2/acme/web/manifests/v1", Some(&bearer)).status,
+        200
+    );
+}
