@@ -27,6 +27,8 @@ use tokio::sync::oneshot;
 struct Shared {
     github: Mutex<github::GitHub>,
     clock: Clock,
+    /// Print each request with its arrival time (microseconds since the epoch) to stdout.
+    echo: std::sync::atomic::AtomicBool,
 }
 
 /// Emulated time: it starts at the real time and runs `time_scale` times faster.
@@ -67,6 +69,7 @@ impl Emulator {
                 started: std::time::Instant::now(),
                 epoch: Utc::now(),
             },
+            echo: std::sync::atomic::AtomicBool::new(false),
         });
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = axum::Router::new()
@@ -107,6 +110,13 @@ impl Emulator {
             .github
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Print every request to stdout as it arrives: `<µs since the epoch> METHOD path`.
+    pub fn echo(&self, on: bool) {
+        self.state
+            .echo
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Serve with these latency, limits and faults from now on.
@@ -182,6 +192,14 @@ impl Drop for Emulator {
 }
 
 async fn serve(State(state): State<Arc<Shared>>, request: HttpRequest<Body>) -> HttpResponse {
+    if state.echo.load(std::sync::atomic::Ordering::Relaxed) {
+        println!(
+            "{} {} {}",
+            Utc::now().timestamp_micros(),
+            request.method(),
+            request.uri().path()
+        );
+    }
     let request = Request {
         method: request.method().as_str().to_string(),
         path: request.uri().path().to_string(),
