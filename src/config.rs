@@ -35,6 +35,11 @@ impl Environment {
         }
     }
 
+    /// Set variables (command-line flags as `INPUT_*`), replacing what the environment had.
+    pub fn set(&mut self, vars: impl IntoIterator<Item = (String, String)>) {
+        self.vars.extend(vars);
+    }
+
     /// A non-empty environment variable.
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars
@@ -121,6 +126,8 @@ pub struct Config {
     pub summary_file: Option<PathBuf>,
     /// `RUNNER_DEBUG=1`.
     pub debug: bool,
+    /// `GITHUB_ACTIONS=true`: running as an action, not on a command line.
+    pub in_actions: bool,
     /// GitHub's limits, overridable for GitHub Enterprise Server and for tests.
     pub limits: Limits,
 }
@@ -381,6 +388,7 @@ impl Config {
             output_file: env.var("GITHUB_OUTPUT").map(PathBuf::from),
             summary_file: env.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             debug: env.var("RUNNER_DEBUG") == Some("1"),
+            in_actions: env.var("GITHUB_ACTIONS") == Some("true"),
             limits: limits(env)?,
         })
     }

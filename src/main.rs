@@ -1,13 +1,39 @@
-//! The action's entry point: read the environment, run, map the result to an exit status.
+//! The entry point: in Actions, read the `INPUT_*` environment; on a command line, the same
+//! inputs as flags. Run, and map the result to the exit status.
 
+use package_janitor::cli::{self, Command};
 use package_janitor::config::Environment;
 use package_janitor::workflow::Log;
 use package_janitor::{run, Exit};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let env = Environment::from_process();
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let mut log = Log::new(false);
+    let mut env = Environment::from_process();
+    match cli::parse(&args) {
+        Ok(Command::Help) => {
+            return match cli::help() {
+                Ok(help) => {
+                    print!("{help}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("{error:#}");
+                    ExitCode::from(Exit::Stopped as u8)
+                }
+            };
+        }
+        Ok(Command::Version) => {
+            println!("package-janitor {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Run(inputs)) => env.set(inputs),
+        Err(error) => {
+            log.error("package-janitor stopped", &format!("{error:#}"));
+            return ExitCode::from(Exit::Stopped as u8);
+        }
+    }
     let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

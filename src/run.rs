@@ -167,6 +167,11 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     }
     .and_then(|()| match &config.summary_file {
         Some(path) => report::append_summary(path, &summary),
+        None if !config.in_actions => {
+            // On a command line the summary goes to stderr, the outputs to stdout.
+            eprint!("{summary}");
+            Ok(())
+        }
         None => Ok(()),
     });
     log.info(&format!(

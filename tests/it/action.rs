@@ -50,3 +50,31 @@ fn action_yml_declares_exactly_the_outputs_a_run_writes() {
     }
     assert_eq!(action["runs"]["using"], "docker");
 }
+
+#[test]
+fn the_binarys_defaults_are_action_ymls_defaults() {
+    use package_janitor::config::{Config, Environment};
+    let (inputs, _) = package_janitor::cli::action().unwrap();
+    let required = [
+        ("INPUT_TOKEN", "t"),
+        ("INPUT_OWNER", "acme"),
+        ("INPUT_PACKAGES", "web"),
+        ("INPUT_TAGS", "x"),
+    ];
+    let bare: Vec<(String, String)> = required
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let mut explicit = bare.clone();
+    for input in &inputs {
+        if let Some(default) = input.default.as_deref().filter(|d| !d.contains("${{")) {
+            let key = format!("INPUT_{}", input.name.to_uppercase());
+            if !explicit.iter().any(|(k, _)| *k == key) {
+                explicit.push((key, default.to_string()));
+            }
+        }
+    }
+    let a = Config::from_env(&Environment::from_vars(bare)).unwrap();
+    let b = Config::from_env(&Environment::from_vars(explicit)).unwrap();
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+}
