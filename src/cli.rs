@@ -16,8 +16,16 @@ pub struct Input {
     pub required: bool,
 }
 
-/// The inputs and outputs action.yml declares, in its order.
-pub fn action() -> Result<(Vec<Input>, Vec<(String, String)>)> {
+/// What action.yml declares, in its order.
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub inputs: Vec<Input>,
+    /// (name, description)
+    pub outputs: Vec<(String, String)>,
+}
+
+/// The embedded action.yml.
+pub fn action() -> Result<Action> {
     let yaml: Value = serde_yaml::from_str(ACTION_YML).context("the embedded action.yml")?;
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
     let inputs = yaml["inputs"]
@@ -45,7 +53,7 @@ pub fn action() -> Result<(Vec<Input>, Vec<(String, String)>)> {
             )
         })
         .collect();
-    Ok((inputs, outputs))
+    Ok(Action { inputs, outputs })
 }
 
 /// What the command line asks for.
@@ -59,7 +67,7 @@ pub enum Command {
 
 /// Parse `--input value`, `--input=value`, and bare `--flag` for boolean inputs (true).
 pub fn parse(args: &[String]) -> Result<Command> {
-    let (inputs, _) = action()?;
+    let inputs = action()?.inputs;
     let mut vars = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -108,7 +116,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
 
 /// `--help`, from action.yml.
 pub fn help() -> Result<String> {
-    let (inputs, outputs) = action()?;
+    let Action { inputs, outputs } = action()?;
     let mut text = format!(
         "package-janitor {}\nDelete or restore GitHub Packages versions selected by glob or regex over their tags.\n\n\
          Usage: package-janitor --packages NAME [--tags PATTERN] [options]\n\

@@ -54,7 +54,7 @@ fn action_yml_declares_exactly_the_outputs_a_run_writes() {
 #[test]
 fn the_binarys_defaults_are_action_ymls_defaults() {
     use package_janitor::config::{Config, Environment};
-    let (inputs, _) = package_janitor::cli::action().unwrap();
+    let inputs = package_janitor::cli::action().unwrap().inputs;
     let required = [
         ("INPUT_TOKEN", "t"),
         ("INPUT_OWNER", "acme"),
