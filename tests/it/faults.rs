@@ -319,8 +319,8 @@ fn seeded_run(seed: u64) {
         resets: p(41),
         slow: p(43) / 4.0,
         slow_ms: 150,
-        points_per_minute: (seed % 4 == 0).then_some(40),
-        secondary_429: seed % 8 == 0,
+        points_per_minute: seed.is_multiple_of(4).then_some(40),
+        secondary_429: seed.is_multiple_of(8),
         time_scale: 3000.0,
         ..Faults::default()
     });
