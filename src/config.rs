@@ -118,6 +118,8 @@ pub struct Config {
     pub dry_run: bool,
     /// The REST API base, `GITHUB_API_URL` or `https://api.github.com`.
     pub api_url: String,
+    /// `GITHUB_SERVER_URL` or `https://github.com`, for links.
+    pub server_url: String,
     /// The OCI registry for container manifests.
     pub registry_url: String,
     /// `$GITHUB_OUTPUT`; outside Actions the outputs go to stdout as JSON.
@@ -384,6 +386,11 @@ impl Config {
             },
             dry_run,
             registry_url,
+            server_url: env
+                .var("GITHUB_SERVER_URL")
+                .unwrap_or("https://github.com")
+                .trim_end_matches('/')
+                .to_string(),
             api_url,
             output_file: env.var("GITHUB_OUTPUT").map(PathBuf::from),
             summary_file: env.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),

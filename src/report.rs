@@ -26,6 +26,25 @@ pub struct RunContext {
     pub dry_run: bool,
     /// Why a plan was not executed (`max-changes`), if it was not.
     pub held: Option<String>,
+    /// `GITHUB_SERVER_URL`, for links to the packages.
+    pub server_url: String,
+}
+
+impl RunContext {
+    /// The package's page on GitHub.
+    pub fn package_url(&self, name: &str) -> String {
+        let owners = match self.owner_kind {
+            OwnerKind::Organization => "orgs",
+            OwnerKind::User => "users",
+        };
+        format!(
+            "{}/{owners}/{}/packages/{}/package/{}",
+            self.server_url,
+            self.owner,
+            self.package_type,
+            crate::github::percent_encode(name)
+        )
+    }
 }
 
 /// Where one selected version ended up.
@@ -364,8 +383,9 @@ pub fn summary(
     for package in &plan.packages {
         let _ = writeln!(
             md,
-            "### {} ({} versions listed, {} selected)\n",
+            "### [{}]({}) ({} versions listed, {} selected)\n",
             package.package,
+            context.package_url(&package.package),
             package.listed,
             package.entries.len()
         );

@@ -106,6 +106,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         target: config.target,
         dry_run: config.dry_run,
         held: held.clone(),
+        server_url: config.server_url.clone(),
     };
 
     let to = Destination {

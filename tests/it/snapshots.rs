@@ -93,3 +93,41 @@ fn the_error_for_bad_input() {
     assert_eq!(run.code, 2);
     insta::assert_snapshot!("bad_input_log", run.stdout);
 }
+
+#[test]
+fn a_summary_past_githubs_1_mib_limit_is_cut_with_a_note() {
+    // 12,000 selected versions: more table than GitHub shows.
+    let tags: Vec<String> = (0..12_000)
+        .map(|i| format!("pr-{i}-with-a-rather-long-branch-name"))
+        .collect();
+    let tag_lists: Vec<Vec<&str>> = tags.iter().map(|t| vec![t.as_str()]).collect();
+    let slices: Vec<&[&str]> = tag_lists.iter().map(Vec::as_slice).collect();
+    let emulator = Emulator::start(base().package(images("web", &slices))).unwrap();
+    // A dry run: the plan (and container safety's 12,000 manifest reads) without the deletes.
+    let run = janitor(
+        &emulator,
+        &[
+            ("token", PAT),
+            ("owner", "acme"),
+            ("packages", "web"),
+            ("tags", "pr-*"),
+            ("dry-run", "true"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.summary.len() < 1024 * 1024,
+        "{} bytes",
+        run.summary.len()
+    );
+    assert!(
+        run.summary.len() > 1000 * 1024,
+        "{} bytes: not cut near the limit",
+        run.summary.len()
+    );
+    assert!(run
+        .summary
+        .contains("The summary was cut to stay under GitHub's 1 MiB limit"));
+    // The outputs still have every version.
+    assert_eq!(run.output("planned-count"), "11999");
+}
