@@ -78,3 +78,68 @@ fn the_binarys_defaults_are_action_ymls_defaults() {
     let b = Config::from_env(&Environment::from_vars(explicit)).unwrap();
     assert_eq!(format!("{a:?}"), format!("{b:?}"));
 }
+
+/// The rows of the README table under `heading`: first cell's backticked names, second cell.
+fn readme_table(heading: &str) -> Vec<(Vec<String>, String)> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme.split(heading).nth(1).unwrap();
+    section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|row| {
+            let cells: Vec<&str> = row
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
+            let names = cells[0]
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect();
+            (names, cells.get(1).copied().unwrap_or_default().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_documents_exactly_action_ymls_inputs_with_their_defaults() {
+    let action = package_janitor::cli::action().unwrap();
+    let rows = readme_table("\n## Inputs\n");
+    let documented: BTreeSet<String> = rows.iter().flat_map(|(n, _)| n.clone()).collect();
+    let declared: BTreeSet<String> = action.inputs.iter().map(|i| i.name.clone()).collect();
+    assert_eq!(documented, declared);
+    for input in &action.inputs {
+        let (_, default) = rows.iter().find(|(n, _)| n.contains(&input.name)).unwrap();
+        match input.default.as_deref() {
+            Some(d) if !d.is_empty() => {
+                assert!(
+                    default.contains(&format!("`{d}`")),
+                    "README default of {} is {default:?}, action.yml says {d:?}",
+                    input.name
+                )
+            }
+            _ => assert!(
+                !default.contains('`'),
+                "README gives {} a default {default:?}",
+                input.name
+            ),
+        }
+    }
+}
+
+#[test]
+fn the_readme_documents_exactly_action_ymls_outputs() {
+    let action = package_janitor::cli::action().unwrap();
+    let documented: BTreeSet<String> = readme_table("\n## Outputs\n")
+        .into_iter()
+        .flat_map(|(n, _)| n)
+        .collect();
+    let declared: BTreeSet<String> = action.outputs.iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(documented, declared);
+}
