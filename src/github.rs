@@ -305,6 +305,10 @@ impl GitHub {
                     limits.sleep(wait).await;
                 }
                 (None, Ok(mut answer)) => {
+                    crate::workflow::debug(&format!(
+                        "{method} {path_and_query} -> {} (attempt {attempts})",
+                        answer.status.as_u16()
+                    ));
                     answer.attempts = attempts;
                     self.note_budget(&answer.headers);
                     return Ok(answer);

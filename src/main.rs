@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut log = Log::new(false);
+    let mut log = Log::new();
     let mut env = Environment::from_process();
     match cli::parse(&args) {
         Ok(Command::Help) => {

@@ -29,7 +29,7 @@ pub enum Exit {
 
 pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     let config = Config::from_env(env)?;
-    log.debug = config.debug;
+    crate::workflow::set_debug(config.debug);
     let github = GitHub::new(
         &config.api_url,
         config.token.expose(),

@@ -24,19 +24,29 @@ pub fn say(message: &str) {
     println!("{message}");
 }
 
+/// `RUNNER_DEBUG=1`: debug lines for code that holds no [`Log`] (every request and answer).
+static DEBUG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_debug(on: bool) {
+    DEBUG.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A `::debug::` line, shown only when the run's debug logging is on.
+pub fn debug(message: &str) {
+    if DEBUG.load(std::sync::atomic::Ordering::Relaxed) {
+        println!("::debug::{}", escape_data(message));
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Log {
-    pub debug: bool,
     warnings: usize,
     errors: usize,
 }
 
 impl Log {
-    pub fn new(debug: bool) -> Log {
-        Log {
-            debug,
-            ..Log::default()
-        }
+    pub fn new() -> Log {
+        Log::default()
     }
 
     pub fn info(&self, message: &str) {
@@ -44,9 +54,7 @@ impl Log {
     }
 
     pub fn debug(&self, message: &str) {
-        if self.debug {
-            println!("::debug::{}", escape_data(message));
-        }
+        debug(message);
     }
 
     pub fn group(&self, title: &str) {

@@ -559,3 +559,37 @@ fn the_token_never_appears_in_anything_the_binary_writes() {
         runs[3].stdout
     );
 }
+
+#[test]
+fn runner_debug_logs_every_request_as_debug_lines() {
+    let emulator = Emulator::start(base().package(images("web", &[&["pr-1"], &["v1"]]))).unwrap();
+    let quiet = janitor(
+        &emulator,
+        &[
+            ("token", PAT),
+            ("owner", "acme"),
+            ("packages", "web"),
+            ("tags", "pr-*"),
+            ("dry-run", "true"),
+        ],
+    );
+    assert!(!quiet.stdout.contains("::debug::"));
+    let run = janitor_with(
+        &emulator,
+        &[
+            ("token", PAT),
+            ("owner", "acme"),
+            ("packages", "web"),
+            ("tags", "pr-*"),
+            ("dry-run", "true"),
+        ],
+        &[("RUNNER_DEBUG", "1")],
+    );
+    assert!(
+        run.stdout
+            .contains("::debug::GET /users/acme -> 200 (attempt 1)"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains(PAT));
+}
