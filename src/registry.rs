@@ -54,6 +54,9 @@ pub struct Registry {
     github_token: String,
     limits: Limits,
     reads: AtomicUsize,
+    /// In Actions, registry tokens are masked with `::add-mask::`; on a command line that
+    /// line would print the token instead.
+    mask: bool,
 }
 
 /// Pull access to one repository (`owner/name`).
@@ -63,7 +66,7 @@ pub struct Session {
 }
 
 impl Registry {
-    pub fn new(url: &str, github_token: &str, limits: Limits) -> Result<Registry> {
+    pub fn new(url: &str, github_token: &str, limits: Limits, mask: bool) -> Result<Registry> {
         let base: http::Uri = url
             .parse()
             .with_context(|| format!("registry-url '{url}' is not a URL"))?;
@@ -79,6 +82,7 @@ impl Registry {
             github_token: github_token.to_string(),
             limits,
             reads: AtomicUsize::new(0),
+            mask,
         })
     }
 
@@ -129,7 +133,7 @@ impl Registry {
         }
         let token: Token = serde_json::from_slice(&body).context("the registry's token answer")?;
         let bearer = token.token.or(token.access_token);
-        if let Some(bearer) = &bearer {
+        if let (Some(bearer), true) = (&bearer, self.mask) {
             // Mask it before anything could print it.
             println!("::add-mask::{bearer}");
         }

@@ -76,20 +76,26 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         }
     };
     // Container images: what stays keeps what it needs; a deleted index takes its parts.
-    let images = config.package_type == PackageType::Container && config.target == Target::Versions;
-    let registry = Registry::new(
-        &config.registry_url,
-        config.token.expose(),
-        config.limits.clone(),
-    )?;
-    let parts = containers::Images {
-        registry: &registry,
+    let registry =
+        if config.package_type == PackageType::Container && config.target == Target::Versions {
+            Some(Registry::new(
+                &config.registry_url,
+                config.token.expose(),
+                config.limits.clone(),
+                config.in_actions,
+            )?)
+        } else {
+            None
+        };
+    let images = registry.as_ref().map(|registry| containers::Images {
+        registry,
         owner: &config.owner,
-    };
-    let failed_closed = if images && config.mode == Mode::Delete {
-        containers::protect(&parts, &mut plan, &listings, log).await
-    } else {
-        false
+    });
+    let failed_closed = match (&images, config.mode) {
+        (Some(images), Mode::Delete) => {
+            containers::protect(images, &mut plan, &listings, log).await
+        }
+        _ => false,
     };
     let held = plan.exceeds(&config.policy).then(|| {
         format!(
@@ -118,11 +124,11 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     let mut outcomes = Outcomes::new();
     if !config.dry_run && held.is_none() {
         outcomes = execute(&github, &to, &plan, log).await;
-        if images && config.mode == Mode::Restore {
+        if let (Some(images), Mode::Restore) = (&images, config.mode) {
             containers::restore_parts(
                 &github,
                 &to,
-                &parts,
+                images,
                 &mut plan,
                 &listings,
                 &mut outcomes,

@@ -69,6 +69,11 @@ fn a_command_line_run_prints_the_outputs_as_json_and_the_summary_on_stderr() {
         [id(2)]
     );
     assert!(!stdout.contains(PAT) && !stderr.contains(PAT));
+    // `::add-mask::` is for the Actions log; on a terminal it would show the registry token.
+    assert!(
+        !stdout.contains("::add-mask::") && !stdout.contains("rt_"),
+        "{stdout}"
+    );
 }
 
 #[test]
