@@ -19,7 +19,7 @@ pub struct Images<'a> {
 }
 
 /// Manifest reads in flight at once.
-const READS_IN_FLIGHT: usize = 8;
+const READS_IN_FLIGHT: usize = 32;
 
 /// Protect what staying images need, sweep what deleted indexes leave, fail closed on
 /// unreadable manifests. Returns whether the run had to fail closed.

@@ -145,6 +145,7 @@ mod tests {
             status: 200,
             token_kind: None,
             fault: None,
+            at: chrono::Utc::now(),
         }
     }
 

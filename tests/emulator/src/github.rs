@@ -107,6 +107,8 @@ pub struct LoggedRequest {
     /// `secondary-limit`, `primary-limit`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<&'static str>,
+    /// When it was served, in emulated time.
+    pub at: DateTime<Utc>,
 }
 
 /// The emulated GitHub: the scenario's data, changed by the requests it serves.
@@ -251,6 +253,7 @@ impl GitHub {
                 status: response.status,
                 token_kind: None,
                 fault: None,
+                at: now,
             });
             return response;
         }
@@ -326,6 +329,7 @@ impl GitHub {
             status: response.status,
             token_kind: spec.map(|s| s.kind),
             fault,
+            at: now,
         });
         response
     }
