@@ -10,7 +10,7 @@ use package_janitor::pattern::{split_list, Pattern, PatternSet, Syntax};
 const INPUTS: &[&str] = &[
     "TAGS", "EXCLUDE-TAGS", "PACKAGES", "OLDER-THAN", "VERSION-IDS", "KEEP-LATEST",
     "MIN-VERSIONS", "MAX-CHANGES", "USE-REGEX", "TAG-MATCH", "UNTAGGED", "PACKAGE-TYPE", "OWNER",
-    "DRY-RUN", "TOKEN",
+    "DRY-RUN", "TOKEN", "MODE", "TARGET", "DELETED-WITHIN", "REGISTRY-URL",
 ];
 
 fuzz_target!(|data: &[u8]| {
