@@ -62,7 +62,9 @@ pub async fn protect(
         });
     }
     log.info(&format!(
-        "Read {} manifests from the registry (each read counts as a download)",
+        "Checked {} manifests in the registry, {} of them image indexes read in full (each \
+         full read counts as a download)",
+        images.registry.looks(),
         images.registry.reads()
     ));
     failed_closed

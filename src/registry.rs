@@ -2,8 +2,9 @@
 //!
 //! The GitHub token is the Basic password of the exchange (anonymous when that is refused, for
 //! public images); the registry token it returns is masked in the log at once. Manifests are
-//! read by digest with the Accept headers of OCI indexes and manifests and Docker manifest
-//! lists and manifests. Each read counts as a download of the version on GHCR.
+//! looked at by digest with the Accept headers of OCI indexes and manifests and Docker manifest
+//! lists and manifests: a `HEAD` tells the media type, and only an index's body is read, since
+//! each `GET` counts as a download of the version on GHCR.
 
 use crate::images::{Child, ManifestRead};
 use crate::limits::{backoff, Limits};
@@ -54,6 +55,7 @@ pub struct Registry {
     github_token: String,
     limits: Limits,
     reads: AtomicUsize,
+    looks: AtomicUsize,
     /// In Actions, registry tokens are masked with `::add-mask::`; on a command line that
     /// line would print the token instead.
     mask: bool,
@@ -82,21 +84,44 @@ impl Registry {
             github_token: github_token.to_string(),
             limits,
             reads: AtomicUsize::new(0),
+            looks: AtomicUsize::new(0),
             mask,
         })
     }
 
-    /// Manifests read so far: each is a download on GHCR.
+    /// Manifest bodies read so far (GETs): each is a download on GHCR. HEADs are not.
     pub fn reads(&self) -> usize {
         self.reads.load(Ordering::Relaxed)
     }
 
+    /// Manifests looked at so far (HEADs).
+    pub fn looks(&self) -> usize {
+        self.looks.load(Ordering::Relaxed)
+    }
+
     async fn get(&self, path: &str, headers: HeaderMap) -> Result<(u16, HeaderMap, Vec<u8>)> {
-        let request = self.octo._get_with_headers(path, Some(headers));
-        let response = tokio::time::timeout(self.limits.real(self.limits.timeout), request)
+        self.send(http::Method::GET, path, headers).await
+    }
+
+    async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        headers: HeaderMap,
+    ) -> Result<(u16, HeaderMap, Vec<u8>)> {
+        let mut builder = http::Request::builder().method(method.clone()).uri(path);
+        for (name, value) in &headers {
+            builder = builder.header(name, value);
+        }
+        let request = self
+            .octo
+            .build_request(builder, None::<&()>)
+            .with_context(|| format!("{method} {path}"))?;
+        let sent = self.octo.execute(request);
+        let response = tokio::time::timeout(self.limits.real(self.limits.timeout), sent)
             .await
             .map_err(|_| anyhow!("no answer within {:?}", self.limits.timeout))?
-            .with_context(|| format!("GET {path}"))?;
+            .with_context(|| format!("{method} {path}"))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response.into_body().collect().await?.to_bytes().to_vec();
@@ -176,6 +201,28 @@ impl Registry {
             headers.insert(http::header::AUTHORIZATION, value);
         }
         let path = format!("/v2/{}/manifests/{digest}", session.repository);
+        // HEAD first: it tells the media type without counting as a download. Only an
+        // index's body is needed (its children); a single image needs no GET at all.
+        let content_type = |headers: &HeaderMap| {
+            headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        self.looks.fetch_add(1, Ordering::Relaxed);
+        let (status, head) = self
+            .send(http::Method::HEAD, &path, headers.clone())
+            .await
+            .map(|(status, head, _)| (status, head))
+            .map_err(|e| (true, format!("{e:#}")))?;
+        if status != 200 {
+            return Err((status >= 500, format!("HTTP {status}")));
+        }
+        let media_type = content_type(&head);
+        if !media_type.is_empty() && !is_index_type(&media_type) {
+            return Ok(ManifestRead::Image);
+        }
         self.reads.fetch_add(1, Ordering::Relaxed);
         let (status, headers, body) = self
             .get(&path, headers)
@@ -184,13 +231,14 @@ impl Registry {
         if status != 200 {
             return Err((status >= 500, format!("HTTP {status}")));
         }
-        let content_type = headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let content_type = content_type(&headers);
         parse_manifest(&content_type, &body).map_err(|e| (false, e))
     }
+}
+
+/// OCI image indexes and Docker manifest lists.
+fn is_index_type(media_type: &str) -> bool {
+    media_type.contains("image.index") || media_type.contains("manifest.list")
 }
 
 /// An index lists `manifests[]`; anything else is a single image.
@@ -207,7 +255,6 @@ pub fn parse_manifest(content_type: &str, body: &[u8]) -> Result<ManifestRead, S
         #[serde(rename = "mediaType")]
         media_type: Option<String>,
     }
-    let is_index_type = |t: &str| t.contains("image.index") || t.contains("manifest.list");
     let manifest: Manifest =
         serde_json::from_slice(body).map_err(|e| format!("not a manifest: {e}"))?;
     let declared = manifest.media_type.as_deref().unwrap_or(content_type);

@@ -194,10 +194,11 @@ pub fn rest(requests: &[LoggedRequest]) -> Vec<LoggedRequest> {
         .collect()
 }
 
-/// The registry's manifest reads.
-pub fn manifest_reads(requests: &[LoggedRequest]) -> usize {
+/// The registry's manifest requests of `method` (`HEAD` looks, `GET` reads, which count as
+/// downloads).
+pub fn manifest_requests(requests: &[LoggedRequest], method: &str) -> usize {
     requests
         .iter()
-        .filter(|r| r.method == "GET" && r.path.contains("/manifests/"))
+        .filter(|r| r.method == method && r.path.contains("/manifests/"))
         .count()
 }
