@@ -36,12 +36,13 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// One answer: status, headers, body, and how many attempts it took.
+/// One answer: status, headers, body, and whether an attempt before it failed in a way that
+/// may have taken effect (a 5xx or a transport failure, not a rate-limit answer).
 struct Answer {
     status: StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
-    attempts: u32,
+    after_failure: bool,
 }
 
 /// The answer's `Date` header as epoch seconds: GitHub's clock, for waits until its reset.
@@ -309,7 +310,7 @@ impl GitHub {
                         "{method} {path_and_query} -> {} (attempt {attempts})",
                         answer.status.as_u16()
                     ));
-                    answer.attempts = attempts;
+                    answer.after_failure = failures > 0;
                     self.note_budget(&answer.headers);
                     return Ok(answer);
                 }
@@ -361,7 +362,7 @@ impl GitHub {
             status,
             headers,
             body,
-            attempts: 1,
+            after_failure: false,
         })
     }
 
@@ -598,7 +599,7 @@ impl GitHub {
             }
         };
         // A retried change answered 404: the attempt that failed in transit took effect.
-        let done_before = answer.status == StatusCode::NOT_FOUND && answer.attempts > 1;
+        let done_before = answer.status == StatusCode::NOT_FOUND && answer.after_failure;
         Ok(if answer.status.is_success() || done_before {
             Ok(())
         } else {
