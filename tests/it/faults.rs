@@ -307,7 +307,8 @@ fn seeds() -> u64 {
         .unwrap_or(200)
 }
 
-/// One seeded run under a random mix of faults and limits: exactly the plan is carried out.
+/// One seeded run under a random mix of faults and limits: exactly the plan is carried out,
+/// and on odd seeds exactly that is restored again.
 fn seeded_run(seed: u64) {
     let versions = 6 + seed % 25;
     let emulator = Emulator::start(base().package(package(versions))).unwrap();
@@ -343,6 +344,33 @@ fn seeded_run(seed: u64) {
         "seed {seed}: {requests:?}"
     );
     assert_eq!(run.output("failed-count"), "0", "seed {seed}");
+
+    // Every other seed undoes the cleanup under the same faults: exactly the deleted come back.
+    if seed % 2 == 1 {
+        let ids = run.output("deleted-ids").to_string();
+        let restore = janitor_with(
+            &emulator,
+            &[
+                ("token", PAT),
+                ("owner", "acme"),
+                ("packages", "web"),
+                ("mode", "restore"),
+                ("version-ids", &ids),
+            ],
+            &[
+                ("PACKAGE_JANITOR_TIME_SCALE", "3000"),
+                ("PACKAGE_JANITOR_TIMEOUT", "150s"),
+            ],
+        );
+        assert_eq!(restore.code, 0, "seed {seed}: {}", restore.stdout);
+        assert_eq!(restore.ids("restored-ids"), planned, "seed {seed}");
+        assert!(
+            emulator
+                .deleted_ids("acme", PackageType::Container, "web")
+                .is_empty(),
+            "seed {seed}"
+        );
+    }
 }
 
 /// The seeded suite runs in four parts, so the test harness can run them side by side.
