@@ -165,22 +165,6 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
 
     let outputs = Outputs::new(&context, &plan, &outcomes);
     let summary = report::summary(&context, &plan, &outcomes, &outputs);
-    let written = match &config.output_file {
-        Some(path) => outputs.write_to(path),
-        None => {
-            println!("{}", outputs.to_json());
-            Ok(())
-        }
-    }
-    .and_then(|()| match &config.summary_file {
-        Some(path) => report::append_summary(path, &summary),
-        None if !config.in_actions => {
-            // On a command line the summary goes to stderr, the outputs to stdout.
-            eprint!("{summary}");
-            Ok(())
-        }
-        None => Ok(()),
-    });
     log.info(&format!(
         "{}: {} planned, {} {}, {} skipped, {} failed ({} requests)",
         match (&context.held, config.dry_run) {
@@ -198,19 +182,39 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         outputs.failed_count,
         github.request_count()
     ));
-    log.finish();
-    if let Some(reason) = held {
-        // Nothing was sent: the outputs show the plan, and the run stops with exit 2.
+    if let Some(reason) = &held {
         log.error("Plan too large", &format!("{reason}; nothing was changed"));
+    }
+    log.finish();
+
+    // Last, so that on a command line the JSON is stdout's final line.
+    let written = match &config.output_file {
+        Some(path) => outputs.write_to(path),
+        None => {
+            println!("{}", outputs.to_json());
+            Ok(())
+        }
+    }
+    .and_then(|()| match &config.summary_file {
+        Some(path) => report::append_summary(path, &summary),
+        None if !config.in_actions => {
+            // On a command line the summary goes to stderr, the outputs to stdout.
+            eprint!("{summary}");
+            Ok(())
+        }
+        None => Ok(()),
+    });
+    if held.is_some() {
+        // Nothing was sent: the outputs show the plan, and the run stops with exit 2.
         return Ok(Exit::Stopped);
     }
-    // SPEC: exit 1 when container safety had to fail closed, as when a change failed.
-    let failed = failed_closed || outcomes.values().any(|o| matches!(o, Outcome::Failed(_)));
     if let Err(error) = written {
         // Changes may have been made already, so this is a failure, not a stop.
         log.error("Writing the outputs failed", &format!("{error:#}"));
         return Ok(Exit::Failed);
     }
+    // SPEC: exit 1 when container safety had to fail closed, as when a change failed.
+    let failed = failed_closed || outcomes.values().any(|o| matches!(o, Outcome::Failed(_)));
     Ok(if failed { Exit::Failed } else { Exit::Success })
 }
 

@@ -59,7 +59,8 @@ fn a_command_line_run_prints_the_outputs_as_json_and_the_summary_on_stderr() {
         ],
     );
     assert_eq!(code, 0, "{stdout}{stderr}");
-    let json = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap();
+    // The outputs are stdout's last line, ready for `tail -1 | jq`.
+    let json = stdout.lines().last().unwrap();
     let outputs: serde_json::Value = serde_json::from_str(json).unwrap();
     assert_eq!(outputs["deleted-count"], "2");
     assert_eq!(outputs["result"]["owner"], "acme");
