@@ -251,71 +251,51 @@ impl GitHub {
                     Err(_) => Err(anyhow!("no answer within {:?}", limits.timeout)),
                 }
             };
-            let failed = match &result {
-                Err(_) => true,
-                Ok(answer) => answer.status.is_server_error(),
+            // A server error or a transport failure: retry with backoff, a few times.
+            let failure = match &result {
+                Err(e) => Some(format!("failed ({e:#})")),
+                Ok(answer) if answer.status.is_server_error() => {
+                    Some(format!("HTTP {}", answer.status.as_u16()))
+                }
+                Ok(_) => None,
             };
-            if failed {
+            if let Some(what) = failure {
                 failures += 1;
-            }
-            let retry_in = match &result {
-                _ if failed && failures < MAX_ATTEMPTS => {
-                    Some(backoff(Duration::from_secs(1), failures))
-                }
-                Ok(answer) => match answer.rate_limit() {
-                    Some(limit) if waits < MAX_RATE_LIMIT_WAITS => {
-                        waits += 1;
-                        self.limit_answers.fetch_add(1, Ordering::Relaxed);
-                        let wait = match limit {
-                            RateLimit::RetryAfter(s) => Duration::from_secs(s),
-                            RateLimit::UntilReset(s) => Duration::from_secs(s + 1),
-                            RateLimit::Secondary => backoff(Duration::from_secs(60), waits),
-                        };
-                        say(&format!(
-                            "Rate limited ({limit:?}) on {method} {path_and_query}: waiting {}s",
-                            wait.as_secs()
-                        ));
-                        let secondary = !matches!(limit, RateLimit::UntilReset(_));
-                        self.pacer.back_off(wait, secondary).await;
-                        // The pacer holds every request, this one included, until then.
-                        Some(Duration::ZERO)
-                    }
-                    _ => None,
-                },
-                Err(_) => None,
-            };
-            match (retry_in, result) {
-                (Some(wait), result) => {
-                    if wait.is_zero() {
-                        continue;
-                    }
-                    if let Err(e) = &result {
-                        say(&format!(
-                            "{method} {path_and_query} failed ({e:#}); retrying in {}s",
-                            wait.as_secs()
-                        ));
-                    } else if let Ok(answer) = &result {
-                        if answer.status.is_server_error() {
-                            say(&format!(
-                                "{method} {path_and_query}: HTTP {}; retrying in {}s",
-                                answer.status.as_u16(),
-                                wait.as_secs()
-                            ));
-                        }
-                    }
-                    limits.sleep(wait).await;
-                }
-                (None, Ok(mut answer)) => {
-                    crate::workflow::debug(&format!(
-                        "{method} {path_and_query} -> {} (attempt {attempts})",
-                        answer.status.as_u16()
+                if failures < MAX_ATTEMPTS {
+                    let wait = backoff(Duration::from_secs(1), failures);
+                    say(&format!(
+                        "{method} {path_and_query}: {what}; retrying in {}s",
+                        wait.as_secs()
                     ));
-                    answer.after_failure = failures > 0;
-                    self.note_budget(&answer.headers);
-                    return Ok(answer);
+                    limits.sleep(wait).await;
+                    continue;
                 }
-                (None, Err(e)) => return Err(e),
             }
+            let mut answer = result?;
+            // A rate-limit answer: every request waits, this one included, then it is retried.
+            if let Some(limit) = answer.rate_limit().filter(|_| waits < MAX_RATE_LIMIT_WAITS) {
+                waits += 1;
+                self.limit_answers.fetch_add(1, Ordering::Relaxed);
+                let wait = match limit {
+                    RateLimit::RetryAfter(s) => Duration::from_secs(s),
+                    RateLimit::UntilReset(s) => Duration::from_secs(s + 1),
+                    RateLimit::Secondary => backoff(Duration::from_secs(60), waits),
+                };
+                say(&format!(
+                    "Rate limited ({limit:?}) on {method} {path_and_query}: waiting {}s",
+                    wait.as_secs()
+                ));
+                let secondary = !matches!(limit, RateLimit::UntilReset(_));
+                self.pacer.back_off(wait, secondary).await;
+                continue;
+            }
+            crate::workflow::debug(&format!(
+                "{method} {path_and_query} -> {} (attempt {attempts})",
+                answer.status.as_u16()
+            ));
+            answer.after_failure = failures > 0;
+            self.note_budget(&answer.headers);
+            return Ok(answer);
         }
     }
 
