@@ -111,7 +111,7 @@ async fn read_manifests(
 
 /// After a restore: read each restored version's manifest and restore the deleted versions it
 /// references (platform images, attestations, nested indexes) and the deleted referrers of
-/// its digest, until nothing more is found. They join the plan as "part of <image>".
+/// its digest, until nothing more is found. They join the plan as "part of `<image>`".
 pub async fn restore_parts(
     github: &GitHub,
     to: &Destination<'_>,

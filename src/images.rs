@@ -6,13 +6,13 @@
 //! and SBOMs are versions tagged `sha256-<hex>` (with `.sig`, `.att`, `.sbom`) after the digest
 //! they refer to. So, for a container delete plan:
 //! 1. **Protect**: a planned version that an image that stays references (through index
-//!    children, transitively, or as a referrer of its digest) is kept, "used by <image>"; kept
+//!    children, transitively, or as a referrer of its digest) is kept, "used by `<image>`"; kept
 //!    versions stay too, so this repeats until nothing changes.
 //! 2. **Fail closed**: if the manifest of a version that stays could not be read, no untagged
 //!    version of the package is deleted: any could be its child.
 //! 3. **Cascade**: the untagged children and the referrers of a deleted index that nothing
 //!    staying needs, and that no rule of the plan kept, are deleted with it, "part of
-//!    <image>". A child with a tag of its own is left alone.
+//!    `<image>`". A child with a tag of its own is left alone.
 
 use crate::model::PackageVersion;
 use crate::plan::{Decision, Entry, PackagePlan, SkipReason};

@@ -5,7 +5,7 @@
 //! DELETE or POST 5, so at most 180 mutations a minute. Primary limits: 5,000 requests an hour
 //! for a PAT, 1,000 per repository for a GITHUB_TOKEN, reported in `x-ratelimit-*` headers.
 //! GitHub Enterprise Server administrators set their own, so every limit here can be
-//! overridden (see [`Limits::from_env`]); benchmarks and tests also speed up the clock.
+//! overridden (`PACKAGE_JANITOR_*` variables, read by `config`); benchmarks and tests also speed up the clock.
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
