@@ -290,13 +290,14 @@ fn octocat_tool() -> PackageSpec {
     p
 }
 
-#[test]
-fn a_users_own_pat_uses_the_user_routes() {
+/// Delete octocat's `pr-*` versions with `token`: the REST request log, changes sorted (they
+/// run concurrently, so their order in the log is not fixed).
+fn octocat_cleanup(token: &str) -> (Run, Vec<String>) {
     let emulator = Emulator::start(base().package(octocat_tool())).unwrap();
     let run = janitor(
         &emulator,
         &[
-            ("token", OCTOCAT_PAT),
+            ("token", token),
             ("owner", "octocat"),
             ("packages", "tool"),
             ("tags", "pr-*"),
@@ -304,9 +305,14 @@ fn a_users_own_pat_uses_the_user_routes() {
     );
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.ids("deleted-ids"), [900, 901]);
-    // Changes run concurrently: their order in the log is not fixed.
     let mut lines = log_lines(&rest(&emulator.requests()));
     lines[3..].sort();
+    (run, lines)
+}
+
+#[test]
+fn a_users_own_pat_uses_the_user_routes() {
+    let (run, lines) = octocat_cleanup(OCTOCAT_PAT);
     assert_eq!(
         lines,
         [
@@ -322,21 +328,7 @@ fn a_users_own_pat_uses_the_user_routes() {
 
 #[test]
 fn a_github_token_on_a_user_package_uses_the_users_routes() {
-    let emulator = Emulator::start(base().package(octocat_tool())).unwrap();
-    let run = janitor(
-        &emulator,
-        &[
-            ("token", OCTOCAT_GITHUB_TOKEN),
-            ("owner", "octocat"),
-            ("packages", "tool"),
-            ("tags", "pr-*"),
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    assert_eq!(run.ids("deleted-ids"), [900, 901]);
-    // Changes run concurrently: their order in the log is not fixed.
-    let mut lines = log_lines(&rest(&emulator.requests()));
-    lines[3..].sort();
+    let (_, lines) = octocat_cleanup(OCTOCAT_GITHUB_TOKEN);
     assert_eq!(
         lines,
         [

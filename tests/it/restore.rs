@@ -12,29 +12,14 @@ fn deleted_ids_fed_back_as_version_ids_undo_a_container_cleanup() {
         Emulator::start(base().package(images("web", &[&["pr-1"], &[], &["pr-2"], &["v1"]])))
             .unwrap();
     let before = emulator.active_ids("acme", PackageType::Container, "web");
-    let deleted = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("tags", "pr-*"),
-            ("untagged", "true"),
-        ],
-    );
+    let deleted = janitor(&emulator, &acme(&[("tags", "pr-*"), ("untagged", "true")]));
     assert_eq!(deleted.code, 0, "{}", deleted.stdout);
     assert_eq!(deleted.ids("deleted-ids"), [id(0), id(1), id(2)]);
 
     let ids = deleted.output("deleted-ids").to_string();
     let restored = janitor(
         &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("mode", "restore"),
-            ("version-ids", &ids),
-        ],
+        &acme(&[("mode", "restore"), ("version-ids", &ids)]),
     );
     assert_eq!(restored.code, 0, "{}", restored.stdout);
     assert_eq!(restored.ids("restored-ids"), deleted.ids("deleted-ids"));
@@ -106,16 +91,7 @@ fn with_deleted() -> PackageSpec {
 #[test]
 fn restore_by_tag_restores_only_matching_deleted_versions() {
     let emulator = Emulator::start(base().package(with_deleted())).unwrap();
-    let run = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("mode", "restore"),
-            ("tags", "v*"),
-        ],
-    );
+    let run = janitor(&emulator, &acme(&[("mode", "restore"), ("tags", "v*")]));
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.ids("restored-ids"), [id(12)]);
     assert_eq!(
@@ -129,13 +105,7 @@ fn restore_by_deleted_within_takes_only_recent_deletions() {
     let emulator = Emulator::start(base().package(with_deleted())).unwrap();
     let run = janitor(
         &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("mode", "restore"),
-            ("deleted-within", "1w"),
-        ],
+        &acme(&[("mode", "restore"), ("deleted-within", "1w")]),
     );
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.ids("restored-ids"), [id(10), id(12)]);
@@ -144,16 +114,7 @@ fn restore_by_deleted_within_takes_only_recent_deletions() {
 #[test]
 fn a_version_deleted_31_days_ago_is_skipped_with_githubs_reason() {
     let emulator = Emulator::start(base().package(with_deleted())).unwrap();
-    let run = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("mode", "restore"),
-            ("tags", "pr-*"),
-        ],
-    );
+    let run = janitor(&emulator, &acme(&[("mode", "restore"), ("tags", "pr-*")]));
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.ids("restored-ids"), [id(10), id(11)]);
     assert_eq!(run.output("skipped-count"), "1");

@@ -33,12 +33,6 @@ fn images_aged(tags: &[(&[&str], i64)]) -> PackageSpec {
     p
 }
 
-fn acme(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
-    let mut inputs = vec![("token", PAT), ("owner", "acme"), ("packages", "web")];
-    inputs.extend_from_slice(extra);
-    inputs
-}
-
 #[test]
 fn older_than_alone_selects_every_version_that_old_tagged_or_not() {
     let emulator = Emulator::start(base().package(images_aged(&[

@@ -59,6 +59,13 @@ pub fn id(index: u64) -> u64 {
     600_000_000 + index
 }
 
+/// alice's PAT on `acme`'s `web` package, plus `extra` inputs.
+pub fn acme<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut inputs = vec![("token", PAT), ("owner", "acme"), ("packages", "web")];
+    inputs.extend_from_slice(extra);
+    inputs
+}
+
 /// What one run of the binary did.
 #[derive(Debug)]
 pub struct Run {
