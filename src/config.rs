@@ -181,6 +181,16 @@ impl Config {
                 "is empty; pass `token: ${{ github.token }}` or a classic personal access token",
             ));
         }
+        // A header builder panics on a value no header may carry; refuse it here, naming
+        // the input but never echoing the token (facts file, "HTTP on the wire").
+        if http::HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
+            return Err(bad(
+                "token",
+                "",
+                "holds a character no HTTP header may carry (a line break, a control character \
+                 or a non-ASCII letter); check how the secret was pasted",
+            ));
+        }
         let token = Token(token.to_string());
 
         let owner = match env.input("owner") {

@@ -111,7 +111,10 @@ async fn read_manifests(
 
 /// After a restore: read each restored version's manifest and restore the deleted versions it
 /// references (platform images, attestations, nested indexes) and the deleted referrers of
-/// its digest, until nothing more is found. They join the plan as "part of `<image>`".
+/// its digest, until nothing more is found. They join the plan as "part of `<image>`". Like
+/// the cascade it mirrors, a version with a tag of its own is never brought back as a part.
+/// Returns the restored images whose parts could not be learnt (SPEC §4: a failure, exit 1,
+/// never a silent partial image).
 pub async fn restore_parts(
     github: &GitHub,
     to: &Destination<'_>,
@@ -120,8 +123,9 @@ pub async fn restore_parts(
     listings: &[PackageListing],
     outcomes: &mut Outcomes,
     log: &mut Log,
-) {
+) -> usize {
     let mut examined: BTreeSet<u64> = BTreeSet::new();
+    let mut incomplete = 0;
     loop {
         let mut wave = Plan {
             packages: Vec::new(),
@@ -145,65 +149,20 @@ pub async fn restore_parts(
             if restored.is_empty() {
                 continue;
             }
-            let session = match images
-                .registry
-                .session(images.owner, &package.package)
-                .await
-            {
-                Ok(session) => session,
-                Err(error) => {
-                    log.warning(
-                        "Manifest unreadable",
-                        &format!(
-                            "{}: {error:#}; the parts of restored images were not restored",
-                            package.package
-                        ),
-                    );
-                    continue;
-                }
-            };
-            let in_plan: BTreeSet<&str> = package
-                .entries
-                .iter()
-                .map(|e| e.version.name.as_str())
-                .collect();
-            let mut parts: Vec<Entry> = Vec::new();
-            for entry in restored {
-                examined.insert(entry.version.id);
-                let mut wanted: BTreeSet<String> = match images
-                    .registry
-                    .manifest(&session, &entry.version.name)
-                    .await
-                {
-                    ManifestRead::Index(children) => {
-                        children.into_iter().map(|c| c.digest).collect()
-                    }
-                    _ => BTreeSet::new(),
-                };
-                for v in &listing.versions {
-                    if v.tags.iter().any(|t| {
-                        crate::images::referred_digest(t).as_deref() == Some(&entry.version.name)
-                    }) {
-                        wanted.insert(v.name.clone());
-                    }
-                }
-                for v in listing.versions.iter().filter(|v| wanted.contains(&v.name)) {
-                    if !in_plan.contains(v.name.as_str())
-                        && !parts.iter().any(|p| p.version.id == v.id)
-                    {
-                        let image = entry
-                            .version
-                            .tags
-                            .first()
-                            .cloned()
-                            .unwrap_or_else(|| entry.version.name.clone());
-                        parts.push(Entry {
-                            version: v.clone(),
-                            decision: Decision::Change,
-                            note: Some(format!("part of {image}")),
-                        });
-                    }
-                }
+            examined.extend(restored.iter().map(|e| e.version.id));
+            let (parts, unreadable) = parts_of(images, package, &restored, listing).await;
+            for (digest, error) in unreadable {
+                incomplete += 1;
+                log.error(
+                    "Image restored incompletely",
+                    &format!(
+                        "{}: {digest} was restored, but its manifest could not be read \
+                         ({error}), so its deleted parts (platform images, attestations, \
+                         signatures) were not restored; run again with the same inputs, or \
+                         restore them by version-ids",
+                        package.package
+                    ),
+                );
             }
             if !parts.is_empty() {
                 wave.packages.push(PackagePlan {
@@ -214,7 +173,7 @@ pub async fn restore_parts(
             }
         }
         if wave.packages.is_empty() {
-            return;
+            return incomplete;
         }
         outcomes.extend(execute(github, to, &wave, log).await);
         for part in wave.packages {
@@ -226,4 +185,76 @@ pub async fn restore_parts(
             }
         }
     }
+}
+
+/// The deleted parts of the `restored` versions of one package, read from their manifests,
+/// and the digests whose manifest could not be read (with why).
+async fn parts_of(
+    images: &Images<'_>,
+    package: &PackagePlan,
+    restored: &[&Entry],
+    listing: &PackageListing,
+) -> (Vec<Entry>, Vec<(String, String)>) {
+    let session = match images
+        .registry
+        .session(images.owner, &package.package)
+        .await
+    {
+        Ok(session) => session,
+        Err(error) => {
+            let why = format!("{error:#}");
+            let all = restored
+                .iter()
+                .map(|e| (e.version.name.clone(), why.clone()))
+                .collect();
+            return (Vec::new(), all);
+        }
+    };
+    let in_plan: BTreeSet<&str> = package
+        .entries
+        .iter()
+        .map(|e| e.version.name.as_str())
+        .collect();
+    let mut parts: Vec<Entry> = Vec::new();
+    let mut unreadable = Vec::new();
+    for entry in restored {
+        let mut wanted: BTreeSet<String> = match images
+            .registry
+            .manifest(&session, &entry.version.name)
+            .await
+        {
+            ManifestRead::Index(children) => children.into_iter().map(|c| c.digest).collect(),
+            ManifestRead::Image => BTreeSet::new(),
+            ManifestRead::Unreadable(error) => {
+                unreadable.push((entry.version.name.clone(), error));
+                BTreeSet::new()
+            }
+        };
+        for v in &listing.versions {
+            if v.tags.iter().any(|t| {
+                crate::images::referred_digest(t).as_deref() == Some(&entry.version.name)
+            }) {
+                wanted.insert(v.name.clone());
+            }
+        }
+        let image = entry
+            .version
+            .tags
+            .first()
+            .cloned()
+            .unwrap_or_else(|| entry.version.name.clone());
+        for v in listing.versions.iter().filter(|v| wanted.contains(&v.name)) {
+            if crate::images::may_be_part(v)
+                && !in_plan.contains(v.name.as_str())
+                && !parts.iter().any(|p| p.version.id == v.id)
+            {
+                parts.push(Entry {
+                    version: v.clone(),
+                    decision: Decision::Change,
+                    note: Some(format!("part of {image}")),
+                });
+            }
+        }
+    }
+    (parts, unreadable)
 }

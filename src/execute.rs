@@ -6,7 +6,7 @@
 //! GitHub's refusals of a single version (400/422, such as the last-version rule or the
 //! download limit) are skips with GitHub's message, not failures.
 
-use crate::github::{GitHub, OwnerRoute};
+use crate::github::{GitHub, OwnerRoute, Stopped};
 use crate::limits::BUDGET_RESERVE;
 use crate::model::{Mode, PackageType, PackageVersion, Target};
 use crate::plan::Plan;
@@ -142,6 +142,10 @@ async fn change(
         Ok(Ok(())) => Outcome::Changed(None),
         Ok(Err(e)) if e.status == 400 || e.status == 422 => Outcome::Refused(e.message),
         Ok(Err(e)) => Outcome::Failed(e.to_string()),
-        Err(e) => Outcome::Failed(format!("{e:#}")),
+        Err(e) => match e.downcast_ref::<Stopped>() {
+            // Never sent: the rate limit asked for a wait longer than the run may take.
+            Some(Stopped::RateLimited { resets_at, .. }) => Outcome::Deferred(resets_at.clone()),
+            None => Outcome::Failed(format!("{e:#}")),
+        },
     }
 }

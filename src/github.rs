@@ -36,6 +36,30 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The run may send no further request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    /// A rate-limit answer asked for a wait longer than the run may take.
+    RateLimited { wait_secs: u64, resets_at: String },
+}
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stopped::RateLimited { wait_secs, .. } => write!(
+                f,
+                "GitHub's rate limit asks for a wait of {wait_secs}s, longer than this run may take"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// The longest rate-limit wait a run sits through; a longer one ends it cleanly (SPEC §5: the
+/// time the run may still take, one hour without `max-duration`).
+const MAX_WAIT: Duration = Duration::from_secs(3600);
+
 /// One answer: status, headers, body, and whether an attempt before it failed in a way that
 /// may have taken effect (a 5xx or a transport failure, not a rate-limit answer).
 struct Answer {
@@ -156,6 +180,8 @@ pub struct GitHub {
     requests: AtomicUsize,
     limit_answers: AtomicUsize,
     budget: std::sync::Mutex<Option<Budget>>,
+    /// Set when no further request may go out.
+    stopped: std::sync::Mutex<Option<Stopped>>,
 }
 
 /// The primary budget as GitHub last reported it.
@@ -168,6 +194,9 @@ pub struct Budget {
     pub reset_in: i64,
 }
 
+/// The REST API version every request asks for.
+const API_VERSION: &str = "2022-11-28";
+
 /// Page size for every listing: GitHub's maximum.
 const PER_PAGE: usize = 100;
 /// GitHub answers 400 to a package listing past `page * per_page = 10000`.
@@ -178,22 +207,14 @@ impl GitHub {
         let base: http::Uri = api_url
             .parse()
             .with_context(|| format!("GITHUB_API_URL '{api_url}' is not a URL"))?;
+        // octocrab sends its own `User-Agent` on every request; `Accept` and the API version
+        // are set once per request in `send_once`, never added here, since the builder's extra
+        // headers are appended and a repeated field breaks behind a proxy (facts file, "HTTP
+        // on the wire").
         let octo = Octocrab::builder()
             .base_uri(base.clone())
             .context("setting the API base")?
             .personal_token(token.to_string())
-            .add_header(
-                http::header::ACCEPT,
-                "application/vnd.github+json".to_string(),
-            )
-            .add_header(
-                http::HeaderName::from_static("x-github-api-version"),
-                "2022-11-28".to_string(),
-            )
-            .add_header(
-                http::header::USER_AGENT,
-                concat!("package-janitor/", env!("CARGO_PKG_VERSION")).to_string(),
-            )
             .build()
             .context("building the HTTP client")?;
         Ok(GitHub {
@@ -203,6 +224,7 @@ impl GitHub {
             requests: AtomicUsize::new(0),
             limit_answers: AtomicUsize::new(0),
             budget: std::sync::Mutex::new(None),
+            stopped: std::sync::Mutex::new(None),
         })
     }
 
@@ -236,10 +258,14 @@ impl GitHub {
         } else {
             MUTATION_POINTS
         };
+        let request = format!("{method} {}{path_and_query}", self.origin());
         let mut attempts = 0;
         let mut failures = 0;
         let mut waits = 0;
         loop {
+            if let Some(stop) = self.stopped() {
+                return Err(stop.into());
+            }
             attempts += 1;
             let result = {
                 let _admission = self.pacer.admit(points).await;
@@ -248,7 +274,7 @@ impl GitHub {
                 // also fires on idle pooled connections, failing the next request sent on one.
                 match tokio::time::timeout(limits.real(limits.timeout), sent).await {
                     Ok(result) => result,
-                    Err(_) => Err(anyhow!("no answer within {:?}", limits.timeout)),
+                    Err(_) => Err(anyhow!("no answer within {}s", limits.timeout.as_secs())),
                 }
             };
             // A server error or a transport failure: retry with backoff, a few times.
@@ -264,11 +290,16 @@ impl GitHub {
                 if failures < MAX_ATTEMPTS {
                     let wait = backoff(Duration::from_secs(1), failures);
                     say(&format!(
-                        "{method} {path_and_query}: {what}; retrying in {}s",
-                        wait.as_secs()
+                        "{request}: {what}; retrying in {}s (attempt {} of {MAX_ATTEMPTS})",
+                        wait.as_secs(),
+                        failures + 1
                     ));
                     limits.sleep(wait).await;
                     continue;
+                }
+                if let Err(error) = result {
+                    // The final word names the host and the request.
+                    return Err(error.context(format!("{request}: {failures} attempts failed")));
                 }
             }
             let mut answer = result?;
@@ -278,11 +309,32 @@ impl GitHub {
                 self.limit_answers.fetch_add(1, Ordering::Relaxed);
                 let wait = match limit {
                     RateLimit::RetryAfter(s) => Duration::from_secs(s),
-                    RateLimit::UntilReset(s) => Duration::from_secs(s + 1),
+                    RateLimit::UntilReset(s) => Duration::from_secs(s.saturating_add(1)),
                     RateLimit::Secondary => backoff(Duration::from_secs(60), waits),
                 };
+                if wait > MAX_WAIT {
+                    // Longer than the run may take: stop every request, this one included.
+                    let resets_at = chrono::TimeDelta::from_std(wait)
+                        .ok()
+                        .and_then(|d| Utc::now().checked_add_signed(d))
+                        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                        .unwrap_or_else(|| format!("{}s", wait.as_secs()));
+                    let stop = Stopped::RateLimited {
+                        wait_secs: wait.as_secs(),
+                        resets_at,
+                    };
+                    if let Ok(mut stopped) = self.stopped.lock() {
+                        stopped.get_or_insert(stop.clone());
+                    }
+                    say(&format!(
+                        "Rate limited ({limit:?}) on {request}: the wait of {}s is longer than \
+                         this run may take; no further request is sent",
+                        wait.as_secs()
+                    ));
+                    return Err(stop.into());
+                }
                 say(&format!(
-                    "Rate limited ({limit:?}) on {method} {path_and_query}: waiting {}s",
+                    "Rate limited ({limit:?}) on {request}: waiting {}s",
                     wait.as_secs()
                 ));
                 let secondary = !matches!(limit, RateLimit::UntilReset(_));
@@ -296,6 +348,19 @@ impl GitHub {
             answer.after_failure = failures > 0;
             self.note_budget(&answer.headers);
             return Ok(answer);
+        }
+    }
+
+    /// Why no further request may be sent, once a rate-limit wait was too long.
+    fn stopped(&self) -> Option<Stopped> {
+        self.stopped.lock().ok().and_then(|s| s.clone())
+    }
+
+    /// `scheme://host[:port]` of the API, for messages.
+    fn origin(&self) -> String {
+        match (self.base.scheme_str(), self.base.authority()) {
+            (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
+            _ => String::new(),
         }
     }
 
@@ -322,13 +387,22 @@ impl GitHub {
 
     async fn send_once(&self, method: &http::Method, path_and_query: &str) -> Result<Answer> {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let response = match method.clone() {
-            http::Method::GET => self.octo._get(path_and_query).await,
-            http::Method::DELETE => self.octo._delete(path_and_query, None::<&()>).await,
-            http::Method::POST => self.octo._post(path_and_query, None::<&()>).await,
-            other => bail!("unsupported method {other}"),
+        let mut request = http::Request::builder()
+            .method(method.clone())
+            .uri(path_and_query)
+            .header(http::header::ACCEPT, "application/vnd.github+json")
+            .header("x-github-api-version", API_VERSION);
+        if *method != http::Method::GET {
+            request = request.header(http::header::CONTENT_LENGTH, "0");
         }
-        .with_context(|| format!("{method} {path_and_query}"))?;
+        let request = request
+            .body(octocrab::OctoBody::empty())
+            .with_context(|| format!("{method} {path_and_query}"))?;
+        let response = self
+            .octo
+            .execute(request)
+            .await
+            .with_context(|| format!("{method} {path_and_query}"))?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = response
@@ -366,7 +440,7 @@ impl GitHub {
             ),
             _ => return Err(anyhow!(answer.error()).context(format!("GET /users/{owner}"))),
         }
-        let account: Account = answer.json("GET /users/{owner}")?;
+        let account: Account = answer.json(&format!("GET /users/{owner}"))?;
         let scopes = answer
             .headers
             .get("x-oauth-scopes")
@@ -377,13 +451,14 @@ impl GitHub {
                     .filter(|s| !s.is_empty())
                     .collect()
             });
-        Ok(Owner {
-            kind: match account.kind.as_str() {
-                "Organization" => OwnerKind::Organization,
-                _ => OwnerKind::User,
-            },
-            scopes,
-        })
+        let kind = match account.kind.as_str() {
+            "Organization" => OwnerKind::Organization,
+            "User" => OwnerKind::User,
+            other => bail!(
+                "owner '{owner}' is a '{other}' account; only users and organizations own packages"
+            ),
+        };
+        Ok(Owner { kind, scopes })
     }
 
     /// `GET /user`: the login the token belongs to, or `None` for an installation token
@@ -419,12 +494,34 @@ impl GitHub {
             "{}/versions?per_page={PER_PAGE}{state}",
             route.package(package_type, name)
         );
-        let pages: Vec<Vec<VersionJson>> = self.pages(first, usize::MAX).await?.0;
-        Ok(pages
+        let (pages, truncated) = self.pages::<VersionJson>(first, usize::MAX).await?;
+        if truncated {
+            // Fail closed: a plan over part of the versions could delete what it cannot see
+            // the rest of (a kept image's children, the newest versions).
+            bail!(
+                "the listing of '{name}' came back incomplete (its last page still links to a \
+                 next one); nothing is changed on a partial listing"
+            );
+        }
+        let versions: Vec<PackageVersion> = pages
             .into_iter()
             .flatten()
             .map(VersionJson::into_version)
-            .collect())
+            .collect();
+        if mode == Mode::Restore {
+            // `state=deleted` is documented only for `/user` and `/orgs` (SPEC §3): a route
+            // that ignored it lists active versions, which must never be planned as restores.
+            if let Some(active) = versions.iter().find(|v| v.deleted_at.is_none()) {
+                bail!(
+                    "the listing of deleted versions of '{name}' via {} returned version {} \
+                     without `deleted_at`: GitHub ignored `state=deleted` on this route; \
+                     stopping rather than planning restores of active versions",
+                    route.prefix,
+                    active.id
+                );
+            }
+        }
+        Ok(versions)
     }
 
     /// The names of the owner's packages of one type. GitHub lists at most 10,000

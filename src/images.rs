@@ -192,8 +192,7 @@ pub fn protect(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Ma
                     continue;
                 };
                 // A child with a tag of its own is an image someone named: it is not swept.
-                let named = version.tags.iter().any(|t| referred_digest(t).is_none());
-                if named
+                if !may_be_part(version)
                     || in_plan.contains(&part)
                     || needed_by_staying.contains(&part)
                     || added.iter().any(|e: &Entry| e.version.name == part)
@@ -214,6 +213,42 @@ pub fn protect(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Ma
     }
     plan.entries
         .sort_by(|a, b| PackageVersion::newer_first(&a.version, &b.version));
+}
+
+/// Whether a restore may bring `version` back as a part of a restored image: untagged
+/// (platform images, attestation manifests) or a referrer (`sha256-<hex>…`). A version with a
+/// tag of its own is an image someone named; the cascade never sweeps it, and a restore never
+/// brings it back as a part either.
+pub fn may_be_part(version: &PackageVersion) -> bool {
+    version.tags.iter().all(|t| referred_digest(t).is_some())
+}
+
+/// The most parts a restore of `plan` can add (SPEC §4: they count against `max-changes`
+/// before anything changes). An image's children are known only once it is restored and its
+/// manifest can be read, so every deleted version that may be a part and is not in the plan
+/// counts: untagged versions, and referrers of a digest that may come back.
+pub fn possible_parts(plan: &PackagePlan, deleted: &[PackageVersion]) -> usize {
+    if plan.changes().next().is_none() {
+        return 0;
+    }
+    let in_plan: BTreeSet<u64> = plan.entries.iter().map(|e| e.version.id).collect();
+    let mut may_return: BTreeSet<&str> = plan.changes().map(|v| v.name.as_str()).collect();
+    may_return.extend(
+        deleted
+            .iter()
+            .filter(|v| v.tags.is_empty() && !in_plan.contains(&v.id))
+            .map(|v| v.name.as_str()),
+    );
+    deleted
+        .iter()
+        .filter(|v| !in_plan.contains(&v.id) && may_be_part(v))
+        .filter(|v| {
+            v.tags.is_empty()
+                || v.tags.iter().any(|t| {
+                    referred_digest(t).is_some_and(|d| may_return.contains(d.as_str()))
+                })
+        })
+        .count()
 }
 
 #[cfg(test)]
@@ -411,6 +446,37 @@ mod tests {
         assert_eq!(next_reads(&active, &manifests), [digest(3)]);
         manifests.insert(digest(3), ManifestRead::Image);
         assert!(next_reads(&active, &manifests).is_empty());
+    }
+
+    #[test]
+    fn possible_parts_bound_what_a_restore_can_add() {
+        // Deleted: 1 (v1, planned), 2 and 3 untagged, 4 a signature of 1, 5 a named image,
+        // 6 a signature of 5 (which does not come back).
+        let mut signature = version(4, &[]);
+        signature.tags = vec![format!("{}.sig", digest(1).replace(':', "-"))];
+        let mut other = version(6, &[]);
+        other.tags = vec![digest(5).replace(':', "-")];
+        let deleted = vec![
+            version(1, &["v1"]),
+            version(2, &[]),
+            version(3, &[]),
+            signature,
+            version(5, &["v0"]),
+            other,
+        ];
+        let plan = PackagePlan {
+            package: "web".into(),
+            listed: 6,
+            entries: vec![Entry {
+                version: deleted[0].clone(),
+                decision: Decision::Change,
+                note: None,
+            }],
+        };
+        assert_eq!(possible_parts(&plan, &deleted), 3);
+        let mut nothing = plan.clone();
+        nothing.entries[0].decision = Decision::Skip(SkipReason::KeepLatest { n: 1 });
+        assert_eq!(possible_parts(&nothing, &deleted), 0);
     }
 
     #[test]

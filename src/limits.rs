@@ -24,6 +24,8 @@ pub const MAX_CONCURRENT: usize = 100;
 const SAFETY: f64 = 0.98;
 /// Requests kept back from the primary budget for what a run may still need.
 pub const BUDGET_RESERVE: u64 = 10;
+/// The longest one attempt may wait for its answer (SPEC §5: at most 30 s).
+pub const PER_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Attempts for one request that meets a server error or a transport failure.
 pub const MAX_ATTEMPTS: u32 = 5;
 /// Rate-limit waits for one request before it is given up.
@@ -46,7 +48,7 @@ impl Default for Limits {
         Limits {
             points_per_minute: POINTS_PER_MINUTE,
             concurrency: 20,
-            timeout: Duration::from_secs(60),
+            timeout: PER_ATTEMPT_TIMEOUT,
             time_scale: 1.0,
         }
     }
@@ -55,7 +57,9 @@ impl Default for Limits {
 impl Limits {
     /// GitHub time → real time.
     pub fn real(&self, github: Duration) -> Duration {
-        github.div_f64(self.time_scale.max(1e-9))
+        // Saturating: a wait from outside (`retry-after`) can be any size.
+        Duration::try_from_secs_f64(github.as_secs_f64() / self.time_scale.max(1e-9))
+            .unwrap_or(Duration::MAX)
     }
 
     pub async fn sleep(&self, github: Duration) {
@@ -179,7 +183,9 @@ impl Pacer {
     /// limit, also halve the pace, once per pause.
     pub async fn back_off(&self, wait: Duration, secondary: bool) {
         let now = Instant::now();
-        let until = now + self.limits.real(wait);
+        let until = now
+            .checked_add(self.limits.real(wait))
+            .unwrap_or(now + Duration::from_secs(86_400 * 365));
         let mut paused = self.paused_until.lock().await;
         let already = paused.is_some_and(|p| p > now);
         if paused.is_none_or(|p| p < until) {

@@ -5,27 +5,33 @@ use package_janitor::cli::{self, Command};
 use package_janitor::config::Environment;
 use package_janitor::workflow::Log;
 use package_janitor::{run, Exit};
+use std::io::Write as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut log = Log::new();
     let mut env = Environment::from_process();
+    package_janitor::workflow::set_actions(env.var("GITHUB_ACTIONS") == Some("true"));
     match cli::parse(&args) {
         Ok(Command::Help) => {
             return match cli::help() {
                 Ok(help) => {
-                    print!("{help}");
+                    let _ = write!(std::io::stdout(), "{help}");
                     ExitCode::SUCCESS
                 }
                 Err(error) => {
-                    eprintln!("{error:#}");
+                    let _ = writeln!(std::io::stderr(), "{error:#}");
                     ExitCode::from(Exit::Stopped as u8)
                 }
             };
         }
         Ok(Command::Version) => {
-            println!("package-janitor {}", env!("CARGO_PKG_VERSION"));
+            let _ = writeln!(
+                std::io::stdout(),
+                "package-janitor {}",
+                env!("CARGO_PKG_VERSION")
+            );
             return ExitCode::SUCCESS;
         }
         Ok(Command::Run(inputs)) => env.set(inputs),

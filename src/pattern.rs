@@ -206,10 +206,17 @@ fn glob_class(chars: &[char], start: usize) -> Option<(String, usize)> {
 }
 
 /// Whether a value holds pattern syntax at all; one that does not is an exact name.
+/// Characters that make a value a regular expression.
+const REGEX_META: [char; 14] = [
+    '\\', '.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$',
+];
+
 pub fn has_pattern_syntax(value: &str, syntax: Syntax) -> bool {
     match syntax {
         Syntax::Glob => value.contains(['*', '?', '[']),
-        Syntax::Regex => regex::escape(value) != value,
+        // Only real metacharacters: `-`, `#`, `&` and `~` are escaped by `regex::escape`,
+        // yet `my-app` is a name, not a pattern.
+        Syntax::Regex => value.contains(REGEX_META),
     }
 }
 

@@ -8,20 +8,24 @@
 
 use crate::images::{Child, ManifestRead};
 use crate::limits::{backoff, Limits};
+use crate::workflow::say;
 use anyhow::{anyhow, bail, Context, Result};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use http::HeaderMap;
 use http_body_util::BodyExt;
 use octocrab::Octocrab;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use tokio::sync::OnceCell;
 
 const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
     application/vnd.docker.distribution.manifest.list.v2+json, \
     application/vnd.oci.image.manifest.v1+json, \
     application/vnd.docker.distribution.manifest.v2+json";
 
-/// Attempts at one manifest before it counts as unreadable.
+/// Attempts at one registry request (server errors, transport failures) before it fails.
 const ATTEMPTS: u32 = 3;
 
 /// The registry for an API base: `registry-url` when given, ghcr.io for github.com,
@@ -51,7 +55,11 @@ pub fn registry_url(configured: Option<&str>, api_url: &str) -> String {
 
 pub struct Registry {
     octo: Octocrab,
-    service: String,
+    /// The registry's base URL, for messages.
+    url: String,
+    /// Hosts the GitHub token may be sent to as the token exchange's password: the
+    /// registry's and the API's.
+    trusted_hosts: Vec<String>,
     github_token: String,
     limits: Limits,
     reads: AtomicUsize,
@@ -59,6 +67,16 @@ pub struct Registry {
     /// In Actions, registry tokens are masked with `::add-mask::`; on a command line that
     /// line would print the token instead.
     mask: bool,
+    /// Where tokens come from, learnt once from the `/v2/` challenge.
+    challenge: OnceCell<Challenge>,
+}
+
+/// What the registry's `/v2/` answer says about authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// The token realm (`https://ghcr.io/token` on ghcr.io); `None` when `/v2/` needs none.
+    pub realm: Option<String>,
+    pub service: String,
 }
 
 /// Pull access to one repository (`owner/name`).
@@ -67,12 +85,31 @@ pub struct Session {
     bearer: Option<String>,
 }
 
+/// One registry answer: status, headers, body.
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
 impl Registry {
-    pub fn new(url: &str, github_token: &str, limits: Limits, mask: bool) -> Result<Registry> {
+    pub fn new(
+        url: &str,
+        api_url: &str,
+        github_token: &str,
+        limits: Limits,
+        mask: bool,
+    ) -> Result<Registry> {
         let base: http::Uri = url
             .parse()
             .with_context(|| format!("registry-url '{url}' is not a URL"))?;
-        let service = base.host().unwrap_or_default().to_string();
+        let host = |uri: &http::Uri| uri.host().map(str::to_ascii_lowercase);
+        let trusted_hosts = [Some(&base), api_url.parse::<http::Uri>().ok().as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(host)
+            .collect();
+        // No extra headers: each request sets its own, once (facts file, "HTTP on the wire").
         let octo = Octocrab::builder()
             .base_uri(base)
             .context("setting the registry base")?
@@ -80,12 +117,14 @@ impl Registry {
             .context("building the registry client")?;
         Ok(Registry {
             octo,
-            service,
+            url: url.trim_end_matches('/').to_string(),
+            trusted_hosts,
             github_token: github_token.to_string(),
             limits,
             reads: AtomicUsize::new(0),
             looks: AtomicUsize::new(0),
             mask,
+            challenge: OnceCell::new(),
         })
     }
 
@@ -99,36 +138,83 @@ impl Registry {
         self.looks.load(Ordering::Relaxed)
     }
 
-    async fn get(&self, path: &str, headers: HeaderMap) -> Result<(u16, HeaderMap, Vec<u8>)> {
-        self.send(http::Method::GET, path, headers).await
+    /// The registry's URL.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
-    async fn send(
-        &self,
-        method: http::Method,
-        path: &str,
-        headers: HeaderMap,
-    ) -> Result<(u16, HeaderMap, Vec<u8>)> {
-        let mut builder = http::Request::builder().method(method.clone()).uri(path);
-        for (name, value) in &headers {
-            builder = builder.header(name, value);
+    /// One request, bounded in time; `uri` is a path on the registry or an absolute URL.
+    async fn send_once(&self, method: &http::Method, uri: &str, headers: &HeaderMap) -> Result<Reply> {
+        let mut request = http::Request::builder().method(method.clone()).uri(uri);
+        for (name, value) in headers {
+            request = request.header(name, value);
         }
-        let request = self
-            .octo
-            .build_request(builder, None::<&()>)
-            .with_context(|| format!("{method} {path}"))?;
-        let sent = self.octo.execute(request);
-        let response = tokio::time::timeout(self.limits.real(self.limits.timeout), sent)
+        let request = request.body(octocrab::OctoBody::empty())?;
+        let timeout = self.limits.timeout;
+        let response = tokio::time::timeout(self.limits.real(timeout), self.octo.execute(request))
             .await
-            .map_err(|_| anyhow!("no answer within {:?}", self.limits.timeout))?
-            .with_context(|| format!("{method} {path}"))?;
+            .map_err(|_| anyhow!("no answer within {}s", timeout.as_secs()))??;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response.into_body().collect().await?.to_bytes().to_vec();
-        Ok((status, headers, body))
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
     }
 
-    /// Exchange the GitHub token for a pull token of `owner/name`.
+    /// One request, retried on server errors and transport failures with backoff, a line
+    /// said for each retry; the final error names the registry and the request.
+    async fn send(&self, method: http::Method, uri: &str, headers: &HeaderMap) -> Result<Reply> {
+        let shown = if uri.starts_with('/') {
+            format!("{}{uri}", self.url)
+        } else {
+            uri.to_string()
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let failure = match self.send_once(&method, uri, headers).await {
+                Ok(reply) if reply.status < 500 => return Ok(reply),
+                Ok(reply) => anyhow!("HTTP {}", reply.status),
+                Err(error) => error,
+            };
+            if attempt >= ATTEMPTS {
+                return Err(failure.context(format!("{method} {shown}: {attempt} attempts failed")));
+            }
+            let wait = backoff(Duration::from_secs(1), attempt);
+            say(&format!(
+                "{method} {shown}: {failure:#}; retrying in {}s",
+                wait.as_secs()
+            ));
+            self.limits.sleep(wait).await;
+        }
+    }
+
+    /// The `/v2/` check: where tokens come from (SPEC §4: follow the challenge's realm).
+    async fn discover(&self) -> Result<Challenge> {
+        let reply = self.send(http::Method::GET, "/v2/", &HeaderMap::new()).await?;
+        if (200..300).contains(&reply.status) {
+            return Ok(Challenge {
+                realm: None,
+                service: String::new(),
+            });
+        }
+        let header = reply
+            .headers
+            .get(http::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok());
+        match (reply.status, header.and_then(parse_challenge)) {
+            (401, Some(challenge)) => Ok(challenge),
+            (status, _) => bail!(
+                "the registry {} answered HTTP {status} to GET /v2/ without a Bearer challenge                  naming its token realm (is registry-url an OCI registry?)",
+                self.url
+            ),
+        }
+    }
+
+    /// Exchange the GitHub token for a pull token of `owner/name` at the challenge's realm.
     pub async fn session(&self, owner: &str, name: &str) -> Result<Session> {
         #[derive(Deserialize)]
         struct Token {
@@ -136,117 +222,166 @@ impl Registry {
             access_token: Option<String>,
         }
         let repository = format!("{}/{}", owner.to_lowercase(), name);
-        let path = format!(
-            "/token?service={}&scope=repository:{repository}:pull",
-            self.service
+        let challenge = self.challenge.get_or_try_init(|| self.discover()).await?;
+        let Some(realm) = &challenge.realm else {
+            return Ok(Session {
+                repository,
+                bearer: None,
+            });
+        };
+        let realm_host = realm
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| u.host().map(str::to_ascii_lowercase));
+        if !realm_host.is_some_and(|h| self.trusted_hosts.contains(&h)) {
+            bail!(
+                "the registry names the token realm '{realm}', on neither the registry's nor the                  API's host; the token is not sent there"
+            );
+        }
+        let query = format!(
+            "service={}&scope={}",
+            encode_query(&challenge.service),
+            encode_query(&format!("repository:{repository}:pull"))
+        );
+        let url = format!(
+            "{realm}{}{query}",
+            if realm.contains('?') { '&' } else { '?' }
         );
         let mut basic = HeaderMap::new();
-        let credentials = base64(format!("package-janitor:{}", self.github_token).as_bytes());
+        let credentials = BASE64.encode(format!("package-janitor:{}", self.github_token));
         basic.insert(
             http::header::AUTHORIZATION,
             format!("Basic {credentials}")
                 .parse()
                 .context("the token cannot be sent in a header")?,
         );
-        let (mut status, _, mut body) = self.get(&path, basic).await?;
-        if status == 401 || status == 403 {
+        let mut reply = self.send(http::Method::GET, &url, &basic).await?;
+        if reply.status == 401 || reply.status == 403 {
             // Public images also work anonymously.
-            (status, _, body) = self.get(&path, HeaderMap::new()).await?;
+            reply = self.send(http::Method::GET, &url, &HeaderMap::new()).await?;
         }
-        if status != 200 {
-            bail!("the registry refused a pull token for {repository} (HTTP {status})");
+        if reply.status != 200 {
+            bail!(
+                "the registry refused a pull token for {repository} (HTTP {} from {realm})",
+                reply.status
+            );
         }
-        let token: Token = serde_json::from_slice(&body).context("the registry's token answer")?;
+        let token: Token =
+            serde_json::from_slice(&reply.body).context("the registry's token answer")?;
         let bearer = token.token.or(token.access_token);
         if let (Some(bearer), true) = (&bearer, self.mask) {
             // Mask it before anything could print it.
-            println!("::add-mask::{bearer}");
+            crate::workflow::mask(bearer);
         }
         Ok(Session { repository, bearer })
     }
 
-    /// Read one manifest; retried on server errors and transport failures, then unreadable.
+    /// Read one manifest: a `HEAD` settles a single image when the registry names one of the
+    /// two image media types; anything else (an index, another type, none) means reading the
+    /// body (SPEC §4). Server errors and transport failures are retried; then unreadable.
     pub async fn manifest(&self, session: &Session, digest: &str) -> ManifestRead {
-        let mut last_error = String::new();
-        for attempt in 1..=ATTEMPTS {
-            match self.manifest_once(session, digest).await {
-                Ok(read) => return read,
-                Err((retry, error)) => {
-                    last_error = error;
-                    if !retry {
-                        break;
-                    }
-                    if attempt < ATTEMPTS {
-                        self.limits
-                            .sleep(backoff(Duration::from_secs(1), attempt))
-                            .await;
-                    }
-                }
-            }
+        match self.manifest_once(session, digest).await {
+            Ok(read) => read,
+            Err(error) => ManifestRead::Unreadable(format!("{error:#}")),
         }
-        ManifestRead::Unreadable(last_error)
     }
 
-    async fn manifest_once(
-        &self,
-        session: &Session,
-        digest: &str,
-    ) -> Result<ManifestRead, (bool, String)> {
+    async fn manifest_once(&self, session: &Session, digest: &str) -> Result<ManifestRead> {
         let mut headers = HeaderMap::new();
         headers.insert(http::header::ACCEPT, http::HeaderValue::from_static(ACCEPT));
         if let Some(bearer) = &session.bearer {
             let value = format!("Bearer {bearer}")
                 .parse()
-                .map_err(|_| (false, "unusable registry token".to_string()))?;
+                .map_err(|_| anyhow!("the registry's token cannot be sent in a header"))?;
             headers.insert(http::header::AUTHORIZATION, value);
         }
         let path = format!("/v2/{}/manifests/{digest}", session.repository);
-        // HEAD first: it tells the media type without counting as a download. Only an
-        // index's body is needed (its children); a single image needs no GET at all.
-        let content_type = |headers: &HeaderMap| {
-            headers
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string()
-        };
+        // HEAD first: it tells the media type without counting as a download.
         self.looks.fetch_add(1, Ordering::Relaxed);
-        let (status, head) = self
-            .send(http::Method::HEAD, &path, headers.clone())
-            .await
-            .map(|(status, head, _)| (status, head))
-            .map_err(|e| (true, format!("{e:#}")))?;
-        if status != 200 {
-            return Err((status >= 500, format!("HTTP {status}")));
+        let head = self.send(http::Method::HEAD, &path, &headers).await?;
+        if head.status != 200 {
+            bail!("HTTP {}", head.status);
         }
-        let media_type = content_type(&head);
-        if !media_type.is_empty() && !is_index_type(&media_type) {
+        if media_type(&head.headers).is_some_and(|t| IMAGE_TYPES.contains(&t.as_str())) {
             return Ok(ManifestRead::Image);
         }
         self.reads.fetch_add(1, Ordering::Relaxed);
-        let (status, headers, body) = self
-            .get(&path, headers)
-            .await
-            .map_err(|e| (true, format!("{e:#}")))?;
-        if status != 200 {
-            return Err((status >= 500, format!("HTTP {status}")));
+        let get = self.send(http::Method::GET, &path, &headers).await?;
+        if get.status != 200 {
+            bail!("HTTP {}", get.status);
         }
-        let content_type = content_type(&headers);
-        parse_manifest(&content_type, &body).map_err(|e| (false, e))
+        parse_manifest(&get.body).map_err(|e| anyhow!(e))
     }
 }
 
-/// OCI image indexes and Docker manifest lists.
-fn is_index_type(media_type: &str) -> bool {
-    media_type.contains("image.index") || media_type.contains("manifest.list")
+/// The two media types of a single image, which a `HEAD` answer may settle.
+const IMAGE_TYPES: &[&str] = &[
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+/// The `Content-Type` without parameters, lower-cased.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(http::header::CONTENT_TYPE)?.to_str().ok()?;
+    let bare = value.split(';').next().unwrap_or_default().trim();
+    (!bare.is_empty()).then(|| bare.to_ascii_lowercase())
 }
 
-/// An index lists `manifests[]`; anything else is a single image.
-pub fn parse_manifest(content_type: &str, body: &[u8]) -> Result<ManifestRead, String> {
+/// A query-string value, percent-encoded.
+fn encode_query(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, QUERY).to_string()
+}
+
+/// Everything but RFC 3986's unreserved characters and `:` and `/`, which scopes carry.
+const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b':')
+    .remove(b'/');
+
+/// `Bearer realm="…",service="…",scope="…"` → the realm and the service.
+pub fn parse_challenge(header: &str) -> Option<Challenge> {
+    let (scheme, params) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let mut realm = None;
+    let mut service = String::new();
+    let mut rest = params.trim();
+    while !rest.is_empty() {
+        let (key, after) = rest.split_once('=')?;
+        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let after = after.trim_start();
+        let (value, remainder) = match after.strip_prefix('"') {
+            Some(quoted) => {
+                let end = quoted.find('"')?;
+                (&quoted[..end], &quoted[end + 1..])
+            }
+            None => match after.find(',') {
+                Some(end) => (&after[..end], &after[end..]),
+                None => (after, ""),
+            },
+        };
+        match key.as_str() {
+            "realm" => realm = Some(value.to_string()),
+            "service" => service = value.to_string(),
+            _ => {}
+        }
+        rest = remainder.trim_start().trim_start_matches(',').trim_start();
+    }
+    Some(Challenge {
+        realm: Some(realm?),
+        service,
+    })
+}
+
+/// A manifest's body: `manifests[]` makes it an index (SPEC §4), whatever the answer's
+/// `Content-Type` or the optional `mediaType` field say; any other JSON object is an image.
+pub fn parse_manifest(body: &[u8]) -> Result<ManifestRead, String> {
     #[derive(Deserialize)]
     struct Manifest {
-        #[serde(rename = "mediaType")]
-        media_type: Option<String>,
         manifests: Option<Vec<Entry>>,
     }
     #[derive(Deserialize)]
@@ -257,46 +392,19 @@ pub fn parse_manifest(content_type: &str, body: &[u8]) -> Result<ManifestRead, S
     }
     let manifest: Manifest =
         serde_json::from_slice(body).map_err(|e| format!("not a manifest: {e}"))?;
-    let declared = manifest.media_type.as_deref().unwrap_or(content_type);
-    match manifest.manifests {
-        Some(entries)
-            if is_index_type(declared) || is_index_type(content_type) || declared.is_empty() =>
-        {
-            Ok(ManifestRead::Index(
-                entries
-                    .into_iter()
-                    .map(|e| Child {
-                        is_index: e.media_type.as_deref().is_some_and(is_index_type),
-                        digest: e.digest,
-                    })
-                    .collect(),
-            ))
-        }
-        Some(_) if is_index_type(declared) => Ok(ManifestRead::Index(Vec::new())),
-        _ => Ok(ManifestRead::Image),
-    }
-}
-
-/// Standard base64, for Basic credentials.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    Ok(match manifest.manifests {
+        Some(entries) => ManifestRead::Index(
+            entries
+                .into_iter()
+                .map(|e| Child {
+                    // A child of unknown type is read too: it may be a nested index.
+                    is_index: e.media_type.as_deref().is_none_or(|t| !IMAGE_TYPES.contains(&t)),
+                    digest: e.digest,
+                })
+                .collect(),
+        ),
+        None => ManifestRead::Image,
+    })
 }
 
 #[cfg(test)]
@@ -324,10 +432,26 @@ mod tests {
     }
 
     #[test]
-    fn base64_encodes_credentials() {
-        assert_eq!(base64(b"x:secret"), "eDpzZWNyZXQ=");
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(base64(b"abc"), "YWJj");
+    fn challenges_name_the_realm_and_the_service() {
+        assert_eq!(
+            parse_challenge(
+                r#"Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:a/b:pull,push""#
+            ),
+            Some(Challenge {
+                realm: Some("https://ghcr.io/token".into()),
+                service: "ghcr.io".into()
+            })
+        );
+        assert_eq!(
+            parse_challenge("bearer service=x, realm=https://h/auth"),
+            Some(Challenge {
+                realm: Some("https://h/auth".into()),
+                service: "x".into()
+            })
+        );
+        assert_eq!(parse_challenge(r#"Basic realm="x""#), None);
+        assert_eq!(parse_challenge(r#"Bearer service="x""#), None);
+        assert_eq!(parse_challenge(r#"Bearer realm="unterminated"#), None);
     }
 
     #[test]
@@ -336,7 +460,7 @@ mod tests {
             {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:a"},
             {"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:b"}]}"#;
         assert_eq!(
-            parse_manifest("application/vnd.oci.image.index.v1+json", index),
+            parse_manifest(index),
             Ok(ManifestRead::Index(vec![
                 Child {
                     digest: "sha256:a".into(),
@@ -350,14 +474,20 @@ mod tests {
         );
         let list = br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:c"}]}"#;
         assert!(matches!(
-            parse_manifest(
-                "application/vnd.docker.distribution.manifest.list.v2+json",
-                list
-            ),
+            parse_manifest(list),
             Ok(ManifestRead::Index(_))
         ));
         let image = br#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}"#;
-        assert_eq!(parse_manifest("", image), Ok(ManifestRead::Image));
-        assert!(parse_manifest("", b"<html>").is_err());
+        assert_eq!(parse_manifest(image), Ok(ManifestRead::Image));
+        assert!(parse_manifest(b"<html>").is_err());
+        // No `mediaType` anywhere: `manifests[]` alone makes an index, its children unknown.
+        let bare = br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:d"}]}"#;
+        assert_eq!(
+            parse_manifest(bare),
+            Ok(ManifestRead::Index(vec![Child {
+                digest: "sha256:d".into(),
+                is_index: true
+            }]))
+        );
     }
 }

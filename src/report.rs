@@ -112,9 +112,10 @@ impl Outputs {
                     Fate::Changed(learnt) => {
                         let mut version = entry.version.clone();
                         version.id = learnt.unwrap_or(version.id);
-                        changed_count += 1;
-                        // Id 0: a restored package whose id GitHub did not tell.
+                        // Id 0: a restored package whose id GitHub did not tell. Counts equal
+                        // ids (SPEC §2), so it is in `result` only.
                         if version.id != 0 {
+                            changed_count += 1;
                             changed_ids.push(version.id);
                         }
                         let mut v = version_json(&version);
@@ -170,9 +171,10 @@ impl Outputs {
             Mode::Delete => ((changed_count, changed_ids), (0, Vec::new())),
             Mode::Restore => ((0, Vec::new()), (changed_count, changed_ids)),
         };
+        let planned_ids = plan.change_ids();
         Outputs {
-            planned_count: plan.change_count(),
-            planned_ids: plan.change_ids(),
+            planned_count: planned_ids.len(),
+            planned_ids,
             deleted_count,
             deleted_ids,
             restored_count,
@@ -238,6 +240,12 @@ fn random_delimiter() -> String {
     format!("ghadelimiter_{a:016x}{:016x}", h.finish())
 }
 
+/// Check, before the first change, that a file the run reports to can be appended to, so that
+/// no change is made whose record could not be written (SPEC §6). Writes nothing.
+pub fn check_writable(path: &Path, what: &str) -> Result<()> {
+    append(path, "").with_context(|| format!("{what} cannot be written"))
+}
+
 fn append(path: &Path, text: &str) -> Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
@@ -248,7 +256,12 @@ fn append(path: &Path, text: &str) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// A version as `result` shows it. A package to restore is known only by name until GitHub
+/// shows it again (its stand-in has id 0): nothing is invented for it (SPEC §2).
 fn version_json(v: &PackageVersion) -> Value {
+    if v.id == 0 {
+        return json!({"id": null, "name": v.name, "tags": v.tags});
+    }
     json!({
         "id": v.id,
         "name": v.name,
@@ -272,7 +285,10 @@ fn age(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
 
 fn short_name(name: &str) -> String {
     match name.strip_prefix("sha256:") {
-        Some(hex) if hex.len() > 12 => format!("sha256:{}…", &hex[..12]),
+        // By characters: a name from outside may hold any, and a byte slice could split one.
+        Some(hex) if hex.chars().count() > 12 => {
+            format!("sha256:{}…", hex.chars().take(12).collect::<String>())
+        }
         _ => name.to_string(),
     }
 }
@@ -320,11 +336,16 @@ pub fn plan_table(
     for entry in &package.entries {
         let (fate, reason) = entry_words(&package.package, entry, outcomes, context);
         let tags = tag_list(&entry.version.tags);
+        let known = entry.version.id != 0;
         rows.push([
-            entry.version.id.to_string(),
+            id_cell(&entry.version),
             short_name(&entry.version.name),
             tags,
-            age(now, entry.version.created_at),
+            if known {
+                age(now, entry.version.created_at)
+            } else {
+                "-".into()
+            },
             fate,
             reason,
         ]);
@@ -398,10 +419,14 @@ pub fn summary(
             let (fate, reason) = entry_words(&package.package, entry, outcomes, context);
             let row = format!(
                 "| `{}` {} | {} | {} | {} | {} |\n",
-                entry.version.id,
+                id_cell(&entry.version),
                 md_cell(&short_name(&entry.version.name)),
                 md_cell(&tag_list(&entry.version.tags)),
-                entry.version.created_at.format("%Y-%m-%d"),
+                if entry.version.id == 0 {
+                    "-".to_string()
+                } else {
+                    entry.version.created_at.format("%Y-%m-%d").to_string()
+                },
                 fate,
                 md_cell(&reason)
             );
@@ -422,6 +447,14 @@ pub fn summary(
         );
     }
     md
+}
+
+/// The id, or `-` while GitHub has not told it (a package to restore).
+fn id_cell(version: &PackageVersion) -> String {
+    match version.id {
+        0 => "-".into(),
+        id => id.to_string(),
+    }
 }
 
 fn tag_list(tags: &[String]) -> String {

@@ -30,6 +30,13 @@ pub enum Exit {
 pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     let config = Config::from_env(env)?;
     crate::workflow::set_debug(config.debug);
+    // Before any request: a record that cannot be written stops the run while nothing changed.
+    if let Some(path) = &config.output_file {
+        report::check_writable(path, "$GITHUB_OUTPUT")?;
+    }
+    if let Some(path) = &config.summary_file {
+        report::check_writable(path, "$GITHUB_STEP_SUMMARY")?;
+    }
     let github = GitHub::new(
         &config.api_url,
         config.token.expose(),
@@ -45,7 +52,8 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         config.owner, config.package_type, route.prefix, config.mode
     ));
 
-    let names = resolve_packages(&github, &route, &config, log).await?;
+    let classic = owner.scopes.is_some();
+    let names = resolve_packages(&github, &route, &config, classic, log).await?;
     let now = Utc::now();
     let mut listings = Vec::new();
     let mut plan = match config.target {
@@ -80,6 +88,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         if config.package_type == PackageType::Container && config.target == Target::Versions {
             Some(Registry::new(
                 &config.registry_url,
+                &config.api_url,
                 config.token.expose(),
                 config.limits.clone(),
                 config.in_actions,
@@ -97,12 +106,35 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         }
         _ => false,
     };
-    let held = plan.exceeds(&config.policy).then(|| {
-        format!(
-            "the plan has {} changes, more than max-changes {}",
-            plan.change_count(),
-            config.policy.max_changes.unwrap_or_default()
-        )
+    // SPEC §4: the parts a restore may add count against max-changes before anything changes.
+    let possible_parts = match (&images, config.mode) {
+        (Some(_), Mode::Restore) => plan
+            .packages
+            .iter()
+            .map(|package| {
+                listings
+                    .iter()
+                    .find(|l| l.name == package.package)
+                    .map_or(0, |l| crate::images::possible_parts(package, &l.versions))
+            })
+            .sum(),
+        _ => 0,
+    };
+    let held = config.policy.max_changes.and_then(|max| {
+        let changes = plan.change_count();
+        if changes > max {
+            Some(format!(
+                "the plan has {changes} changes, more than max-changes {max}"
+            ))
+        } else if changes + possible_parts > max {
+            Some(format!(
+                "the plan has {changes} restores, and restoring their images may bring back up \
+                 to {possible_parts} deleted parts (platform images, attestations, signatures: \
+                 known only once an image is restored), more than max-changes {max}"
+            ))
+        } else {
+            None
+        }
     });
     let context = RunContext {
         owner: config.owner.clone(),
@@ -122,10 +154,11 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         target: config.target,
     };
     let mut outcomes = Outcomes::new();
+    let mut incomplete_images = 0;
     if !config.dry_run && held.is_none() {
         outcomes = execute(&github, &to, &plan, log).await;
         if let (Some(images), Mode::Restore) = (&images, config.mode) {
-            containers::restore_parts(
+            incomplete_images = containers::restore_parts(
                 &github,
                 &to,
                 images,
@@ -191,7 +224,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     let written = match &config.output_file {
         Some(path) => outputs.write_to(path),
         None => {
-            println!("{}", outputs.to_json());
+            crate::workflow::out(&outputs.to_json().to_string());
             Ok(())
         }
     }
@@ -199,7 +232,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         Some(path) => report::append_summary(path, &summary),
         None if !config.in_actions => {
             // On a command line the summary goes to stderr, the outputs to stdout.
-            eprint!("{summary}");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), summary.as_bytes());
             Ok(())
         }
         None => Ok(()),
@@ -214,7 +247,9 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         return Ok(Exit::Failed);
     }
     // SPEC: exit 1 when container safety had to fail closed, as when a change failed.
-    let failed = failed_closed || outcomes.values().any(|o| matches!(o, Outcome::Failed(_)));
+    let failed = failed_closed
+        || incomplete_images > 0
+        || outcomes.values().any(|o| matches!(o, Outcome::Failed(_)));
     Ok(if failed { Exit::Failed } else { Exit::Success })
 }
 
@@ -241,7 +276,9 @@ fn check_scopes(scopes: Option<&[String]>, config: &Config) -> Result<()> {
         Mode::Delete => "delete:packages",
         Mode::Restore => "write:packages",
     });
-    if config.package_type != PackageType::Container {
+    // Only the repository-scoped registries need `repo`; container, npm, NuGet and RubyGems
+    // have granular permissions (SPEC §3, facts file "Tokens").
+    if matches!(config.package_type, PackageType::Maven | PackageType::Docker) {
         needed.push("repo");
     }
     // GitHub grants read:packages with write:packages.
@@ -273,6 +310,7 @@ async fn resolve_packages(
     github: &GitHub,
     route: &OwnerRoute,
     config: &Config,
+    classic: bool,
     log: &mut Log,
 ) -> Result<Vec<String>> {
     let patterns: Vec<&Pattern> = config
@@ -289,7 +327,7 @@ async fn resolve_packages(
             let (names, truncated) = github
                 .list_packages(route, config.package_type)
                 .await
-                .map_err(|e| explain_package_list_error(e, first.as_str()))?;
+                .map_err(|e| explain_package_list_error(e, first.as_str(), classic))?;
             if truncated {
                 log.warning(
                     "Package list truncated",
@@ -332,12 +370,23 @@ async fn resolve_packages(
     Ok(names)
 }
 
-fn explain_package_list_error(error: anyhow::Error, pattern: &str) -> anyhow::Error {
+/// A package listing refused: a token that is not a classic PAT (GITHUB_TOKEN) cannot list
+/// packages, and GitHub says so with 400 `Invalid argument.` (facts file) or a 403, so the
+/// message follows from what the token is, not from one status code.
+fn explain_package_list_error(error: anyhow::Error, pattern: &str, classic: bool) -> anyhow::Error {
+    let needs_pat = format!(
+        "packages: '{pattern}' is a pattern, and matching it needs the owner's package list; \
+         listing packages needs a classic personal access token with read:packages, for \
+         organizations and users alike"
+    );
     match error.downcast_ref::<ApiError>() {
+        Some(api) if !classic && matches!(api.status, 400 | 401 | 403 | 404) => anyhow!(
+            "{needs_pat}. This token is not one (a GITHUB_TOKEN cannot list packages; GitHub \
+             answered {api}): pass a classic PAT as `token`, or name the packages exactly."
+        ),
         Some(api) if api.status == 403 || api.status == 404 => anyhow!(
-            "packages: '{pattern}' is a pattern, and matching it needs the owner's package list, \
-             which this token cannot read ({api}). A GITHUB_TOKEN cannot list packages: use a \
-             classic personal access token with read:packages, or name the packages exactly."
+            "{needs_pat}, and GitHub refused this one ({api}): check its scopes and its access \
+             to the owner, or name the packages exactly."
         ),
         _ => error.context("listing the owner's packages"),
     }

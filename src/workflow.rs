@@ -1,9 +1,39 @@
-//! The log: GitHub Actions workflow commands on stdout (`::group::`, annotations, `::debug::`).
+//! The log: GitHub Actions workflow commands on stdout (`::group::`, annotations, `::debug::`)
+//! in Actions, plain text on a command line (SPEC §6).
 //!
 //! GitHub shows at most 10 warning and 10 error annotations per step; past that, lines are
-//! printed plainly and counted, and [`Log::finish`] says how many were folded.
+//! printed plainly (escaped all the same) and counted, and [`Log::finish`] says how many were
+//! folded. Every line goes through [`out`], which never panics: a closed stdout
+//! (`package-janitor … | head -1`) silences the log and the run goes on.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// `GITHUB_ACTIONS=true`: workflow commands; otherwise plain text.
+static ACTIONS: AtomicBool = AtomicBool::new(false);
+
+/// Say whether the run is inside GitHub Actions (workflow commands) or not (plain text).
+pub fn set_actions(on: bool) {
+    ACTIONS.store(on, Ordering::Relaxed);
+}
+
+fn in_actions() -> bool {
+    ACTIONS.load(Ordering::Relaxed)
+}
+
+/// One line on stdout; a failed write (a closed pipe) is ignored rather than a panic.
+pub fn out(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+}
+
+/// Mask a secret obtained at run time (Actions only: on a command line this would print it).
+pub fn mask(secret: &str) {
+    if in_actions() {
+        out(&format!("::add-mask::{}", escape_data(secret)));
+    }
+}
 
 /// Escape a workflow command's message: `%`, CR and LF.
 pub fn escape_data(s: &str) -> String {
@@ -19,22 +49,31 @@ pub fn escape_property(s: &str) -> String {
 
 const ANNOTATION_LIMIT: usize = 10;
 
-/// A plain log line from code that holds no [`Log`] (the client's waits and retries).
+/// A plain log line from code that holds no [`Log`] (the client's waits and retries). Its text
+/// may come from outside, so in Actions it is escaped: it can never start a workflow command.
 pub fn say(message: &str) {
-    println!("{message}");
+    if in_actions() {
+        out(&escape_data(message));
+    } else {
+        out(message);
+    }
 }
 
 /// `RUNNER_DEBUG=1`: debug lines for code that holds no [`Log`] (every request and answer).
-static DEBUG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static DEBUG: AtomicBool = AtomicBool::new(false);
 
 pub fn set_debug(on: bool) {
-    DEBUG.store(on, std::sync::atomic::Ordering::Relaxed);
+    DEBUG.store(on, Ordering::Relaxed);
 }
 
 /// A `::debug::` line, shown only when the run's debug logging is on.
 pub fn debug(message: &str) {
-    if DEBUG.load(std::sync::atomic::Ordering::Relaxed) {
-        println!("::debug::{}", escape_data(message));
+    if DEBUG.load(Ordering::Relaxed) {
+        if in_actions() {
+            out(&format!("::debug::{}", escape_data(message)));
+        } else {
+            out(&format!("debug: {message}"));
+        }
     }
 }
 
@@ -50,7 +89,7 @@ impl Log {
     }
 
     pub fn info(&self, message: &str) {
-        println!("{message}");
+        out(message);
     }
 
     pub fn debug(&self, message: &str) {
@@ -58,19 +97,21 @@ impl Log {
     }
 
     pub fn group(&self, title: &str) {
-        println!("::group::{}", escape_data(title));
+        if in_actions() {
+            out(&format!("::group::{}", escape_data(title)));
+        } else {
+            out(&format!("== {title}"));
+        }
     }
 
     pub fn end_group(&self) {
-        println!("::endgroup::");
+        if in_actions() {
+            out("::endgroup::");
+        }
     }
 
     pub fn notice(&self, title: &str, message: &str) {
-        println!(
-            "::notice title={}::{}",
-            escape_property(title),
-            escape_data(message)
-        );
+        annotate("notice", 1, title, message);
     }
 
     pub fn warning(&mut self, title: &str, message: &str) {
@@ -96,22 +137,26 @@ impl Log {
             let _ = write!(folded, "{} errors", self.errors - ANNOTATION_LIMIT);
         }
         if !folded.is_empty() {
-            println!("({folded} more than GitHub shows as annotations are in the log above)");
+            out(&format!(
+                "({folded} more than GitHub shows as annotations are in the log above)"
+            ));
         }
     }
 }
 
-/// The `nth` annotation of its kind: a workflow command while GitHub still shows them, plain
-/// text after.
+/// The `nth` annotation of its kind: a workflow command while GitHub still shows them, an
+/// escaped plain line after; plain text outside Actions.
 fn annotate(kind: &str, nth: usize, title: &str, message: &str) {
-    if nth <= ANNOTATION_LIMIT {
-        println!(
+    if !in_actions() {
+        out(&format!("{kind}: {title}: {message}"));
+    } else if nth <= ANNOTATION_LIMIT {
+        out(&format!(
             "::{kind} title={}::{}",
             escape_property(title),
             escape_data(message)
-        );
+        ));
     } else {
-        println!("{kind}: {title}: {message}");
+        out(&escape_data(&format!("{kind}: {title}: {message}")));
     }
 }
 

@@ -188,6 +188,21 @@ fn tokens_behave_by_kind() {
         (user.status, user.json()["message"].as_str()),
         (403, Some("Resource not accessible by integration"))
     );
+    // Users report 400 `Invalid argument.` (facts file); the other answer is a switch.
+    let listing = call(
+        &emulator,
+        "GET",
+        "/orgs/acme/packages?package_type=container",
+        Some(GITHUB_TOKEN),
+    );
+    assert_eq!(
+        (listing.status, listing.json()["message"].as_str()),
+        (400, Some("Invalid argument."))
+    );
+    emulator.set_quirks(gh_emulator::Quirks {
+        installation_list_status: 403,
+        ..Default::default()
+    });
     assert_eq!(
         call(
             &emulator,
@@ -198,6 +213,7 @@ fn tokens_behave_by_kind() {
         .status,
         403
     );
+    emulator.set_quirks(gh_emulator::Quirks::default());
     assert_eq!(
         call(
             &emulator,

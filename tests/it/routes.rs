@@ -207,7 +207,7 @@ fn missing_scopes_are_named_before_any_change() {
         &[
             ("token", "ghp_norepo"),
             ("owner", "acme"),
-            ("package-type", "npm"),
+            ("package-type", "maven"),
             ("packages", "web"),
             ("tags", "*"),
         ],
@@ -224,6 +224,35 @@ fn missing_scopes_are_named_before_any_change() {
         "only the two preflights"
     );
     assert_eq!(count(&emulator.requests(), "DELETE"), 0);
+}
+
+#[test]
+fn npm_nuget_and_rubygems_need_no_repo_scope() {
+    // SPEC §3: only maven and docker are repository-scoped; a PAT without `repo` deletes npm.
+    let mut npm = PackageSpec::new("acme", PackageType::Npm, "lib", 300).repository("acme/web");
+    for (i, name) in ["1.0.0", "1.1.0-rc.1", "1.1.0"].iter().enumerate() {
+        npm = npm.version(VersionSpec::new(3000 + i as u64, name, at(i as i64)));
+    }
+    let scenario = base()
+        .classic_pat("ghp_norepo", "alice", &["read:packages", "delete:packages"])
+        .package(npm);
+    let emulator = Emulator::start(scenario).unwrap();
+    let run = janitor(
+        &emulator,
+        &[
+            ("token", "ghp_norepo"),
+            ("owner", "acme"),
+            ("package-type", "npm"),
+            ("packages", "lib"),
+            ("tags", "*-rc.*"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("deleted-ids"), [3001]);
+    assert_eq!(
+        emulator.active_ids("acme", PackageType::Npm, "lib"),
+        [3000, 3002]
+    );
 }
 
 fn many_packages() -> Emulator {
@@ -297,18 +326,44 @@ fn a_package_regex_matches_whole_names_including_slashes() {
 #[test]
 fn a_package_pattern_with_a_github_token_fails_clearly_and_changes_nothing() {
     let emulator = many_packages();
-    let run = janitor(
-        &emulator,
-        &[
-            ("token", GITHUB_TOKEN),
-            ("owner", "acme"),
-            ("packages", "app-*"),
-            ("tags", "pr-*"),
-        ],
-    );
-    assert_eq!(run.code, 2, "{}", run.stdout);
-    assert!(run.stdout.contains("A GITHUB_TOKEN cannot list packages: use a classic personal access token with read:packages"), "{}", run.stdout);
-    assert_eq!(count(&emulator.requests(), "DELETE"), 0);
+    // GitHub answers 400 `Invalid argument.` (facts file) or 403: the message is the same,
+    // decided by what the token is.
+    for status in [400, 403] {
+        emulator.set_quirks(gh_emulator::Quirks {
+            installation_list_status: status,
+            ..Default::default()
+        });
+        let run = janitor(
+            &emulator,
+            &[
+                ("token", GITHUB_TOKEN),
+                ("owner", "acme"),
+                ("packages", "app-*"),
+                ("tags", "pr-*"),
+            ],
+        );
+        assert_eq!(run.code, 2, "{}", run.stdout);
+        assert!(
+            run.stdout.contains(
+                "listing packages needs a classic personal access token with read:packages, \
+                 for organizations and users alike"
+            ),
+            "{status}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("a GITHUB_TOKEN cannot list packages"),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains(&format!("HTTP {status}")),
+            "{}",
+            run.stdout
+        );
+        assert_eq!(count(&emulator.requests(), "DELETE"), 0);
+    }
+    emulator.set_quirks(gh_emulator::Quirks::default());
     // Exact names keep working with the same token.
     let run = janitor(
         &emulator,

@@ -7,6 +7,7 @@
 //! deletes and restores; error bodies with `status` as a string.
 
 use crate::limits::{endpoint, Dice, Faults, Primary, Secondary, Transport};
+use crate::quirks::Quirks;
 use crate::scenario::{
     Account, AccountKind, PackageSpec, PackageType, Scenario, TokenKind, TokenSpec, VersionSpec,
     Visibility,
@@ -26,6 +27,8 @@ pub const RESTORE_TOO_LATE: &str =
 pub const NAME_REUSED: &str =
     "Package version cannot be restored: a version with the same name was published since.";
 pub const INTEGRATION: &str = "Resource not accessible by integration";
+/// What a GITHUB_TOKEN gets when it lists an owner's packages (facts file, "Tokens").
+pub const INVALID_ARGUMENT: &str = "Invalid argument.";
 pub const FINE_GRAINED: &str = "Resource not accessible by personal access token";
 
 /// Downloads above which a public version cannot be deleted.
@@ -39,6 +42,8 @@ pub struct Request {
     /// The raw query string, without `?`.
     pub query: String,
     pub authorization: Option<String>,
+    /// Singular header fields that came more than once, joined as a proxy would join them.
+    pub repeated: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +125,8 @@ pub struct GitHub {
     pub packages: Vec<PackageSpec>,
     pub log: Vec<LoggedRequest>,
     pub faults: Faults,
+    /// How it answers where GitHub's behaviour varies.
+    pub quirks: Quirks,
     dice: Dice,
     secondary: Secondary,
     primary: Primary,
@@ -150,6 +157,8 @@ struct Scope {
     owner: usize,
     /// The numeric-id prefix for `Link` headers.
     link_prefix: String,
+    /// The request came by `/users/{username}`, where `state` is undocumented.
+    users_route: bool,
 }
 
 fn percent_decode(segment: &str) -> Option<String> {
@@ -205,6 +214,7 @@ impl GitHub {
             packages: scenario.packages,
             log: Vec::new(),
             faults: Faults::default(),
+            quirks: Quirks::default(),
             dice: Dice::new(1),
             secondary: Secondary::default(),
             primary: Primary::default(),
@@ -245,6 +255,26 @@ impl GitHub {
 
     /// Serve one request and log it. `now` is emulated time.
     pub fn handle(&mut self, request: &Request, now: DateTime<Utc>) -> Response {
+        if !request.repeated.is_empty() {
+            // What GitHub answers once a proxy has joined the repeated fields into one.
+            let response = Response::error(
+                400,
+                &format!(
+                    "Unsupported or malformed header: {}",
+                    request.repeated.join("; ")
+                ),
+            );
+            self.log.push(LoggedRequest {
+                method: request.method.clone(),
+                path: request.path.clone(),
+                query: request.query.clone(),
+                status: response.status,
+                token_kind: None,
+                fault: Some("repeated-header"),
+                at: now,
+            });
+            return response;
+        }
         if let Some(response) = self.registry(request) {
             self.log.push(LoggedRequest {
                 method: request.method.clone(),
@@ -493,7 +523,15 @@ impl GitHub {
             AccountKind::Organization => format!("/organizations/{}", account.id),
             AccountKind::User => format!("/user/{}", account.id),
         };
-        Ok((Scope { owner, link_prefix }, rest))
+        let users_route = s.first() == Some(&"users");
+        Ok((
+            Scope {
+                owner,
+                link_prefix,
+                users_route,
+            },
+            rest,
+        ))
     }
 
     fn packages_route(
@@ -529,6 +567,9 @@ impl GitHub {
                     ("GET", []) => self.get_package(caller, scope, t, name),
                     ("DELETE", []) => self.delete_package(caller, scope, t, name, now),
                     ("POST", ["restore"]) => self.restore_package(caller, scope, t, name, now),
+                    ("GET", ["versions"]) if scope.users_route && self.quirks.users_route_ignores_state => {
+                        self.list_versions(caller, scope, t, name, false, query)
+                    }
                     ("GET", ["versions"]) => {
                         let deleted = match param("state") {
                             None | Some("active") => false,
@@ -626,7 +667,11 @@ impl GitHub {
             TokenKind::FineGrained => Err(Response::error(403, FINE_GRAINED)),
             TokenKind::Installation => {
                 if access == Access::List {
-                    return Err(Response::error(403, INTEGRATION));
+                    // Users report 400 `Invalid argument.` here (facts file, "Tokens").
+                    return Err(match self.quirks.installation_list_status {
+                        400 => Response::error(400, INVALID_ARGUMENT),
+                        status => Response::error(status, INTEGRATION),
+                    });
                 }
                 let repository = token.repository.as_deref().unwrap_or_default();
                 let admin = package.is_some_and(|p| {
@@ -648,7 +693,8 @@ impl GitHub {
                     Access::Restore => needed.push("write:packages"),
                     Access::List | Access::Read => {}
                 }
-                if package_type != PackageType::Container {
+                // Only the repository-scoped registries need `repo` (facts file, "Tokens").
+                if matches!(package_type, PackageType::Maven | PackageType::Docker) {
                     needed.push("repo");
                 }
                 let has = |scope: &str| {
@@ -807,6 +853,7 @@ impl GitHub {
         render: impl Fn(&T) -> Value,
         link_path: &str,
         query: &[(String, String)],
+        stale_last: bool,
     ) -> Response {
         let number = |name: &str, default: usize| {
             query
@@ -832,19 +879,17 @@ impl GitHub {
                 .filter(|(k, _)| k != "page" && k != "per_page")
                 .map(|(k, v)| format!("{}={}&", percent_encode(k), percent_encode(v)))
                 .collect();
-            let url = |n: usize| {
-                format!(
-                    "<{}{link_path}?{kept}page={n}&per_page={per_page}>",
-                    self.base_url
-                )
-            };
+            let base = self.quirks.link_base.as_deref().unwrap_or(&self.base_url);
+            let url = |n: usize| format!("<{base}{link_path}?{kept}page={n}&per_page={per_page}>");
+            // A stale `last` names a page before the real last one.
+            let last = if stale_last { (pages - 1).max(1) } else { pages };
             let mut links = Vec::new();
             if page > 1 {
                 links.push(format!("{}; rel=\"prev\"", url(page.min(pages + 1) - 1)));
             }
             if page < pages {
                 links.push(format!("{}; rel=\"next\"", url(page + 1)));
-                links.push(format!("{}; rel=\"last\"", url(pages)));
+                links.push(format!("{}; rel=\"last\"", url(last.max(page))));
             }
             if page > 1 {
                 links.push(format!("{}; rel=\"first\"", url(1)));
@@ -909,6 +954,7 @@ impl GitHub {
             |p| self.package_json(p),
             &format!("{}/packages", scope.link_prefix),
             query,
+            false,
         )
     }
 
@@ -1005,7 +1051,8 @@ impl GitHub {
             t.as_str(),
             percent_encode(&p.name)
         );
-        self.paginate(versions, |v| self.version_json(p, v), &link_path, query)
+        let stale = self.quirks.stale_last_link;
+        self.paginate(versions, |v| self.version_json(p, v), &link_path, query, stale)
     }
 
     fn version_index(p: &PackageSpec, id: &str, deleted: Option<bool>) -> Option<usize> {

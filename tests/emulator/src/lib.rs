@@ -7,6 +7,7 @@
 
 pub mod github;
 pub mod limits;
+pub mod quirks;
 pub mod registry;
 pub mod scenario;
 
@@ -18,6 +19,7 @@ use axum::response::Response as HttpResponse;
 use chrono::Utc;
 pub use github::{LoggedRequest, Request, Response};
 pub use limits::Faults;
+pub use quirks::Quirks;
 pub use scenario::{PackageSpec, PackageType, Scenario, VersionSpec};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -124,6 +126,11 @@ impl Emulator {
         self.state().set_faults(faults);
     }
 
+    /// Answer with these quirks from now on.
+    pub fn set_quirks(&self, quirks: Quirks) {
+        self.state().quirks = quirks;
+    }
+
     /// Every request served so far.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.state().log.clone()
@@ -209,6 +216,7 @@ async fn serve(State(state): State<Arc<Shared>>, request: HttpRequest<Body>) -> 
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        repeated: repeated_fields(request.headers()),
     };
     let lock = || {
         state
@@ -216,11 +224,15 @@ async fn serve(State(state): State<Arc<Shared>>, request: HttpRequest<Body>) -> 
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     };
-    let latency = {
+    let (latency, never_answer) = {
         let mut github = lock();
         github.in_flight += 1;
-        github.faults.latency_ms
+        (github.faults.latency_ms, github.quirks.never_answer)
     };
+    if never_answer {
+        // Accepted, and never answered: the client's own timeout must end the wait.
+        std::future::pending::<()>().await;
+    }
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
@@ -261,6 +273,11 @@ async fn serve(State(state): State<Arc<Shared>>, request: HttpRequest<Body>) -> 
         );
     }
     for (name, value) in response.headers {
+        if name == "content-type" && value.is_empty() {
+            // The answer goes out with no Content-Type at all.
+            headers.remove("content-type");
+            continue;
+        }
         if let (Ok(name), Ok(value)) = (
             axum::http::HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(&value),
@@ -269,4 +286,31 @@ async fn serve(State(state): State<Arc<Shared>>, request: HttpRequest<Body>) -> 
         }
     }
     http
+}
+
+/// Singular header fields (RFC 9110 §5.3) that came more than once, each as a proxy would
+/// join them: `name: a, b`. GitHub behind such a hop then sees one odd value, e.g.
+/// `X-GitHub-Api-Version: 2022-11-28, 2022-11-28`, which is no supported version.
+fn repeated_fields(headers: &axum::http::HeaderMap) -> Vec<String> {
+    const SINGULAR: &[&str] = &[
+        "user-agent",
+        "x-github-api-version",
+        "accept",
+        "authorization",
+        "content-type",
+        "content-length",
+        "host",
+    ];
+    SINGULAR
+        .iter()
+        .filter(|name| headers.get_all(**name).iter().count() > 1)
+        .map(|name| {
+            let values: Vec<&str> = headers
+                .get_all(*name)
+                .iter()
+                .map(|v| v.to_str().unwrap_or("?"))
+                .collect();
+            format!("{name}: {}", values.join(", "))
+        })
+        .collect()
 }

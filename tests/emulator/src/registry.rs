@@ -34,8 +34,12 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 impl GitHub {
     /// Serve a registry request, or `None` when the path is not the registry's.
     pub fn registry(&mut self, request: &Request) -> Option<Response> {
-        if request.path == "/token" {
+        if request.path == self.quirks.token_realm {
             return Some(self.registry_token(request));
+        }
+        if request.path == "/v2/" || request.path == "/v2" {
+            // The API version check: a client without a bearer token learns the realm here.
+            return Some(self.challenge(request, None));
         }
         let rest = request.path.strip_prefix("/v2/")?;
         let (repository, reference) = rest.rsplit_once("/manifests/")?;
@@ -92,6 +96,31 @@ impl GitHub {
         Response::json_body(200, json!({"token": token, "access_token": token}))
     }
 
+    /// 401 with the `WWW-Authenticate: Bearer` challenge that names the token realm; `/v2/`
+    /// itself answers 200 to a valid bearer token.
+    fn challenge(&self, request: &Request, repository: Option<&str>) -> Response {
+        let bearer = request
+            .authorization
+            .as_deref()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .is_some_and(|t| self.registry_grants.contains_key(t.trim()));
+        if bearer && repository.is_none() {
+            return Response::json_body(200, json!({}));
+        }
+        let mut response = registry_error(401, "UNAUTHORIZED", "authentication required");
+        let scope = repository
+            .map(|r| format!(",scope=\"repository:{r}:pull\""))
+            .unwrap_or_default();
+        response.headers.push((
+            "www-authenticate".into(),
+            format!(
+                "Bearer realm=\"{}{}\",service=\"ghcr.io\"{scope}",
+                self.base_url, self.quirks.token_realm
+            ),
+        ));
+        response
+    }
+
     fn manifest(&mut self, request: &Request, repository: &str, reference: &str) -> Response {
         let granted = request
             .authorization
@@ -100,15 +129,7 @@ impl GitHub {
             .and_then(|t| self.registry_grants.get(t.trim()))
             .is_some_and(|r| r == repository);
         if !granted {
-            let mut response = registry_error(401, "UNAUTHORIZED", "authentication required");
-            response.headers.push((
-                "www-authenticate".into(),
-                format!(
-                    "Bearer realm=\"{}/token\",service=\"ghcr.io\",scope=\"repository:{repository}:pull\"",
-                    self.base_url
-                ),
-            ));
-            return response;
+            return self.challenge(request, Some(repository));
         }
         let Some((owner, name)) = repository.split_once('/') else {
             return registry_error(404, "NAME_UNKNOWN", "repository name not known to registry");
@@ -137,16 +158,27 @@ impl GitHub {
         if !head {
             version.downloads += 1;
         }
-        let media_type = version.media_type();
-        let body = version.manifest.clone().unwrap_or_else(image_manifest);
+        let media_type = match &self.quirks.manifest_content_type {
+            None => Some(version.media_type()),
+            Some(t) if t.is_empty() => None,
+            Some(t) => Some(t.clone()),
+        };
+        let mut body = version.manifest.clone().unwrap_or_else(image_manifest);
+        if self.quirks.manifest_without_media_type {
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("mediaType");
+            }
+        }
         let mut response = Response::json_body(200, body);
         if head {
             response.body = None;
         }
-        response.headers.extend([
-            ("content-type".into(), media_type),
-            ("docker-content-digest".into(), version.name.clone()),
-        ]);
+        response.headers.push(("docker-content-digest".into(), version.name.clone()));
+        match media_type {
+            Some(media_type) => response.headers.push(("content-type".into(), media_type)),
+            // No Content-Type at all: the glue adds none when this marker is present.
+            None => response.headers.push(("content-type".into(), String::new())),
+        }
         response
     }
 }
