@@ -162,6 +162,7 @@ pub const INPUTS: &[&str] = &[
     "keep-latest",
     "min-versions",
     "max-changes",
+    "mutations-per-minute",
     "dry-run",
     "registry-url",
 ];
@@ -406,7 +407,10 @@ impl Config {
             summary_file: env.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             debug: env.var("RUNNER_DEBUG") == Some("1"),
             in_actions: env.var("GITHUB_ACTIONS") == Some("true"),
-            limits: limits(env)?,
+            limits: Limits {
+                mutations_per_minute: parse_pace(env)?,
+                ..limits(env)?
+            },
         })
     }
 }
@@ -447,6 +451,21 @@ fn limits(env: &Environment) -> Result<Limits, InputError> {
             .ok_or_else(|| bad("PACKAGE_JANITOR_TIMEOUT", value, "must be longer than 0s"))?;
     }
     Ok(limits)
+}
+
+/// `mutations-per-minute`: 1 to 180 (GitHub's 900 points a minute at 5 a mutation).
+fn parse_pace(env: &Environment) -> Result<u32, InputError> {
+    let input = "mutations-per-minute";
+    let pace = parse_count(env, input, crate::limits::MUTATIONS_PER_MINUTE as usize)?;
+    let max = crate::limits::MAX_MUTATIONS_PER_MINUTE as usize;
+    if !(1..=max).contains(&pace) {
+        return Err(bad(
+            input,
+            env.input(input),
+            format!("must be from 1 to {max} (GitHub's secondary limit allows {max} a minute)"),
+        ));
+    }
+    Ok(pace as u32)
 }
 
 fn parse_bool(env: &Environment, input: &'static str, default: bool) -> Result<bool, InputError> {
@@ -582,5 +601,10 @@ mod tests {
         assert_eq!(error(&[("INPUT_TOKEN", "")]).input, "token");
         assert_eq!(error(&[("INPUT_OLDER-THAN", "90")]).input, "older-than");
         assert_eq!(error(&[("INPUT_MAX-CHANGES", "ten")]).input, "max-changes");
+        assert_eq!(
+            error(&[("INPUT_MUTATIONS-PER-MINUTE", "181")]).input,
+            "mutations-per-minute"
+        );
+        assert_eq!(error(&[("INPUT_MUTATIONS-PER-MINUTE", "0")]).value, "0");
     }
 }

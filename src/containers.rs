@@ -231,9 +231,10 @@ async fn parts_of(
             }
         };
         for v in &listing.versions {
-            if v.tags.iter().any(|t| {
-                crate::images::referred_digest(t).as_deref() == Some(&entry.version.name)
-            }) {
+            if v.tags
+                .iter()
+                .any(|t| crate::images::referred_digest(t).as_deref() == Some(&entry.version.name))
+            {
                 wanted.insert(v.name.clone());
             }
         }

@@ -1,7 +1,7 @@
 //! The executor: applies a plan's changes (deletes or restores) and records each one's outcome.
 //!
 //! It changes nothing the plan does not list. The most valuable changes go first (untagged
-//! versions, then the oldest), as many at once as the pacer lets through; when GitHub's
+//! versions, then the oldest), one at a time at the pacer's spacing; when GitHub's
 //! primary budget cannot cover the plan, the rest is deferred to a later run with a notice.
 //! GitHub's refusals of a single version (400/422, such as the last-version rule or the
 //! download limit) are skips with GitHub's message, not failures.
@@ -11,7 +11,6 @@ use crate::limits::BUDGET_RESERVE;
 use crate::model::{Mode, PackageType, PackageVersion, Target};
 use crate::plan::Plan;
 use crate::workflow::Log;
-use futures_util::StreamExt;
 use std::collections::BTreeMap;
 
 /// What happened to one planned change.
@@ -89,25 +88,22 @@ pub async fn execute(
         Mode::Delete => "Delete failed",
         Mode::Restore => "Restore failed",
     };
-    let concurrency = github.concurrency();
-    let mut results = futures_util::stream::iter(changes)
-        .map(|(package, version)| async move {
-            (package, version, change(github, to, package, version).await)
-        })
-        .buffer_unordered(concurrency);
-    while let Some((package, version, outcome)) = results.next().await {
+    // One at a time: the pacer spaces them, and a rate-limit answer stops the rest.
+    for (package, version) in changes {
+        let outcome = change(github, to, package, version).await;
+        // A package to restore has no id yet (0): it is named by its name alone.
+        let (what, named) = match version.id {
+            0 => (package.to_string(), package.to_string()),
+            id => (
+                format!("{package} version {id}"),
+                format!("{package} version {id} ({})", version.name),
+            ),
+        };
         match &outcome {
-            Outcome::Refused(message) => log.warning(
-                "Version refused by GitHub",
-                &format!(
-                    "{package} version {} ({}): {message}",
-                    version.id, version.name
-                ),
-            ),
-            Outcome::Failed(message) => log.error(
-                failed,
-                &format!("{package} version {}: {message}", version.id),
-            ),
+            Outcome::Refused(message) => {
+                log.warning("Version refused by GitHub", &format!("{named}: {message}"))
+            }
+            Outcome::Failed(message) => log.error(failed, &format!("{what}: {message}")),
             Outcome::Changed(_) | Outcome::Deferred(_) => {}
         }
         outcomes.insert((package.to_string(), version.id), outcome);

@@ -233,9 +233,9 @@ impl GitHub {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// Requests the pacer lets be in flight at once.
-    pub fn concurrency(&self) -> usize {
-        self.pacer.limits().concurrency.max(1)
+    /// Mutations a minute at the pace now in force.
+    pub fn mutations_per_minute(&self) -> f64 {
+        self.pacer.mutations_per_minute()
     }
 
     /// Rate-limit answers met so far.
@@ -267,15 +267,21 @@ impl GitHub {
                 return Err(stop.into());
             }
             attempts += 1;
-            let result = {
-                let _admission = self.pacer.admit(points).await;
-                let sent = self.send_once(&method, path_and_query);
-                // The whole request is bounded here: octocrab's read timeout (hyper-timeout)
-                // also fires on idle pooled connections, failing the next request sent on one.
-                match tokio::time::timeout(limits.real(limits.timeout), sent).await {
-                    Ok(result) => result,
-                    Err(_) => Err(anyhow!("no answer within {}s", limits.timeout.as_secs())),
-                }
+            // Held until this attempt's answer is dealt with: a mutation's successor waits
+            // for it, and a rate-limit answer pauses the pacer before anything else goes out.
+            let admission = self.pacer.admit(points, points == MUTATION_POINTS).await;
+            // At the moment of sending: a too-long wait met meanwhile stops this one too.
+            if let Some(stop) = self.stopped() {
+                return Err(stop.into());
+            }
+            let sent = self.send_once(&method, path_and_query);
+            // The whole request is bounded here: octocrab's read timeout (hyper-timeout)
+            // also fires on idle pooled connections, failing the next request sent on one.
+            // Real time, never scaled: a busy machine must not turn a normal answer into a
+            // timeout in a test that speeds up the waits.
+            let result = match tokio::time::timeout(limits.timeout, sent).await {
+                Ok(result) => result,
+                Err(_) => Err(anyhow!("no answer within {}s", limits.timeout.as_secs())),
             };
             // A server error or a transport failure: retry with backoff, a few times.
             let failure = match &result {
@@ -294,6 +300,7 @@ impl GitHub {
                         wait.as_secs(),
                         failures + 1
                     ));
+                    drop(admission);
                     limits.sleep(wait).await;
                     continue;
                 }
@@ -313,6 +320,7 @@ impl GitHub {
                     RateLimit::Secondary => backoff(Duration::from_secs(60), waits),
                 };
                 if wait > MAX_WAIT {
+                    drop(admission);
                     // Longer than the run may take: stop every request, this one included.
                     let resets_at = chrono::TimeDelta::from_std(wait)
                         .ok()
@@ -338,7 +346,8 @@ impl GitHub {
                     wait.as_secs()
                 ));
                 let secondary = !matches!(limit, RateLimit::UntilReset(_));
-                self.pacer.back_off(wait, secondary).await;
+                self.pacer.back_off(wait, secondary);
+                drop(admission);
                 continue;
             }
             crate::workflow::debug(&format!(
@@ -347,6 +356,7 @@ impl GitHub {
             ));
             answer.after_failure = failures > 0;
             self.note_budget(&answer.headers);
+            drop(admission);
             return Ok(answer);
         }
     }
@@ -567,7 +577,7 @@ impl GitHub {
                 .map(|n| with_page(last, n).map(|url| self.relative(&url)))
                 .collect::<Option<Result<_>>>()
                 .context("the `last` link has no page number")??;
-            let concurrency = self.pacer.limits().concurrency.max(1);
+            let concurrency = crate::limits::LIST_PAGES_IN_FLIGHT;
             let rest: Vec<Result<(Vec<T>, Links)>> = futures_util::stream::iter(urls)
                 .map(|url| async move { self.page::<T>(&url).await })
                 .buffered(concurrency)

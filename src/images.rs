@@ -244,9 +244,9 @@ pub fn possible_parts(plan: &PackagePlan, deleted: &[PackageVersion]) -> usize {
         .filter(|v| !in_plan.contains(&v.id) && may_be_part(v))
         .filter(|v| {
             v.tags.is_empty()
-                || v.tags.iter().any(|t| {
-                    referred_digest(t).is_some_and(|d| may_return.contains(d.as_str()))
-                })
+                || v.tags
+                    .iter()
+                    .any(|t| referred_digest(t).is_some_and(|d| may_return.contains(d.as_str())))
         })
         .count()
 }

@@ -8,8 +8,9 @@
 //! overridden (`PACKAGE_JANITOR_*` variables, read by `config`); benchmarks and tests also speed up the clock.
 
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
-use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
+use tokio::sync::{Mutex, MutexGuard, Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 /// Points GitHub allows per endpoint per minute.
@@ -31,15 +32,25 @@ pub const MAX_ATTEMPTS: u32 = 5;
 /// Rate-limit waits for one request before it is given up.
 pub const MAX_RATE_LIMIT_WAITS: u32 = 8;
 
+/// The pace of mutations by default: one a second, as GitHub asks integrators (SPEC §5).
+pub const MUTATIONS_PER_MINUTE: u32 = 60;
+/// The most mutations a minute the `mutations-per-minute` input allows: 900 points / 5.
+pub const MAX_MUTATIONS_PER_MINUTE: u32 = 180;
+/// List pages in flight at once (SPEC §5).
+pub const LIST_PAGES_IN_FLIGHT: usize = 4;
+
 /// The limits in force, with the clock's speed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     pub points_per_minute: u32,
-    /// Requests in flight at once.
+    /// Reads (GETs) in flight at once; mutations go one at a time whatever this says.
     pub concurrency: usize,
-    /// How long one request may take.
+    /// Mutations (DELETE, restore POST) a minute, evenly spaced.
+    pub mutations_per_minute: u32,
+    /// How long one attempt may wait for its answer, in real time (never scaled).
     pub timeout: Duration,
-    /// Real time runs this many times faster than GitHub's (1 in production).
+    /// Waits (pacing, backoff, rate-limit waits) run this many times faster than GitHub's
+    /// time (1 in production; tests and benchmarks speed them up).
     pub time_scale: f64,
 }
 
@@ -48,6 +59,7 @@ impl Default for Limits {
         Limits {
             points_per_minute: POINTS_PER_MINUTE,
             concurrency: 20,
+            mutations_per_minute: MUTATIONS_PER_MINUTE,
             timeout: PER_ATTEMPT_TIMEOUT,
             time_scale: 1.0,
         }
@@ -120,8 +132,11 @@ pub fn rate_limit(
     None
 }
 
-/// Paces requests under GitHub's secondary limits: a sliding one-minute window of points, and
-/// a cap on requests in flight.
+/// Paces requests as GitHub asks integrators to (SPEC §5): mutations one at a time, evenly
+/// spaced at `mutations-per-minute`; reads a bounded number at a time; every request under a
+/// sliding one-minute window of points (the documented ceiling, never the target); and after a
+/// rate-limit answer, nothing goes out until the wait is over, checked at the moment a request
+/// is let through, not when it was queued.
 ///
 /// A request counts in the window from its admission, and its minute runs from when its answer
 /// came back: GitHub counts it on arrival, somewhere in between, so ageing from the answer
@@ -130,11 +145,15 @@ pub struct Pacer {
     limits: Limits,
     window: std::sync::Mutex<Window>,
     in_flight: Semaphore,
+    /// Held by the one mutation in flight; holds when the last one was let through.
+    mutation: Mutex<Option<Instant>>,
     /// After a rate-limit answer every request waits, not only the one that met it.
-    paused_until: Mutex<Option<Instant>>,
+    paused_until: std::sync::Mutex<Option<Instant>>,
     /// The per-minute points we allow ourselves; halved at a secondary-limit answer, since
     /// GitHub's real limit is evidently lower than we were told.
-    budget: std::sync::atomic::AtomicU32,
+    budget: AtomicU32,
+    /// The spacing of mutations is multiplied by this: doubled at each secondary limit.
+    slowdown: AtomicU32,
 }
 
 #[derive(Default)]
@@ -144,11 +163,13 @@ struct Window {
     entries: Vec<(u64, Option<Instant>, u32)>,
 }
 
-/// A request's place in the pacer; its minute starts when this is dropped.
+/// A request's place in the pacer: its minute starts when this is dropped, and a mutation
+/// keeps the next one waiting until then.
 pub struct Admission<'a> {
     pacer: &'a Pacer,
     id: u64,
     _permit: Option<SemaphorePermit<'a>>,
+    _mutation: Option<MutexGuard<'a, Option<Instant>>>,
 }
 
 impl Drop for Admission<'_> {
@@ -170,8 +191,10 @@ impl Pacer {
             limits,
             window: std::sync::Mutex::new(Window::default()),
             in_flight: Semaphore::new(concurrency),
-            paused_until: Mutex::new(None),
-            budget: std::sync::atomic::AtomicU32::new(budget.max(MUTATION_POINTS)),
+            mutation: Mutex::new(None),
+            paused_until: std::sync::Mutex::new(None),
+            budget: AtomicU32::new(budget.max(MUTATION_POINTS)),
+            slowdown: AtomicU32::new(1),
         }
     }
 
@@ -179,39 +202,88 @@ impl Pacer {
         &self.limits
     }
 
+    /// The time between the starts of two mutations, in real time.
+    pub fn mutation_interval(&self) -> Duration {
+        let per_minute = self
+            .limits
+            .mutations_per_minute
+            .clamp(1, MAX_MUTATIONS_PER_MINUTE);
+        let slowdown = self.slowdown.load(Ordering::Relaxed).max(1);
+        self.limits
+            .real(Duration::from_secs(60) / per_minute)
+            .saturating_mul(slowdown)
+    }
+
+    /// Mutations a minute at the pace now in force (halved after each secondary limit).
+    pub fn mutations_per_minute(&self) -> f64 {
+        f64::from(
+            self.limits
+                .mutations_per_minute
+                .clamp(1, MAX_MUTATIONS_PER_MINUTE),
+        ) / f64::from(self.slowdown.load(Ordering::Relaxed).max(1))
+    }
+
     /// A rate-limit answer: hold every request for `wait` (GitHub time); for a secondary
-    /// limit, also halve the pace, once per pause.
-    pub async fn back_off(&self, wait: Duration, secondary: bool) {
+    /// limit, also halve the pace for the rest of the run, once per pause.
+    pub fn back_off(&self, wait: Duration, secondary: bool) {
         let now = Instant::now();
         let until = now
             .checked_add(self.limits.real(wait))
             .unwrap_or(now + Duration::from_secs(86_400 * 365));
-        let mut paused = self.paused_until.lock().await;
+        let Ok(mut paused) = self.paused_until.lock() else {
+            return;
+        };
         let already = paused.is_some_and(|p| p > now);
         if paused.is_none_or(|p| p < until) {
             *paused = Some(until);
         }
         if secondary && !already {
-            use std::sync::atomic::Ordering;
             let _ = self
                 .budget
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
                     Some((b / 2).max(MUTATION_POINTS))
                 });
+            let _ = self
+                .slowdown
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+                    Some(s.saturating_mul(2).min(1024))
+                });
         }
     }
 
-    /// Wait until a request costing `points` fits the window, and a place in flight is free.
-    pub async fn admit(&self, points: u32) -> Admission<'_> {
-        let permit = self.in_flight.acquire().await.ok();
+    fn paused(&self) -> Option<Instant> {
+        let paused = self.paused_until.lock().ok().and_then(|p| *p);
+        paused.filter(|until| *until > Instant::now())
+    }
+
+    /// Wait until a request costing `points` may go out: no pause in force, its mutation turn
+    /// come (one at a time, spaced), a place in flight free (reads), and room in the window.
+    pub async fn admit(&self, points: u32, mutation: bool) -> Admission<'_> {
+        let mut turn = if mutation {
+            Some(self.mutation.lock().await)
+        } else {
+            None
+        };
+        let permit = if mutation {
+            None
+        } else {
+            self.in_flight.acquire().await.ok()
+        };
         let minute = self.limits.real(Duration::from_secs(60));
         loop {
-            let paused = *self.paused_until.lock().await;
-            if let Some(until) = paused.filter(|u| *u > Instant::now()) {
+            if let Some(until) = self.paused() {
                 tokio::time::sleep_until(until).await;
                 continue;
             }
-            let budget = self.budget.load(std::sync::atomic::Ordering::Relaxed);
+            if let Some(Some(last)) = turn.as_deref() {
+                let next = *last + self.mutation_interval();
+                if next > Instant::now() {
+                    tokio::time::sleep_until(next).await;
+                    // A pause may have begun meanwhile: look again before going out.
+                    continue;
+                }
+            }
+            let budget = self.budget.load(Ordering::Relaxed);
             let wait = match self.window.lock() {
                 Ok(mut window) => {
                     let now = Instant::now();
@@ -223,10 +295,14 @@ impl Pacer {
                         let id = window.next_id;
                         window.next_id += 1;
                         window.entries.push((id, None, points));
+                        if let Some(turn) = turn.as_deref_mut() {
+                            *turn = Some(now);
+                        }
                         return Admission {
                             pacer: self,
                             id,
                             _permit: permit,
+                            _mutation: turn,
                         };
                     }
                     // Wait until enough answered requests have aged out (or a minute).
@@ -305,6 +381,12 @@ mod tests {
     }
 
     #[test]
+    fn one_attempt_waits_at_most_30_seconds_by_default() {
+        assert_eq!(Limits::default().timeout, Duration::from_secs(30));
+        assert_eq!(Limits::default().mutations_per_minute, 60);
+    }
+
+    #[test]
     fn backoff_doubles_with_bounded_jitter() {
         let b = Duration::from_secs(1);
         let third = backoff(b, 3);
@@ -322,17 +404,53 @@ mod tests {
             ..Limits::default()
         });
         let start = tokio::time::Instant::now();
-        // 98 points a minute at 5 points each: 19 mutations at once, the 20th a minute later.
-        for _ in 0..19 {
-            drop(pacer.admit(5).await);
+        // 98 points a minute: 98 reads at once, the 99th a minute after the first answer.
+        for _ in 0..98 {
+            drop(pacer.admit(1, false).await);
         }
-        // Each request's minute runs from its answer: the 20th waits for the first.
         assert!(start.elapsed() < Duration::from_secs(1));
-        drop(pacer.admit(5).await);
+        drop(pacer.admit(1, false).await);
         assert!(
             start.elapsed() >= Duration::from_secs(60),
             "{:?}",
             start.elapsed()
         );
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn mutations_go_one_at_a_time_evenly_spaced_and_slow_down_after_a_limit() {
+        let pacer = Pacer::new(Limits {
+            mutations_per_minute: 120,
+            ..Limits::default()
+        });
+        let start = tokio::time::Instant::now();
+        let mut starts = Vec::new();
+        for _ in 0..4 {
+            drop(pacer.admit(MUTATION_POINTS, true).await);
+            starts.push(start.elapsed());
+        }
+        let spacing: Vec<Duration> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(
+            spacing.iter().all(|s| *s == Duration::from_millis(500)),
+            "{spacing:?}"
+        );
+
+        // A second mutation waits for the first one's answer, however long it takes.
+        let first = pacer.admit(MUTATION_POINTS, true).await;
+        let waiting = pacer.admit(MUTATION_POINTS, true);
+        tokio::pin!(waiting);
+        assert!(tokio::time::timeout(Duration::from_secs(5), &mut waiting)
+            .await
+            .is_err());
+        drop(first);
+        drop(waiting.await);
+
+        // A secondary limit: a pause for everything, then half the pace.
+        pacer.back_off(Duration::from_secs(30), true);
+        let paused_at = tokio::time::Instant::now();
+        drop(pacer.admit(1, false).await);
+        assert!(paused_at.elapsed() >= Duration::from_secs(30));
+        assert_eq!(pacer.mutation_interval(), Duration::from_secs(1));
+        assert_eq!(pacer.mutations_per_minute(), 60.0);
     }
 }

@@ -144,14 +144,19 @@ impl Registry {
     }
 
     /// One request, bounded in time; `uri` is a path on the registry or an absolute URL.
-    async fn send_once(&self, method: &http::Method, uri: &str, headers: &HeaderMap) -> Result<Reply> {
+    async fn send_once(
+        &self,
+        method: &http::Method,
+        uri: &str,
+        headers: &HeaderMap,
+    ) -> Result<Reply> {
         let mut request = http::Request::builder().method(method.clone()).uri(uri);
         for (name, value) in headers {
             request = request.header(name, value);
         }
         let request = request.body(octocrab::OctoBody::empty())?;
         let timeout = self.limits.timeout;
-        let response = tokio::time::timeout(self.limits.real(timeout), self.octo.execute(request))
+        let response = tokio::time::timeout(timeout, self.octo.execute(request))
             .await
             .map_err(|_| anyhow!("no answer within {}s", timeout.as_secs()))??;
         let status = response.status().as_u16();
@@ -194,7 +199,9 @@ impl Registry {
 
     /// The `/v2/` check: where tokens come from (SPEC §4: follow the challenge's realm).
     async fn discover(&self) -> Result<Challenge> {
-        let reply = self.send(http::Method::GET, "/v2/", &HeaderMap::new()).await?;
+        let reply = self
+            .send(http::Method::GET, "/v2/", &HeaderMap::new())
+            .await?;
         if (200..300).contains(&reply.status) {
             return Ok(Challenge {
                 realm: None,
@@ -258,7 +265,9 @@ impl Registry {
         let mut reply = self.send(http::Method::GET, &url, &basic).await?;
         if reply.status == 401 || reply.status == 403 {
             // Public images also work anonymously.
-            reply = self.send(http::Method::GET, &url, &HeaderMap::new()).await?;
+            reply = self
+                .send(http::Method::GET, &url, &HeaderMap::new())
+                .await?;
         }
         if reply.status != 200 {
             bail!(
@@ -352,7 +361,11 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
     let mut rest = params.trim();
     while !rest.is_empty() {
         let (key, after) = rest.split_once('=')?;
-        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
         let after = after.trim_start();
         let (value, remainder) = match after.strip_prefix('"') {
             Some(quoted) => {
@@ -398,7 +411,10 @@ pub fn parse_manifest(body: &[u8]) -> Result<ManifestRead, String> {
                 .into_iter()
                 .map(|e| Child {
                     // A child of unknown type is read too: it may be a nested index.
-                    is_index: e.media_type.as_deref().is_none_or(|t| !IMAGE_TYPES.contains(&t)),
+                    is_index: e
+                        .media_type
+                        .as_deref()
+                        .is_none_or(|t| !IMAGE_TYPES.contains(&t)),
                     digest: e.digest,
                 })
                 .collect(),
@@ -473,10 +489,7 @@ mod tests {
             ]))
         );
         let list = br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:c"}]}"#;
-        assert!(matches!(
-            parse_manifest(list),
-            Ok(ManifestRead::Index(_))
-        ));
+        assert!(matches!(parse_manifest(list), Ok(ManifestRead::Index(_))));
         let image = br#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}"#;
         assert_eq!(parse_manifest(image), Ok(ManifestRead::Image));
         assert!(parse_manifest(b"<html>").is_err());

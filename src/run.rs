@@ -278,7 +278,10 @@ fn check_scopes(scopes: Option<&[String]>, config: &Config) -> Result<()> {
     });
     // Only the repository-scoped registries need `repo`; container, npm, NuGet and RubyGems
     // have granular permissions (SPEC §3, facts file "Tokens").
-    if matches!(config.package_type, PackageType::Maven | PackageType::Docker) {
+    if matches!(
+        config.package_type,
+        PackageType::Maven | PackageType::Docker
+    ) {
         needed.push("repo");
     }
     // GitHub grants read:packages with write:packages.

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod action;
+mod answers;
 mod cli;
 mod delete;
 mod emulator;

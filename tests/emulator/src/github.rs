@@ -114,6 +114,9 @@ pub struct LoggedRequest {
     pub fault: Option<&'static str>,
     /// When it was served, in emulated time.
     pub at: DateTime<Utc>,
+    /// Served by the registry (`/v2/…`, the token realm), not the REST API.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub registry: bool,
 }
 
 /// The emulated GitHub: the scenario's data, changed by the requests it serves.
@@ -272,6 +275,7 @@ impl GitHub {
                 token_kind: None,
                 fault: Some("repeated-header"),
                 at: now,
+                registry: false,
             });
             return response;
         }
@@ -284,6 +288,7 @@ impl GitHub {
                 token_kind: None,
                 fault: None,
                 at: now,
+                registry: true,
             });
             return response;
         }
@@ -360,6 +365,7 @@ impl GitHub {
             token_kind: spec.map(|s| s.kind),
             fault,
             at: now,
+            registry: false,
         });
         response
     }
@@ -397,9 +403,11 @@ impl GitHub {
                  try again.",
             );
             if faults.secondary_retry_after {
-                response
-                    .headers
-                    .push(("retry-after".into(), wait.to_string()));
+                let wait = faults
+                    .retry_after
+                    .clone()
+                    .unwrap_or_else(|| wait.to_string());
+                response.headers.push(("retry-after".into(), wait));
             }
             response
         };
@@ -521,7 +529,7 @@ impl GitHub {
         let account = &self.accounts[owner];
         let link_prefix = match account.kind {
             AccountKind::Organization => format!("/organizations/{}", account.id),
-            AccountKind::User => format!("/user/{}", account.id),
+            AccountKind::User | AccountKind::Bot => format!("/user/{}", account.id),
         };
         let users_route = s.first() == Some(&"users");
         Ok((
@@ -567,7 +575,9 @@ impl GitHub {
                     ("GET", []) => self.get_package(caller, scope, t, name),
                     ("DELETE", []) => self.delete_package(caller, scope, t, name, now),
                     ("POST", ["restore"]) => self.restore_package(caller, scope, t, name, now),
-                    ("GET", ["versions"]) if scope.users_route && self.quirks.users_route_ignores_state => {
+                    ("GET", ["versions"])
+                        if scope.users_route && self.quirks.users_route_ignores_state =>
+                    {
                         self.list_versions(caller, scope, t, name, false, query)
                     }
                     ("GET", ["versions"]) => {
@@ -625,6 +635,7 @@ impl GitHub {
         let kind = match a.kind {
             AccountKind::User => "User",
             AccountKind::Organization => "Organization",
+            AccountKind::Bot => "Bot",
         };
         json!({
             "login": a.login,
@@ -882,7 +893,11 @@ impl GitHub {
             let base = self.quirks.link_base.as_deref().unwrap_or(&self.base_url);
             let url = |n: usize| format!("<{base}{link_path}?{kept}page={n}&per_page={per_page}>");
             // A stale `last` names a page before the real last one.
-            let last = if stale_last { (pages - 1).max(1) } else { pages };
+            let last = if stale_last {
+                (pages - 1).max(1)
+            } else {
+                pages
+            };
             let mut links = Vec::new();
             if page > 1 {
                 links.push(format!("{}; rel=\"prev\"", url(page.min(pages + 1) - 1)));
@@ -1052,7 +1067,13 @@ impl GitHub {
             percent_encode(&p.name)
         );
         let stale = self.quirks.stale_last_link;
-        self.paginate(versions, |v| self.version_json(p, v), &link_path, query, stale)
+        self.paginate(
+            versions,
+            |v| self.version_json(p, v),
+            &link_path,
+            query,
+            stale,
+        )
     }
 
     fn version_index(p: &PackageSpec, id: &str, deleted: Option<bool>) -> Option<usize> {

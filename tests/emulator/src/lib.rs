@@ -31,6 +31,8 @@ struct Shared {
     clock: Clock,
     /// Print each request with its arrival time (microseconds since the epoch) to stdout.
     echo: std::sync::atomic::AtomicBool,
+    /// Wakes the requests held unanswered when the emulator stops.
+    closing: tokio::sync::Notify,
 }
 
 /// Emulated time: it starts at the real time and runs `time_scale` times faster.
@@ -72,6 +74,7 @@ impl Emulator {
                 epoch: Utc::now(),
             },
             echo: std::sync::atomic::AtomicBool::new(false),
+            closing: tokio::sync::Notify::new(),
         });
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = axum::Router::new()
@@ -189,6 +192,7 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        self.state.closing.notify_waiters();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -230,8 +234,10 @@ async fn serve(State(state): State<Arc<Shared>>, request: HttpRequest<Body>) -> 
         (github.faults.latency_ms, github.quirks.never_answer)
     };
     if never_answer {
-        // Accepted, and never answered: the client's own timeout must end the wait.
-        std::future::pending::<()>().await;
+        // Accepted, and never answered: the client's own timeout must end the wait. Only
+        // the emulator's stopping ends it here, so that it can stop.
+        state.closing.notified().await;
+        return HttpResponse::new(Body::empty());
     }
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;

@@ -21,6 +21,8 @@ pub struct Faults {
     pub secondary_429: bool,
     /// Send `retry-after` with secondary-limit answers.
     pub secondary_retry_after: bool,
+    /// The `retry-after` value to send instead of the real wait (any text: a huge number).
+    pub retry_after: Option<String>,
     /// Requests in flight at once before a secondary-limit answer.
     pub max_concurrent: usize,
     /// Override the primary budget per token per hour (PAT 5,000; GITHUB_TOKEN 1,000).
@@ -48,6 +50,7 @@ impl Default for Faults {
             points_per_minute: None,
             secondary_429: false,
             secondary_retry_after: true,
+            retry_after: None,
             max_concurrent: 100,
             primary_limit: None,
             omit_installation_rate_headers: false,

@@ -173,11 +173,15 @@ impl GitHub {
         if head {
             response.body = None;
         }
-        response.headers.push(("docker-content-digest".into(), version.name.clone()));
+        response
+            .headers
+            .push(("docker-content-digest".into(), version.name.clone()));
         match media_type {
             Some(media_type) => response.headers.push(("content-type".into(), media_type)),
             // No Content-Type at all: the glue adds none when this marker is present.
-            None => response.headers.push(("content-type".into(), String::new())),
+            None => response
+                .headers
+                .push(("content-type".into(), String::new())),
         }
         response
     }

@@ -21,6 +21,8 @@ pub struct Scenario {
 pub enum AccountKind {
     User,
     Organization,
+    /// An app's bot account (`"type": "Bot"`): it owns no packages.
+    Bot,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
