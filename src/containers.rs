@@ -18,8 +18,6 @@ pub struct Images<'a> {
     pub owner: &'a str,
 }
 
-/// Manifest reads in flight at once.
-const READS_IN_FLIGHT: usize = 32;
 
 /// Protect what staying images need, sweep what deleted indexes leave, fail closed on
 /// unreadable manifests. Returns whether the run had to fail closed.
@@ -102,7 +100,7 @@ async fn read_manifests(
                 let read = registry.manifest(session, &digest).await;
                 (digest, read)
             })
-            .buffer_unordered(READS_IN_FLIGHT)
+            .buffer_unordered(crate::registry::READS_IN_FLIGHT)
             .collect()
             .await;
         manifests.extend(reads);

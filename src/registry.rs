@@ -7,7 +7,7 @@
 //! each `GET` counts as a download of the version on GHCR.
 
 use crate::images::{Child, ManifestRead};
-use crate::limits::{backoff, Limits};
+use crate::limits::{backoff, Limits, Pacer};
 use crate::workflow::say;
 use anyhow::{anyhow, bail, Context, Result};
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -27,6 +27,11 @@ const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 
 /// Attempts at one registry request (server errors, transport failures) before it fails.
 const ATTEMPTS: u32 = 3;
+/// Rate-limit (429) waits for one registry request before it counts as failed.
+const RATE_LIMIT_WAITS: u32 = 4;
+/// Registry reads in flight at once. The registry's limits are not GitHub's REST limits and
+/// are not published: reads are bounded here, and a 429 pauses them all.
+pub const READS_IN_FLIGHT: usize = 32;
 
 /// The registry for an API base: `registry-url` when given, ghcr.io for github.com,
 /// `containers.HOST` for GitHub Enterprise Server.
@@ -69,6 +74,8 @@ pub struct Registry {
     mask: bool,
     /// Where tokens come from, learnt once from the `/v2/` challenge.
     challenge: OnceCell<Challenge>,
+    /// The registry's own pacing: reads in flight, and the pause after a 429.
+    pacer: Pacer,
 }
 
 /// What the registry's `/v2/` answer says about authentication.
@@ -120,11 +127,17 @@ impl Registry {
             url: url.trim_end_matches('/').to_string(),
             trusted_hosts,
             github_token: github_token.to_string(),
-            limits,
             reads: AtomicUsize::new(0),
             looks: AtomicUsize::new(0),
             mask,
             challenge: OnceCell::new(),
+            pacer: Pacer::new(Limits {
+                concurrency: READS_IN_FLIGHT,
+                // No per-minute window: the registry publishes none; 429s pause instead.
+                points_per_minute: u32::MAX / 2,
+                ..limits.clone()
+            }),
+            limits,
         })
     }
 
@@ -178,13 +191,35 @@ impl Registry {
             uri.to_string()
         };
         let mut attempt = 0;
+        let mut waits = 0;
         loop {
             attempt += 1;
-            let failure = match self.send_once(&method, uri, headers).await {
+            let admission = self.pacer.admit(1, false).await;
+            let result = self.send_once(&method, uri, headers).await;
+            let failure = match result {
+                // A 429: every registry request waits `retry-after` (else a minute, backing
+                // off), then this one goes again; the wait does not count as a failed attempt.
+                Ok(reply) if reply.status == 429 && waits < RATE_LIMIT_WAITS => {
+                    waits += 1;
+                    attempt -= 1;
+                    let header = |name: &str| reply.headers.get(name).and_then(|v| v.to_str().ok());
+                    let wait = header("retry-after")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map_or_else(|| backoff(Duration::from_secs(60), waits), Duration::from_secs)
+                        .min(Duration::from_secs(3600));
+                    say(&format!(
+                        "Rate limited by the registry on {method} {shown}: waiting {}s",
+                        wait.as_secs()
+                    ));
+                    self.pacer.back_off(wait, false);
+                    drop(admission);
+                    continue;
+                }
                 Ok(reply) if reply.status < 500 => return Ok(reply),
                 Ok(reply) => anyhow!("HTTP {}", reply.status),
                 Err(error) => error,
             };
+            drop(admission);
             if attempt >= ATTEMPTS {
                 return Err(failure.context(format!("{method} {shown}: {attempt} attempts failed")));
             }

@@ -711,3 +711,29 @@ fn annotations_past_the_tenth_cannot_start_a_workflow_command() {
         run.stdout
     );
 }
+
+#[test]
+fn a_registry_rate_limit_pauses_the_reads_and_they_go_on() {
+    let package = web()
+        .multi_arch(100, &["v1"], PLATFORMS, false, at(0))
+        .multi_arch(200, &[], &["linux/amd64"], false, at(5));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    emulator.set_quirks(Quirks {
+        registry_429s: 3,
+        ..Quirks::default()
+    });
+    let run = janitor(&emulator, &acme(&[("untagged", "true")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("deleted-ids"), [200, 201]);
+    assert!(
+        run.stdout.contains("Rate limited by the registry on HEAD"),
+        "{}",
+        run.stdout
+    );
+    let limited = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.registry && r.status == 429)
+        .count();
+    assert_eq!(limited, 3);
+}

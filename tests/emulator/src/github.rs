@@ -19,7 +19,9 @@ use serde_json::{json, Value};
 /// GitHub's message for deleting the last version of a package.
 pub const LAST_VERSION: &str =
     "You cannot delete the last version of a package. You must delete the package instead.";
-/// GitHub does not publish the download-limit message; this one says what the docs say.
+/// GitHub does not publish the download-limit message; this one says what the docs say. The
+/// texts below are invented likewise: the client must branch on the status (a 400 or 422 on
+/// one version is a skip, SPEC §2), never on these words.
 pub const DOWNLOAD_LIMIT: &str = "Publicly visible package versions with more than 5000 downloads \
     cannot be deleted. Contact GitHub support for further assistance.";
 pub const RESTORE_TOO_LATE: &str =
@@ -323,6 +325,8 @@ impl GitHub {
         if lucky {
             // Enough bad luck for this request: serve it cleanly.
         } else if fault.is_none() && mutation && self.dice.roll(self.faults.lost_answers) {
+            // Facts file, "Rate limits": "A DELETE can answer 502 yet have succeeded; its retry
+            // then gets 404." The change was made above; only the answer is lost.
             fault = Some("lost-answer");
             response = Response::error(502, "Server Error");
         } else if fault.is_none() && self.dice.roll(self.faults.resets) {
@@ -527,6 +531,8 @@ impl GitHub {
         };
         let owner = owner.ok_or_else(Response::not_found)?;
         let account = &self.accounts[owner];
+        // Facts file, "REST routes": real GitHub's `Link` headers use numeric-id paths
+        // (`/organizations/{id}/…`, `/user/{id}/…`), which the client must follow as given.
         let link_prefix = match account.kind {
             AccountKind::Organization => format!("/organizations/{}", account.id),
             AccountKind::User | AccountKind::Bot => format!("/user/{}", account.id),

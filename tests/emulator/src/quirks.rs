@@ -34,6 +34,9 @@ pub struct Quirks {
     /// Version listings' `last` link names one page fewer than there are, so a client that
     /// trusts it comes back with an incomplete listing.
     pub stale_last_link: bool,
+    /// Answer this many manifest requests with 429 and `retry-after: 2` before serving them
+    /// (a registry's own rate limit, which GitHub does not publish for ghcr.io).
+    pub registry_429s: u32,
 }
 
 impl Default for Quirks {
@@ -47,6 +50,7 @@ impl Default for Quirks {
             link_base: None,
             never_answer: false,
             stale_last_link: false,
+            registry_429s: 0,
         }
     }
 }

@@ -131,6 +131,12 @@ impl GitHub {
         if !granted {
             return self.challenge(request, Some(repository));
         }
+        if self.quirks.registry_429s > 0 {
+            self.quirks.registry_429s -= 1;
+            let mut response = registry_error(429, "TOOMANYREQUESTS", "rate limit exceeded");
+            response.headers.push(("retry-after".into(), "2".into()));
+            return response;
+        }
         let Some((owner, name)) = repository.split_once('/') else {
             return registry_error(404, "NAME_UNKNOWN", "repository name not known to registry");
         };
