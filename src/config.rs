@@ -120,6 +120,9 @@ pub struct Config {
     pub api_url: String,
     /// `GITHUB_SERVER_URL` or `https://github.com`, for links.
     pub server_url: String,
+    /// This action as a workflow names it: `GITHUB_ACTION_REPOSITORY@GITHUB_ACTION_REF`, or
+    /// the published name when the runner does not say.
+    pub action: String,
     /// The OCI registry for container manifests.
     pub registry_url: String,
     /// `$GITHUB_OUTPUT`; outside Actions the outputs go to stdout as JSON.
@@ -162,6 +165,7 @@ pub const INPUTS: &[&str] = &[
     "keep-latest",
     "min-versions",
     "max-changes",
+    "max-duration",
     "mutations-per-minute",
     "dry-run",
     "registry-url",
@@ -403,12 +407,20 @@ impl Config {
                 .trim_end_matches('/')
                 .to_string(),
             api_url,
+            action: match (
+                env.var("GITHUB_ACTION_REPOSITORY"),
+                env.var("GITHUB_ACTION_REF"),
+            ) {
+                (Some(repository), Some(reference)) => format!("{repository}@{reference}"),
+                _ => "owner/package-janitor@v1".to_string(),
+            },
             output_file: env.var("GITHUB_OUTPUT").map(PathBuf::from),
             summary_file: env.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             debug: env.var("RUNNER_DEBUG") == Some("1"),
             in_actions: env.var("GITHUB_ACTIONS") == Some("true"),
             limits: Limits {
                 mutations_per_minute: parse_pace(env)?,
+                max_duration: parse_max_duration(env)?,
                 ..limits(env)?
             },
         })
@@ -451,6 +463,23 @@ fn limits(env: &Environment) -> Result<Limits, InputError> {
             .ok_or_else(|| bad("PACKAGE_JANITOR_TIMEOUT", value, "must be longer than 0s"))?;
     }
     Ok(limits)
+}
+
+/// `max-duration`: a duration longer than zero, or empty for no limit.
+fn parse_max_duration(env: &Environment) -> Result<Option<std::time::Duration>, InputError> {
+    let input = "max-duration";
+    match env.input(input) {
+        "" => Ok(None),
+        value => {
+            let duration = parse_duration(value).map_err(|e| bad(input, value, e))?;
+            duration
+                .to_std()
+                .ok()
+                .filter(|d| !d.is_zero())
+                .map(Some)
+                .ok_or_else(|| bad(input, value, "must be longer than 0s"))
+        }
+    }
 }
 
 /// `mutations-per-minute`: 1 to 180 (GitHub's 900 points a minute at 5 a mutation).
@@ -606,5 +635,7 @@ mod tests {
             "mutations-per-minute"
         );
         assert_eq!(error(&[("INPUT_MUTATIONS-PER-MINUTE", "0")]).value, "0");
+        assert_eq!(error(&[("INPUT_MAX-DURATION", "5")]).input, "max-duration");
+        assert_eq!(error(&[("INPUT_MAX-DURATION", "0s")]).input, "max-duration");
     }
 }

@@ -18,7 +18,6 @@ pub struct Images<'a> {
     pub owner: &'a str,
 }
 
-
 /// Protect what staying images need, sweep what deleted indexes leave, fail closed on
 /// unreadable manifests. Returns whether the run had to fail closed.
 pub async fn protect(

@@ -25,6 +25,10 @@ pub enum Outcome {
     Failed(String),
     /// Left for a later run: the primary budget would not cover it. When the budget resets.
     Deferred(String),
+    /// Not started: `max-duration` was reached.
+    OutOfTime,
+    /// Not started: the run was cancelled.
+    Cancelled,
 }
 
 /// Outcomes keyed by (package name, version id).
@@ -38,6 +42,8 @@ pub struct Destination<'a> {
     pub target: Target,
 }
 
+/// Apply the plan's changes, most valuable first, one at a time; stop starting new ones when
+/// the budget, `max-duration` or a cancellation says so, and say how far it got.
 pub async fn execute(
     github: &GitHub,
     to: &Destination<'_>,
@@ -54,13 +60,11 @@ pub async fn execute(
     let mut outcomes = Outcomes::new();
     if let Some(budget) = github.budget() {
         // A restored package costs a second request, to learn its id.
-        let cost = |v: &PackageVersion| if v.id == 0 { 2 } else { 1 };
-        let mut affordable = budget.remaining.saturating_sub(BUDGET_RESERVE);
-        let mut now = 0;
-        while now < changes.len() && cost(changes[now].1) <= affordable {
-            affordable -= cost(changes[now].1);
-            now += 1;
-        }
+        let costs: Vec<u64> = changes
+            .iter()
+            .map(|(_, v)| if v.id == 0 { 2 } else { 1 })
+            .collect();
+        let now = affordable(budget.remaining, &costs);
         if now < changes.len() {
             let resets = chrono::DateTime::from_timestamp(budget.reset, 0)
                 .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
@@ -88,9 +92,33 @@ pub async fn execute(
         Mode::Delete => "Delete failed",
         Mode::Restore => "Restore failed",
     };
-    // One at a time: the pacer spaces them, and a rate-limit answer stops the rest.
-    for (package, version) in changes {
+    let mut progress = Progress::new(github, changes.len());
+    let mut rest = changes.into_iter();
+    for (package, version) in rest.by_ref() {
+        if let Some(stop) = stop_starting(github) {
+            // Not started: this one and every one after it.
+            outcomes.insert((package.to_string(), version.id), stop.clone());
+            for (package, version) in rest.by_ref() {
+                outcomes.insert((package.to_string(), version.id), stop.clone());
+            }
+            if stop == Outcome::OutOfTime {
+                time_budget_notice(log, &progress);
+            }
+            break;
+        }
         let outcome = change(github, to, package, version).await;
+        if outcome == Outcome::OutOfTime || outcome == Outcome::Cancelled {
+            // It waited for its turn past the limit: it and the rest do not start.
+            outcomes.insert((package.to_string(), version.id), outcome.clone());
+            for (package, version) in rest.by_ref() {
+                outcomes.insert((package.to_string(), version.id), outcome.clone());
+            }
+            if outcome == Outcome::OutOfTime {
+                time_budget_notice(log, &progress);
+            }
+            break;
+        }
+        progress.step(log);
         // A package to restore has no id yet (0): it is named by its name alone.
         let (what, named) = match version.id {
             0 => (package.to_string(), package.to_string()),
@@ -104,11 +132,114 @@ pub async fn execute(
                 log.warning("Version refused by GitHub", &format!("{named}: {message}"))
             }
             Outcome::Failed(message) => log.error(failed, &format!("{what}: {message}")),
-            Outcome::Changed(_) | Outcome::Deferred(_) => {}
+            _ => {}
         }
         outcomes.insert((package.to_string(), version.id), outcome);
     }
+    progress.finish(log);
     outcomes
+}
+
+fn time_budget_notice(log: &Log, progress: &Progress<'_>) {
+    log.notice(
+        "Time budget",
+        &format!(
+            "max-duration reached after {} of {} changes; the rest are skipped with reason \
+             \"time budget\": run again to finish",
+            progress.done, progress.total
+        ),
+    );
+}
+
+/// Why no further change may start, if none may: a cancellation, or `max-duration` reached.
+fn stop_starting(github: &GitHub) -> Option<Outcome> {
+    if crate::signals::cancelled() {
+        Some(Outcome::Cancelled)
+    } else if github.out_of_time() {
+        Some(Outcome::OutOfTime)
+    } else {
+        None
+    }
+}
+
+/// How many changes, in order, the primary budget affords: what is left less a reserve of a
+/// tenth of it (at least one request, at most [`BUDGET_RESERVE`]), so the run spends the rest
+/// and never meets the primary limit (SPEC §5).
+pub fn affordable(remaining: u64, costs: &[u64]) -> usize {
+    let reserve = (remaining / 10).clamp(1, BUDGET_RESERVE);
+    let mut left = remaining.saturating_sub(reserve);
+    costs
+        .iter()
+        .take_while(|cost| {
+            let fits = **cost <= left;
+            if fits {
+                left -= **cost;
+            }
+            fits
+        })
+        .count()
+}
+
+/// The progress line (SPEC §6): at least every 30 s of GitHub time while changes run, and at
+/// the end.
+struct Progress<'a> {
+    github: &'a GitHub,
+    total: usize,
+    done: usize,
+    last: tokio::time::Instant,
+}
+
+impl<'a> Progress<'a> {
+    fn new(github: &'a GitHub, total: usize) -> Progress<'a> {
+        Progress {
+            github,
+            total,
+            done: 0,
+            last: tokio::time::Instant::now(),
+        }
+    }
+
+    fn step(&mut self, log: &Log) {
+        self.done += 1;
+        if self.last.elapsed() >= self.github.real(PROGRESS_EVERY) {
+            self.say(log);
+        }
+    }
+
+    fn finish(&mut self, log: &Log) {
+        if self.total > 0 {
+            self.say(log);
+        }
+    }
+
+    fn say(&mut self, log: &Log) {
+        self.last = tokio::time::Instant::now();
+        log.info(&progress_line(
+            self.done,
+            self.total,
+            self.github.mutations_per_minute(),
+        ));
+    }
+}
+
+/// How often, at least, a progress line is written while changes run.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `Progress: 120/480 changes, 60 per minute, about 6 min left`.
+pub fn progress_line(done: usize, total: usize, per_minute: f64) -> String {
+    let left = total.saturating_sub(done);
+    let minutes = if per_minute > 0.0 {
+        (left as f64 / per_minute).ceil() as u64
+    } else {
+        0
+    };
+    let eta = match (left, minutes) {
+        (0, _) => "done".to_string(),
+        (_, 0 | 1) => "about 1 min left".to_string(),
+        (_, m) if m < 120 => format!("about {m} min left"),
+        (_, m) => format!("about {} h {} min left", m / 60, m % 60),
+    };
+    format!("Progress: {done}/{total} changes, {per_minute:.0} per minute, {eta}")
 }
 
 async fn change(
@@ -141,7 +272,43 @@ async fn change(
         Err(e) => match e.downcast_ref::<Stopped>() {
             // Never sent: the rate limit asked for a wait longer than the run may take.
             Some(Stopped::RateLimited { resets_at, .. }) => Outcome::Deferred(resets_at.clone()),
+            // Never sent: the run was cancelled while this one waited for its turn.
+            Some(Stopped::Cancelled) => Outcome::Cancelled,
+            Some(Stopped::OutOfTime) => Outcome::OutOfTime,
             None => Outcome::Failed(format!("{e:#}")),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_keeps_back_a_tenth_at_most_ten_at_least_one() {
+        // 10 left, 12 planned: 9 go, one request stays in reserve.
+        assert_eq!(affordable(10, &[1; 12]), 9);
+        assert_eq!(affordable(1, &[1; 3]), 0);
+        assert_eq!(affordable(0, &[1; 3]), 0);
+        assert_eq!(affordable(5000, &[1; 6000]), 4990);
+        assert_eq!(affordable(50, &[1; 3]), 3);
+        // A change costing two (a package restore) that no longer fits ends the run's share.
+        assert_eq!(affordable(10, &[2, 2, 2, 2, 2]), 4);
+    }
+
+    #[test]
+    fn progress_lines_say_how_far_and_how_long() {
+        assert_eq!(
+            progress_line(120, 480, 60.0),
+            "Progress: 120/480 changes, 60 per minute, about 6 min left"
+        );
+        assert_eq!(
+            progress_line(480, 480, 60.0),
+            "Progress: 480/480 changes, 60 per minute, done"
+        );
+        assert_eq!(
+            progress_line(0, 10_000, 30.0),
+            "Progress: 0/10000 changes, 30 per minute, about 5 h 34 min left"
+        );
     }
 }

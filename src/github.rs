@@ -41,6 +41,10 @@ impl std::error::Error for ApiError {}
 pub enum Stopped {
     /// A rate-limit answer asked for a wait longer than the run may take.
     RateLimited { wait_secs: u64, resets_at: String },
+    /// SIGINT or SIGTERM: no new request.
+    Cancelled,
+    /// `max-duration` passed while a change waited for its turn: it does not start.
+    OutOfTime,
 }
 
 impl fmt::Display for Stopped {
@@ -50,14 +54,16 @@ impl fmt::Display for Stopped {
                 f,
                 "GitHub's rate limit asks for a wait of {wait_secs}s, longer than this run may take"
             ),
+            Stopped::Cancelled => write!(f, "the run was cancelled (SIGINT or SIGTERM)"),
+            Stopped::OutOfTime => write!(f, "max-duration was reached"),
         }
     }
 }
 
 impl std::error::Error for Stopped {}
 
-/// The longest rate-limit wait a run sits through; a longer one ends it cleanly (SPEC §5: the
-/// time the run may still take, one hour without `max-duration`).
+/// The longest rate-limit wait a run sits through without `max-duration`; a longer one ends
+/// it cleanly (SPEC §5).
 const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 /// One answer: status, headers, body, and whether an attempt before it failed in a way that
@@ -182,6 +188,8 @@ pub struct GitHub {
     budget: std::sync::Mutex<Option<Budget>>,
     /// Set when no further request may go out.
     stopped: std::sync::Mutex<Option<Stopped>>,
+    /// When the run began, in real time.
+    started: tokio::time::Instant,
 }
 
 /// The primary budget as GitHub last reported it.
@@ -225,12 +233,37 @@ impl GitHub {
             limit_answers: AtomicUsize::new(0),
             budget: std::sync::Mutex::new(None),
             stopped: std::sync::Mutex::new(None),
+            started: tokio::time::Instant::now(),
         })
     }
 
     /// Requests sent so far, retries included.
     pub fn request_count(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// GitHub time → real time (the clock's speed in tests).
+    pub fn real(&self, github: Duration) -> Duration {
+        self.pacer.limits().real(github)
+    }
+
+    /// The GitHub time left before `max-duration`, if it is set.
+    fn time_left(&self) -> Option<Duration> {
+        let limits = self.pacer.limits();
+        let budget = limits.real(limits.max_duration?);
+        let left = budget.saturating_sub(self.started.elapsed());
+        Some(left.mul_f64(limits.time_scale.max(1e-9)))
+    }
+
+    /// Whether `max-duration` has passed: no change may start.
+    pub fn out_of_time(&self) -> bool {
+        self.time_left().is_some_and(|left| left.is_zero())
+    }
+
+    /// The longest rate-limit wait the run sits through: the time left before `max-duration`,
+    /// else an hour (SPEC §5); a longer one ends the run cleanly.
+    fn max_wait(&self) -> Duration {
+        self.time_left().map_or(MAX_WAIT, |left| left.min(MAX_WAIT))
     }
 
     /// Mutations a minute at the pace now in force.
@@ -269,10 +302,16 @@ impl GitHub {
             attempts += 1;
             // Held until this attempt's answer is dealt with: a mutation's successor waits
             // for it, and a rate-limit answer pauses the pacer before anything else goes out.
-            let admission = self.pacer.admit(points, points == MUTATION_POINTS).await;
-            // At the moment of sending: a too-long wait met meanwhile stops this one too.
+            let Some(admission) = self.pacer.admit(points, points == MUTATION_POINTS).await else {
+                return Err(Stopped::Cancelled.into());
+            };
+            // At the moment of sending: a too-long wait met meanwhile stops this one too, and
+            // no change starts past `max-duration`, however long it waited for its turn.
             if let Some(stop) = self.stopped() {
                 return Err(stop.into());
+            }
+            if points == MUTATION_POINTS && self.out_of_time() {
+                return Err(Stopped::OutOfTime.into());
             }
             let sent = self.send_once(&method, path_and_query);
             // The whole request is bounded here: octocrab's read timeout (hyper-timeout)
@@ -319,7 +358,7 @@ impl GitHub {
                     RateLimit::UntilReset(s) => Duration::from_secs(s.saturating_add(1)),
                     RateLimit::Secondary => backoff(Duration::from_secs(60), waits),
                 };
-                if wait > MAX_WAIT {
+                if wait > self.max_wait() {
                     drop(admission);
                     // Longer than the run may take: stop every request, this one included.
                     let resets_at = chrono::TimeDelta::from_std(wait)

@@ -49,6 +49,8 @@ pub struct Limits {
     pub mutations_per_minute: u32,
     /// How long one attempt may wait for its answer, in real time (never scaled).
     pub timeout: Duration,
+    /// `max-duration`: no change starts after this much GitHub time since the run began.
+    pub max_duration: Option<Duration>,
     /// Waits (pacing, backoff, rate-limit waits) run this many times faster than GitHub's
     /// time (1 in production; tests and benchmarks speed them up).
     pub time_scale: f64,
@@ -61,6 +63,7 @@ impl Default for Limits {
             concurrency: 20,
             mutations_per_minute: MUTATIONS_PER_MINUTE,
             timeout: PER_ATTEMPT_TIMEOUT,
+            max_duration: None,
             time_scale: 1.0,
         }
     }
@@ -258,7 +261,8 @@ impl Pacer {
 
     /// Wait until a request costing `points` may go out: no pause in force, its mutation turn
     /// come (one at a time, spaced), a place in flight free (reads), and room in the window.
-    pub async fn admit(&self, points: u32, mutation: bool) -> Admission<'_> {
+    /// `None` when the run was cancelled meanwhile: the request is not sent.
+    pub async fn admit(&self, points: u32, mutation: bool) -> Option<Admission<'_>> {
         let mut turn = if mutation {
             Some(self.mutation.lock().await)
         } else {
@@ -271,14 +275,17 @@ impl Pacer {
         };
         let minute = self.limits.real(Duration::from_secs(60));
         loop {
+            if crate::signals::cancelled() {
+                return None;
+            }
             if let Some(until) = self.paused() {
-                tokio::time::sleep_until(until).await;
+                crate::signals::sleep_until(until).await;
                 continue;
             }
             if let Some(Some(last)) = turn.as_deref() {
                 let next = *last + self.mutation_interval();
                 if next > Instant::now() {
-                    tokio::time::sleep_until(next).await;
+                    crate::signals::sleep_until(next).await;
                     // A pause may have begun meanwhile: look again before going out.
                     continue;
                 }
@@ -298,12 +305,12 @@ impl Pacer {
                         if let Some(turn) = turn.as_deref_mut() {
                             *turn = Some(now);
                         }
-                        return Admission {
+                        return Some(Admission {
                             pacer: self,
                             id,
                             _permit: permit,
                             _mutation: turn,
-                        };
+                        });
                     }
                     // Wait until enough answered requests have aged out (or a minute).
                     let mut answered: Vec<(Instant, u32)> = window
@@ -325,7 +332,7 @@ impl Pacer {
                 }
                 Err(_) => minute,
             };
-            tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+            crate::signals::sleep_until(Instant::now() + wait.max(Duration::from_millis(1))).await;
         }
     }
 }
@@ -406,10 +413,10 @@ mod tests {
         let start = tokio::time::Instant::now();
         // 98 points a minute: 98 reads at once, the 99th a minute after the first answer.
         for _ in 0..98 {
-            drop(pacer.admit(1, false).await);
+            drop(pacer.admit(1, false).await.unwrap());
         }
         assert!(start.elapsed() < Duration::from_secs(1));
-        drop(pacer.admit(1, false).await);
+        drop(pacer.admit(1, false).await.unwrap());
         assert!(
             start.elapsed() >= Duration::from_secs(60),
             "{:?}",
@@ -426,7 +433,7 @@ mod tests {
         let start = tokio::time::Instant::now();
         let mut starts = Vec::new();
         for _ in 0..4 {
-            drop(pacer.admit(MUTATION_POINTS, true).await);
+            drop(pacer.admit(MUTATION_POINTS, true).await.unwrap());
             starts.push(start.elapsed());
         }
         let spacing: Vec<Duration> = starts.windows(2).map(|w| w[1] - w[0]).collect();
@@ -436,19 +443,19 @@ mod tests {
         );
 
         // A second mutation waits for the first one's answer, however long it takes.
-        let first = pacer.admit(MUTATION_POINTS, true).await;
+        let first = pacer.admit(MUTATION_POINTS, true).await.unwrap();
         let waiting = pacer.admit(MUTATION_POINTS, true);
         tokio::pin!(waiting);
         assert!(tokio::time::timeout(Duration::from_secs(5), &mut waiting)
             .await
             .is_err());
         drop(first);
-        drop(waiting.await);
+        drop(waiting.await.unwrap());
 
         // A secondary limit: a pause for everything, then half the pace.
         pacer.back_off(Duration::from_secs(30), true);
         let paused_at = tokio::time::Instant::now();
-        drop(pacer.admit(1, false).await);
+        drop(pacer.admit(1, false).await.unwrap());
         assert!(paused_at.elapsed() >= Duration::from_secs(30));
         assert_eq!(pacer.mutation_interval(), Duration::from_secs(1));
         assert_eq!(pacer.mutations_per_minute(), 60.0);

@@ -49,8 +49,16 @@ fn main() -> ExitCode {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(error) => {
             // Errors from `run` come before the first change: nothing was changed.
-            log.error("package-janitor stopped", &format!("{error:#}"));
+            let message = format!("{error:#}");
+            log.error("package-janitor stopped", &message);
             log.info("Nothing was changed.");
+            if let Some(path) = env.var("GITHUB_STEP_SUMMARY") {
+                // SPEC §6: a run that stops with exit 2 still says why (if the file takes it).
+                let _ = package_janitor::report::append_summary(
+                    std::path::Path::new(path),
+                    &package_janitor::report::stopped_summary(&message),
+                );
+            }
             ExitCode::from(Exit::Stopped as u8)
         }
     }

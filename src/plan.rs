@@ -87,6 +87,10 @@ pub enum SkipReason {
     Refused { message: String },
     /// GitHub's primary budget would not cover it; a later run will.
     RateLimitBudget { resets_at: String },
+    /// `max-duration` was reached before it started; a later run will do it.
+    TimeBudget,
+    /// The run was cancelled before it started.
+    Cancelled,
     /// A container image that stays references it (platform image, attestation, nested
     /// index, signature or other referrer).
     UsedBy { image: String },
@@ -112,6 +116,8 @@ impl fmt::Display for SkipReason {
             SkipReason::RateLimitBudget { resets_at } => {
                 write!(f, "rate-limit budget: run again after {resets_at}")
             }
+            SkipReason::TimeBudget => write!(f, "time budget: max-duration reached; run again"),
+            SkipReason::Cancelled => write!(f, "cancelled before it started"),
             SkipReason::UsedBy { image } => write!(f, "used by {image}"),
             SkipReason::ManifestUnreadable { digest, error } => {
                 write!(f, "fail closed: manifest {digest} unreadable ({error})")

@@ -194,7 +194,9 @@ impl Registry {
         let mut waits = 0;
         loop {
             attempt += 1;
-            let admission = self.pacer.admit(1, false).await;
+            let Some(admission) = self.pacer.admit(1, false).await else {
+                bail!("{method} {shown}: not sent, the run was cancelled");
+            };
             let result = self.send_once(&method, uri, headers).await;
             let failure = match result {
                 // A 429: every registry request waits `retry-after` (else a minute, backing
@@ -205,7 +207,10 @@ impl Registry {
                     let header = |name: &str| reply.headers.get(name).and_then(|v| v.to_str().ok());
                     let wait = header("retry-after")
                         .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map_or_else(|| backoff(Duration::from_secs(60), waits), Duration::from_secs)
+                        .map_or_else(
+                            || backoff(Duration::from_secs(60), waits),
+                            Duration::from_secs,
+                        )
                         .min(Duration::from_secs(3600));
                     say(&format!(
                         "Rate limited by the registry on {method} {shown}: waiting {}s",

@@ -28,6 +28,8 @@ pub struct RunContext {
     pub held: Option<String>,
     /// `GITHUB_SERVER_URL`, for links to the packages.
     pub server_url: String,
+    /// How a workflow names this action (`owner/repo@ref`), for the undo step.
+    pub action: String,
 }
 
 impl RunContext {
@@ -71,6 +73,8 @@ pub fn fate<'a>(package: &str, entry: &Entry, outcomes: &'a Outcomes) -> Fate<'a
             Some(Outcome::Deferred(resets)) => Fate::Skipped(SkipReason::RateLimitBudget {
                 resets_at: resets.clone(),
             }),
+            Some(Outcome::OutOfTime) => Fate::Skipped(SkipReason::TimeBudget),
+            Some(Outcome::Cancelled) => Fate::Skipped(SkipReason::Cancelled),
         },
     }
 }
@@ -167,6 +171,7 @@ impl Outputs {
             "packages": packages,
             "not_found": not_found,
         });
+        let result = fit_result(result);
         let ((deleted_count, deleted_ids), (restored_count, restored_ids)) = match context.mode {
             Mode::Delete => ((changed_count, changed_ids), (0, Vec::new())),
             Mode::Restore => ((0, Vec::new()), (changed_count, changed_ids)),
@@ -224,6 +229,51 @@ impl Outputs {
         map.insert("result".into(), self.result.clone());
         Value::Object(map)
     }
+}
+
+/// The most bytes `result` may take: GitHub accepts at most 1 MiB per output; the rest is
+/// margin for the output file's framing.
+pub const RESULT_LIMIT: usize = 1024 * 1024 - 16 * 1024;
+
+/// `result` as it is when it fits under [`RESULT_LIMIT`]; else without per-version detail: per
+/// package the ids of what was planned and changed, and counts by kind, with a note saying so.
+fn fit_result(mut result: Value) -> Value {
+    let size = result.to_string().len();
+    if size <= RESULT_LIMIT {
+        return result;
+    }
+    let ids = |list: &Value| -> Vec<Value> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.get("id").cloned())
+            .collect()
+    };
+    if let Some(packages) = result.get_mut("packages").and_then(Value::as_array_mut) {
+        for package in packages.iter_mut() {
+            let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
+            for skipped in package["skipped"].as_array().into_iter().flatten() {
+                let kind = skipped["reason_kind"]
+                    .as_str()
+                    .unwrap_or("other")
+                    .to_string();
+                *reasons.entry(kind).or_default() += 1;
+            }
+            *package = json!({
+                "name": package["name"],
+                "listed": package["listed"],
+                "planned_ids": ids(&package["planned"]),
+                "changed_ids": ids(&package["changed"]),
+                "skipped_by_reason": reasons,
+                "failed_ids": ids(&package["failed"]),
+            });
+        }
+    }
+    result["detail"] = json!(format!(
+        "per-version detail dropped: the full result ({size} bytes) is over GitHub's 1 MiB \
+         limit for an output; the log and the step summary list every version"
+    ));
+    result
 }
 
 fn join_ids(ids: &[u64]) -> String {
@@ -365,6 +415,11 @@ pub fn plan_table(
     out
 }
 
+/// Tables longer than this are folded in `<details>`.
+const FOLD_ROWS: usize = 20;
+/// Reasons longer than this go to a footnote.
+const LONG_REASON: usize = 80;
+
 /// GitHub's limit for one step's summary.
 const SUMMARY_LIMIT: usize = 1024 * 1024;
 
@@ -401,6 +456,7 @@ pub fn summary(
         outputs.skipped_count,
         outputs.failed_count
     );
+    let footnotes = &mut 0;
     for package in &plan.packages {
         let _ = writeln!(
             md,
@@ -414,9 +470,27 @@ pub fn summary(
             md.push_str("Nothing selected.\n\n");
             continue;
         }
+        let folded = package.entries.len() > FOLD_ROWS;
+        if folded {
+            let _ = writeln!(
+                md,
+                "<details><summary>{} versions</summary>\n",
+                package.entries.len()
+            );
+        }
         md.push_str("| Version | Tags | Created | Result | Reason |\n|---|---|---|---|---|\n");
+        let mut notes = String::new();
         for entry in &package.entries {
             let (fate, reason) = entry_words(&package.package, entry, outcomes, context);
+            // A long reason (GitHub's message) goes to a footnote so the row stays readable.
+            let reason = if reason.chars().count() > LONG_REASON {
+                *footnotes += 1;
+                let _ = writeln!(notes, "[^{}]: {}", footnotes, md_cell(&reason));
+                let short: String = reason.chars().take(40).collect();
+                format!("{}…[^{}]", md_cell(&short), footnotes)
+            } else {
+                md_cell(&reason)
+            };
             let row = format!(
                 "| `{}` {} | {} | {} | {} | {} |\n",
                 id_cell(&entry.version),
@@ -428,16 +502,23 @@ pub fn summary(
                     entry.version.created_at.format("%Y-%m-%d").to_string()
                 },
                 fate,
-                md_cell(&reason)
+                reason
             );
             // Leave room for the closing note.
-            if md.len() + row.len() > SUMMARY_LIMIT - 4096 {
+            if md.len() + row.len() + notes.len() > SUMMARY_LIMIT - 4096 {
                 md.push_str("\n*The summary was cut to stay under GitHub's 1 MiB limit; the `result` output has every version.*\n");
                 return md;
             }
             md.push_str(&row);
         }
         md.push('\n');
+        if !notes.is_empty() {
+            md.push_str(&notes);
+            md.push('\n');
+        }
+        if folded {
+            md.push_str("</details>\n\n");
+        }
     }
     if !plan.missing_ids.is_empty() {
         let _ = writeln!(
@@ -446,7 +527,39 @@ pub fn summary(
             join_ids(&plan.missing_ids)
         );
     }
+    if !outputs.deleted_ids.is_empty() {
+        md.push_str(&undo_step(context, plan, outcomes, &outputs.deleted_ids));
+    }
     md
+}
+
+/// After deletions: the workflow step that would restore them (GitHub keeps deleted versions
+/// for 30 days).
+fn undo_step(context: &RunContext, plan: &Plan, outcomes: &Outcomes, ids: &[u64]) -> String {
+    let packages: Vec<&str> = plan
+        .packages
+        .iter()
+        .filter(|p| {
+            p.entries
+                .iter()
+                .any(|e| matches!(fate(&p.package, e, outcomes), Fate::Changed(_)))
+        })
+        .map(|p| p.package.as_str())
+        .collect();
+    let target = match context.target {
+        Target::Versions => format!("          version-ids: {}\n", join_ids(ids)),
+        Target::Packages => "          target: packages\n".to_string(),
+    };
+    format!(
+        "### Undo\n\nThese deletions can be restored within 30 days by a step like this one \
+         (`deleted-ids` as `version-ids`):\n\n```yaml\n      - uses: {}\n        with:\n          \
+         owner: {}\n          package-type: {}\n          packages: {}\n          mode: \
+         restore\n{target}```\n",
+        context.action,
+        context.owner,
+        context.package_type,
+        packages.join(", ")
+    )
 }
 
 /// The id, or `-` while GitHub has not told it (a package to restore).
@@ -467,6 +580,15 @@ fn tag_list(tags: &[String]) -> String {
 
 fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The short summary of a run that stopped before changing anything (exit 2).
+pub fn stopped_summary(why: &str) -> String {
+    let why: String = why.chars().take(4000).collect();
+    format!(
+        "## package-janitor stopped\n\n{}\n\n**Nothing was changed** (exit 2).\n",
+        md_cell(&why)
+    )
 }
 
 pub fn append_summary(path: &Path, markdown: &str) -> Result<()> {

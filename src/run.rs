@@ -30,6 +30,7 @@ pub enum Exit {
 pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     let config = Config::from_env(env)?;
     crate::workflow::set_debug(config.debug);
+    crate::signals::listen();
     // Before any request: a record that cannot be written stops the run while nothing changed.
     if let Some(path) = &config.output_file {
         report::check_writable(path, "$GITHUB_OUTPUT")?;
@@ -145,6 +146,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         dry_run: config.dry_run,
         held: held.clone(),
         server_url: config.server_url.clone(),
+        action: config.action.clone(),
     };
 
     let to = Destination {
@@ -237,20 +239,51 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         }
         None => Ok(()),
     });
-    if held.is_some() {
-        // Nothing was sent: the outputs show the plan, and the run stops with exit 2.
-        return Ok(Exit::Stopped);
-    }
-    if let Err(error) = written {
-        // Changes may have been made already, so this is a failure, not a stop.
+    if let Err(error) = &written {
         log.error("Writing the outputs failed", &format!("{error:#}"));
-        return Ok(Exit::Failed);
     }
-    // SPEC: exit 1 when container safety had to fail closed, as when a change failed.
-    let failed = failed_closed
-        || incomplete_images > 0
-        || outcomes.values().any(|o| matches!(o, Outcome::Failed(_)));
-    Ok(if failed { Exit::Failed } else { Exit::Success })
+    Ok(exit_status(&Ending {
+        held: held.is_some(),
+        outputs_written: written.is_ok(),
+        failed_closed,
+        incomplete_images,
+        any_failed: outcomes.values().any(|o| matches!(o, Outcome::Failed(_))),
+        cancelled: crate::signals::cancelled(),
+    }))
+}
+
+/// How a run that got as far as a plan ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ending {
+    /// The plan was larger than `max-changes`: nothing was sent.
+    pub held: bool,
+    pub outputs_written: bool,
+    /// Container safety could not read a manifest and kept every untagged version.
+    pub failed_closed: bool,
+    /// Restored indexes whose parts could not be learnt.
+    pub incomplete_images: usize,
+    pub any_failed: bool,
+    pub cancelled: bool,
+}
+
+/// The exit status (SPEC §1): 2 when nothing was changed because the plan was held; 1 when a
+/// change failed, container safety failed closed, a restored image stayed incomplete, the run
+/// was cancelled or its record could not be written; else 0.
+pub fn exit_status(ending: &Ending) -> Exit {
+    if ending.held {
+        // Nothing was sent: the outputs show the plan (an unwritable record was said).
+        return Exit::Stopped;
+    }
+    let failed = !ending.outputs_written
+        || ending.failed_closed
+        || ending.incomplete_images > 0
+        || ending.any_failed
+        || ending.cancelled;
+    if failed {
+        Exit::Failed
+    } else {
+        Exit::Success
+    }
 }
 
 /// The stand-in entry for a deleted package to restore: its name; id 0 until GitHub can show it.
@@ -427,5 +460,52 @@ fn explain_listing_error(error: anyhow::Error, config: &Config, name: &str) -> a
              workflow's GITHUB_TOKEN or a classic personal access token."
         ),
         _ => error.context(format!("listing the versions of package '{name}'")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok() -> Ending {
+        Ending {
+            outputs_written: true,
+            ..Ending::default()
+        }
+    }
+
+    #[test]
+    fn exit_status_follows_the_spec() {
+        assert_eq!(exit_status(&ok()), Exit::Success);
+        let held = Ending {
+            held: true,
+            outputs_written: false,
+            ..ok()
+        };
+        assert_eq!(exit_status(&held), Exit::Stopped);
+        for ending in [
+            Ending {
+                any_failed: true,
+                ..ok()
+            },
+            Ending {
+                failed_closed: true,
+                ..ok()
+            },
+            Ending {
+                incomplete_images: 1,
+                ..ok()
+            },
+            Ending {
+                cancelled: true,
+                ..ok()
+            },
+            Ending {
+                outputs_written: false,
+                ..ok()
+            },
+        ] {
+            assert_eq!(exit_status(&ending), Exit::Failed, "{ending:?}");
+        }
     }
 }

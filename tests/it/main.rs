@@ -12,6 +12,7 @@ mod faults;
 mod images;
 mod inputs;
 mod openapi;
+mod pacing;
 mod packages;
 mod restore;
 mod routes;

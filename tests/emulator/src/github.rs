@@ -137,6 +137,11 @@ pub struct GitHub {
     primary: Primary,
     /// Requests being served right now.
     pub in_flight: usize,
+    /// REST mutations (DELETE, POST) being served right now, and the most seen at once.
+    pub mutations_in_flight: usize,
+    pub max_mutations_in_flight: usize,
+    /// When each REST mutation arrived, in emulated time: their spacing.
+    pub mutation_arrivals: Vec<DateTime<Utc>>,
     /// Registry tokens issued, and the repository each may pull.
     pub registry_tokens: u64,
     pub registry_grants: std::collections::HashMap<String, String>,
@@ -210,7 +215,19 @@ fn parse_query(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A REST mutation: a DELETE or a restore POST (the registry's requests are not).
+pub fn is_mutation(request: &Request) -> bool {
+    (request.method == "DELETE" || request.method == "POST")
+        && !request.path.starts_with("/v2/")
+        && !request.path.contains("/token")
+}
+
 impl GitHub {
+    /// The smallest spacing between two REST mutations' arrivals so far, in emulated time.
+    pub fn min_mutation_spacing(&self) -> Option<Duration> {
+        self.mutation_arrivals.windows(2).map(|w| w[1] - w[0]).min()
+    }
+
     pub fn new(scenario: Scenario, base_url: &str) -> GitHub {
         GitHub {
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -224,6 +241,9 @@ impl GitHub {
             secondary: Secondary::default(),
             primary: Primary::default(),
             in_flight: 0,
+            mutations_in_flight: 0,
+            max_mutations_in_flight: 0,
+            mutation_arrivals: Vec::new(),
             streaks: std::collections::HashMap::new(),
             registry_tokens: 0,
             registry_grants: std::collections::HashMap::new(),
@@ -418,6 +438,17 @@ impl GitHub {
         if self.in_flight > self.faults.max_concurrent {
             *fault = Some("secondary-limit");
             return Some(secondary(1, &self.faults));
+        }
+        if let (Some(spacing), true) = (self.faults.min_mutation_spacing_ms, is_mutation(request)) {
+            // GitHub asks for a second between mutations; closer ones may meet a secondary
+            // limit (facts file, "Rate limits"). Measured between arrivals.
+            let arrivals = &self.mutation_arrivals;
+            if let [.., before, last] = arrivals.as_slice() {
+                if (*last - *before).num_milliseconds() < spacing as i64 {
+                    *fault = Some("secondary-limit");
+                    return Some(secondary(1, &self.faults));
+                }
+            }
         }
         if let Some(limit) = self.faults.points_per_minute {
             let segments: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();

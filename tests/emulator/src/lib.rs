@@ -228,9 +228,18 @@ async fn serve(State(state): State<Arc<Shared>>, request: HttpRequest<Body>) -> 
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     };
+    let mutation = github::is_mutation(&request);
     let (latency, never_answer) = {
         let mut github = lock();
         github.in_flight += 1;
+        if mutation {
+            let now = state.clock.now(github.faults.time_scale);
+            github.mutation_arrivals.push(now);
+            github.mutations_in_flight += 1;
+            github.max_mutations_in_flight = github
+                .max_mutations_in_flight
+                .max(github.mutations_in_flight);
+        }
         (github.faults.latency_ms, github.quirks.never_answer)
     };
     if never_answer {
@@ -247,6 +256,9 @@ async fn serve(State(state): State<Arc<Shared>>, request: HttpRequest<Body>) -> 
         let now = state.clock.now(github.faults.time_scale);
         let response = github.handle(&request, now);
         github.in_flight -= 1;
+        if mutation {
+            github.mutations_in_flight -= 1;
+        }
         response
     };
     match response.transport {

@@ -25,6 +25,9 @@ pub struct Faults {
     pub retry_after: Option<String>,
     /// Requests in flight at once before a secondary-limit answer.
     pub max_concurrent: usize,
+    /// Answer a secondary limit to a mutation that arrives closer than this many emulated
+    /// milliseconds after the one before.
+    pub min_mutation_spacing_ms: Option<u64>,
     /// Override the primary budget per token per hour (PAT 5,000; GITHUB_TOKEN 1,000).
     pub primary_limit: Option<u64>,
     /// Leave the `x-ratelimit-*` headers off installation-token answers (GitHub sometimes does).
@@ -52,6 +55,7 @@ impl Default for Faults {
             secondary_retry_after: true,
             retry_after: None,
             max_concurrent: 100,
+            min_mutation_spacing_ms: None,
             primary_limit: None,
             omit_installation_rate_headers: false,
             seed: 1,

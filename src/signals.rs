@@ -1,0 +1,56 @@
+//! Cancellation (SPEC §6): on SIGINT or SIGTERM the run starts no new change, lets the one in
+//! flight finish, and reports what was done. A flag that the executor and the pacer read, and a
+//! notification that wakes whatever sits in a wait.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::Notify;
+
+static CANCELLED: AtomicBool = AtomicBool::new(false);
+static WAKE: Notify = Notify::const_new();
+
+/// Whether the run was asked to stop.
+pub fn cancelled() -> bool {
+    CANCELLED.load(Ordering::SeqCst)
+}
+
+/// Ask the run to stop (what a signal does).
+pub fn cancel() {
+    CANCELLED.store(true, Ordering::SeqCst);
+    WAKE.notify_waiters();
+}
+
+/// Sleep until `until`, or less if the run is cancelled meanwhile.
+pub async fn sleep_until(until: tokio::time::Instant) {
+    let woken = WAKE.notified();
+    tokio::pin!(woken);
+    // Registered before the flag is read, so a cancel in between is not missed.
+    woken.as_mut().enable();
+    if cancelled() {
+        return;
+    }
+    tokio::select! {
+        () = tokio::time::sleep_until(until) => {}
+        () = woken => {}
+    }
+}
+
+/// Listen for SIGINT and SIGTERM on the current runtime; each sets the flag once.
+pub fn listen() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        for kind in [SignalKind::interrupt(), SignalKind::terminate()] {
+            if let Ok(mut stream) = signal(kind) {
+                tokio::spawn(async move {
+                    if stream.recv().await.is_some() {
+                        crate::workflow::say(
+                            "Cancelled: no new change is started; the one in flight finishes, \
+                             then the outputs are written.",
+                        );
+                        cancel();
+                    }
+                });
+            }
+        }
+    }
+}

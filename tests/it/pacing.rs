@@ -1,0 +1,343 @@
+//! Pacing as GitHub asks, and long runs (issue 11): mutations one at a time and evenly
+//! spaced, a rate-limit answer stopping everything not yet sent, the primary budget spent
+//! but never exhausted, `max-duration`, progress lines, cancellation, outputs at scale.
+//!
+//! No check here depends on the machine's speed: a busy machine only makes requests later,
+//! so spacing and waits only grow, and every assertion is a bound that lateness keeps.
+
+use crate::util::*;
+use gh_emulator::scenario::{PackageSpec, PackageType, VersionSpec};
+use gh_emulator::{Emulator, Faults, LoggedRequest};
+use std::time::Duration;
+
+/// `n` container versions tagged `pr-N`, oldest first, and `v1` kept.
+fn pull_requests(n: u64) -> PackageSpec {
+    let mut package =
+        PackageSpec::new("acme", PackageType::Container, "web", 7001).repository("acme/web");
+    for i in 0..n {
+        package = package.version(VersionSpec::image(
+            id(i),
+            &[&format!("pr-{i}")],
+            at(i as i64),
+        ));
+    }
+    package.version(VersionSpec::image(id(n), &["v1"], at(n as i64)))
+}
+
+fn deletes(requests: &[LoggedRequest]) -> Vec<&LoggedRequest> {
+    requests.iter().filter(|r| r.method == "DELETE").collect()
+}
+
+#[test]
+fn mutations_go_one_at_a_time_a_second_apart_by_default_and_meet_no_limit() {
+    let emulator = Emulator::start(base().package(pull_requests(6))).unwrap();
+    // Both clocks twice as fast: a second of GitHub time is half a real second. The emulator
+    // answers a secondary limit to a mutation closer than 0.9 s to the one before.
+    emulator.set_faults(Faults {
+        time_scale: 2.0,
+        min_mutation_spacing_ms: Some(900),
+        ..Faults::default()
+    });
+    let run = janitor_with(
+        &emulator,
+        &acme(&[("tags", "pr-*")]),
+        &[("PACKAGE_JANITOR_TIME_SCALE", "2")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("deleted-ids").len(), 6);
+    let state = emulator.state();
+    assert_eq!(state.max_mutations_in_flight, 1);
+    assert!(
+        state.log.iter().all(|r| r.fault.is_none()),
+        "{:?}",
+        state.log
+    );
+    let spacing = state.min_mutation_spacing().unwrap();
+    assert!(spacing >= chrono::Duration::milliseconds(900), "{spacing}");
+}
+
+#[test]
+fn mutations_per_minute_sets_the_spacing_up_to_180() {
+    let emulator = Emulator::start(base().package(pull_requests(6))).unwrap();
+    // Real time: 180 a minute is one every 333 ms.
+    let run = janitor_with(
+        &emulator,
+        &acme(&[("tags", "pr-*"), ("mutations-per-minute", "180")]),
+        &[("PACKAGE_JANITOR_TIME_SCALE", "1")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let state = emulator.state();
+    assert_eq!(state.max_mutations_in_flight, 1);
+    let spacing = state.min_mutation_spacing().unwrap();
+    assert!(spacing >= chrono::Duration::milliseconds(250), "{spacing}");
+    assert!(
+        run.stdout
+            .contains("Progress: 6/6 changes, 180 per minute, done"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn after_a_secondary_limit_nothing_goes_out_within_retry_after_and_the_pace_halves() {
+    let emulator = Emulator::start(base().package(pull_requests(8))).unwrap();
+    // GitHub here wants 1.5 s between mutations; the run asks for 180 a minute (0.33 s).
+    emulator.set_faults(Faults {
+        time_scale: 10.0,
+        min_mutation_spacing_ms: Some(1500),
+        ..Faults::default()
+    });
+    let run = janitor_with(
+        &emulator,
+        &acme(&[("tags", "pr-*"), ("mutations-per-minute", "180")]),
+        &[("PACKAGE_JANITOR_TIME_SCALE", "10")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("deleted-ids").len(), 8);
+    let requests = emulator.requests();
+    let limits: Vec<&LoggedRequest> = requests
+        .iter()
+        .filter(|r| r.fault == Some("secondary-limit"))
+        .collect();
+    assert!(!limits.is_empty());
+    // Halved at each limit: 180, 90, 45, 22.5 a minute; by then 2.7 s apart, none met.
+    assert!(limits.len() <= 3, "{}", log_lines(&requests).join("\n"));
+    for limit in &limits {
+        // `retry-after: 1`: nothing reaches GitHub in the second after the answer.
+        let after = requests
+            .iter()
+            .filter(|r| r.at > limit.at && !r.registry)
+            .map(|r| r.at - limit.at)
+            .min();
+        if let Some(gap) = after {
+            assert!(gap >= chrono::Duration::seconds(1), "{gap}");
+        }
+    }
+    assert_eq!(emulator.state().max_mutations_in_flight, 1);
+}
+
+#[test]
+fn with_ten_requests_left_some_deletions_happen_and_the_primary_limit_is_never_met() {
+    let emulator = Emulator::start(base().package(pull_requests(12))).unwrap();
+    // 12 an hour: the preflight and the listing leave 10 for 12 deletions.
+    emulator.set_faults(Faults {
+        primary_limit: Some(12),
+        ..Faults::default()
+    });
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    // One request kept back (a tenth of ten): nine deletions.
+    assert_eq!(run.ids("deleted-ids").len(), 9, "{}", run.stdout);
+    let requests = emulator.requests();
+    assert!(requests.iter().all(|r| r.fault != Some("primary-limit")));
+    assert!(
+        run.stdout.contains("covers 9 of 12 changes"),
+        "{}",
+        run.stdout
+    );
+    let skipped = run.result()["packages"][0]["skipped"].clone();
+    let deferred: Vec<&serde_json::Value> = skipped
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["reason_kind"] == "rate-limit-budget")
+        .collect();
+    assert_eq!(deferred.len(), 3);
+    assert!(
+        deferred[0]["reason"].as_str().unwrap().contains("UTC"),
+        "{skipped}"
+    );
+}
+
+#[test]
+fn max_duration_starts_no_change_past_it_and_leaves_a_clean_report() {
+    let emulator = Emulator::start(base().package(pull_requests(20))).unwrap();
+    // A second apart at 100 times real speed: 5 s of GitHub time allows at most six starts
+    // (at 0, 1, … 5 s); a busy machine allows fewer, never more.
+    let run = janitor_with(
+        &emulator,
+        &acme(&[("tags", "pr-*"), ("max-duration", "5s")]),
+        &[("PACKAGE_JANITOR_TIME_SCALE", "100")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let deleted = run.ids("deleted-ids");
+    assert!(deleted.len() <= 6, "{deleted:?}");
+    assert_eq!(deleted.len(), deletes(&emulator.requests()).len());
+    let skipped = run.result()["packages"][0]["skipped"].clone();
+    let out_of_time = skipped
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["reason_kind"] == "time-budget")
+        .count();
+    assert_eq!(deleted.len() + out_of_time, 20, "{skipped}");
+    assert!(
+        run.stdout
+            .contains("::notice title=Time budget::max-duration reached after"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn progress_lines_come_at_least_every_30_seconds_and_at_the_end() {
+    let emulator = Emulator::start(base().package(pull_requests(40))).unwrap();
+    // 40 deletions a second apart: 39 s at least, so a line comes before the end.
+    let run = janitor_with(
+        &emulator,
+        &acme(&[("tags", "pr-*")]),
+        &[("PACKAGE_JANITOR_TIME_SCALE", "1000")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let lines: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("Progress: "))
+        .collect();
+    assert!(lines.len() >= 2, "{lines:?}");
+    assert!(lines[0].contains(" per minute, about "), "{lines:?}");
+    assert_eq!(
+        lines.last(),
+        Some(&"Progress: 40/40 changes, 60 per minute, done")
+    );
+}
+
+#[test]
+fn a_cancelled_run_finishes_the_change_in_flight_and_writes_what_it_did() {
+    let emulator = Emulator::start(base().package(pull_requests(20))).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("output");
+    let summary = dir.path().join("summary");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_package-janitor"));
+    command
+        .env_clear()
+        .env("GITHUB_API_URL", emulator.url())
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_ACTIONS", "true")
+        .env("INPUT_REGISTRY-URL", emulator.url())
+        // Real time, 180 a minute: 20 deletions take six seconds.
+        .env("INPUT_MUTATIONS-PER-MINUTE", "180")
+        .stdout(std::process::Stdio::piped());
+    for (name, value) in acme(&[("tags", "pr-*")]) {
+        command.env(format!("INPUT_{}", name.to_uppercase()), value);
+    }
+    let child = command.spawn().unwrap();
+    // Once the first deletion has reached GitHub, SIGTERM, as a cancelled workflow sends.
+    let waited = std::time::Instant::now();
+    while deletes(&emulator.requests()).is_empty() && waited.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let outputs = parse_output_file(&std::fs::read_to_string(&output).unwrap());
+    let mut deleted: Vec<u64> = outputs["deleted-ids"]
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    deleted.sort_unstable();
+    // Exactly what GitHub saw deleted is reported, and no change started after the signal.
+    assert_eq!(
+        deleted,
+        emulator.deleted_ids("acme", PackageType::Container, "web")
+    );
+    assert!(!deleted.is_empty() && deleted.len() < 20, "{deleted:?}");
+    let result: serde_json::Value = serde_json::from_str(&outputs["result"]).unwrap();
+    let cancelled = result["packages"][0]["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["reason_kind"] == "cancelled")
+        .count();
+    assert_eq!(deleted.len() + cancelled, 20);
+    assert!(
+        stdout.contains("Cancelled: no new change is started"),
+        "{stdout}"
+    );
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(summary.contains("### Undo"), "{summary}");
+}
+
+#[test]
+fn a_result_too_large_for_an_output_drops_the_detail_and_says_so() {
+    let mut package = PackageSpec::new("acme", PackageType::Npm, "lib", 300).repository("acme/web");
+    // 3,000 versions with long names: about 1.3 MB of per-version detail.
+    for i in 0..3000u64 {
+        package = package.version(VersionSpec::new(
+            4000 + i,
+            &format!(
+                "1.0.{i}-beta.{}",
+                "with-a-rather-long-pre-release-name-from-a-build-system.".repeat(4)
+            ),
+            at(i as i64),
+        ));
+    }
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[
+            ("package-type", "npm"),
+            ("packages", "lib"),
+            ("tags", "*-beta.*"),
+            ("dry-run", "true"),
+        ]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let text = run.output("result");
+    assert!(text.len() < 1024 * 1024, "{}", text.len());
+    let result = run.result();
+    assert!(result["detail"]
+        .as_str()
+        .unwrap()
+        .contains("per-version detail dropped"));
+    assert_eq!(
+        result["packages"][0]["planned_ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2999
+    );
+    assert_eq!(run.ids("planned-ids").len(), 2999);
+    // The summary folds the long table and stays under the limit.
+    assert!(run
+        .summary
+        .contains("<details><summary>3000 versions</summary>"));
+    assert!(run.summary.len() < 1024 * 1024);
+}
+
+#[test]
+fn long_reasons_go_to_footnotes_and_a_stopped_run_still_summarizes_why() {
+    let emulator =
+        Emulator::start(base().package(crate::util::images("web", &[&["pr-1"]]))).unwrap();
+    // The last version: GitHub refuses with an 88-character message.
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*"), ("min-versions", "0")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.summary
+            .contains("[^1]: refused by GitHub: You cannot delete the last version"),
+        "{}",
+        run.summary
+    );
+    assert!(run.summary.contains("…[^1] |"), "{}", run.summary);
+
+    let run = janitor(&emulator, &acme(&[("tags", "pr-[")]));
+    assert_eq!(run.code, 2);
+    assert!(
+        run.summary.contains("## package-janitor stopped"),
+        "{}",
+        run.summary
+    );
+    assert!(run.summary.contains("input 'tags'"), "{}", run.summary);
+    assert!(
+        run.summary.contains("**Nothing was changed** (exit 2)."),
+        "{}",
+        run.summary
+    );
+}
