@@ -428,7 +428,7 @@ impl GitHub {
                 *budget = Some(Budget {
                     remaining: remaining.max(0) as u64,
                     reset,
-                    reset_in: (reset - now).max(0),
+                    reset_in: reset.saturating_sub(now).max(0),
                 });
             }
         }

@@ -125,7 +125,7 @@ pub fn rate_limit(
     if remaining.map(str::trim) == Some("0") {
         let reset = reset.and_then(|r| r.trim().parse::<i64>().ok());
         let now = server_now.unwrap_or_else(|| chrono::Utc::now().timestamp());
-        let wait = reset.map_or(60, |r| (r - now).max(1) as u64);
+        let wait = reset.map_or(60, |r| r.saturating_sub(now).max(1) as u64);
         return Some(RateLimit::UntilReset(wait));
     }
     let lower = message.to_ascii_lowercase();

@@ -91,7 +91,6 @@ fn run(
     elapsed
 }
 
-
 fn main() {
     // Listing under latency: a dry run of an npm package is the preflight and the listing.
     let emulator = Emulator::start(scenario(PackageType::Npm, VERSIONS)).unwrap();
