@@ -65,10 +65,15 @@ pub enum Command {
     Run(Vec<(String, String)>),
 }
 
-/// Parse `--input value`, `--input=value`, and bare `--flag` for boolean inputs (true).
+/// Inputs that take a list: given more than once, the flags add up.
+const LIST_INPUTS: &[&str] = &["packages", "tags", "exclude-tags", "version-ids"];
+
+/// Parse `--input value`, `--input=value`, and bare `--flag` for boolean inputs (true). A
+/// list input given more than once adds up (`--tags a --tags b`); any other, twice, is an
+/// error rather than a silent choice of one.
 pub fn parse(args: &[String]) -> Result<Command> {
     let inputs = action()?.inputs;
-    let mut vars = Vec::new();
+    let mut vars: Vec<(String, String)> = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -109,7 +114,15 @@ pub fn parse(args: &[String]) -> Result<Command> {
                 .cloned()
                 .ok_or_else(|| anyhow!("flag '--{name}' needs a value"))?,
         };
-        vars.push((format!("INPUT_{}", name.to_uppercase()), value));
+        let key = format!("INPUT_{}", name.to_uppercase());
+        match vars.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, earlier)) if LIST_INPUTS.contains(&name) => {
+                earlier.push('\n');
+                earlier.push_str(&value);
+            }
+            Some(_) => bail!("flag '--{name}' is given twice; it takes one value"),
+            None => vars.push((key, value)),
+        }
     }
     Ok(Command::Run(vars))
 }
@@ -141,7 +154,18 @@ pub fn help() -> Result<String> {
     for (name, description) in &outputs {
         text.push_str(&format!("  {name}: {description}\n"));
     }
-    text.push_str("\nExit status: 0 done (or dry run), 1 a change failed or container safety failed closed, 2 stopped before any change.\n");
+    text.push_str(
+        "\nEnvironment:\n\
+         \x20 GITHUB_TOKEN        the token: a classic PAT (read:packages, delete:packages to delete,\n\
+         \x20                     write:packages to restore; repo too for maven and docker)\n\
+         \x20 GITHUB_API_URL      the REST API (default https://api.github.com; GitHub Enterprise\n\
+         \x20                     Server: https://HOST/api/v3)\n\
+         \x20 GITHUB_SERVER_URL   for links in the summary (default https://github.com)\n\
+         \x20 RUNNER_DEBUG=1      every request and answer in the log\n\
+         \x20 PACKAGE_JANITOR_POINTS_PER_MINUTE, PACKAGE_JANITOR_CONCURRENCY,\n\
+         \x20 PACKAGE_JANITOR_TIMEOUT  GitHub Enterprise Server limits (see the README)\n",
+    );
+    text.push_str("\nExit status: 0 done (or dry run), 1 a change failed, container safety failed closed or the run was cancelled, 2 stopped before any change.\n");
     Ok(text)
 }
 
@@ -174,6 +198,18 @@ mod tests {
             ])
         );
         assert_eq!(parse(&args(&["--version"])).unwrap(), Command::Version);
+        // List flags add up; others may not be given twice.
+        assert_eq!(
+            parse(&args(&["--tags", "a", "--tags=b", "--packages", "x"])).unwrap(),
+            Command::Run(vec![
+                ("INPUT_TAGS".into(), "a\nb".into()),
+                ("INPUT_PACKAGES".into(), "x".into()),
+            ])
+        );
+        assert!(parse(&args(&["--mode", "delete", "--mode", "restore"]))
+            .unwrap_err()
+            .to_string()
+            .contains("given twice"));
     }
 
     #[test]

@@ -67,18 +67,28 @@ pub struct InputError {
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.value.is_empty() {
-            write!(f, "input '{}': {}", self.input, self.problem)
-        } else {
-            write!(
-                f,
-                "input '{}': {} (value: '{}')",
-                self.input, self.problem, self.value
-            )
+            return write!(f, "input '{}': {}", self.input, self.problem);
         }
+        // A value may be huge (a pasted file): echo its start and say how long it was.
+        let count = self.value.chars().count();
+        let value: String = self.value.chars().take(ECHOED).collect();
+        let cut = if count > ECHOED {
+            format!("… ({count} characters in all)")
+        } else {
+            String::new()
+        };
+        write!(
+            f,
+            "input '{}': {} (value: '{value}'{cut})",
+            self.input, self.problem
+        )
     }
 }
 
 impl std::error::Error for InputError {}
+
+/// The most characters of a bad value an error echoes.
+const ECHOED: usize = 200;
 
 fn bad(input: &'static str, value: &str, problem: impl Into<String>) -> InputError {
     InputError {
@@ -114,6 +124,8 @@ pub struct Config {
     pub target: Target,
     /// Exact names, or patterns expanded through the owner's package list.
     pub packages: Vec<PackageName>,
+    /// Globs, or regexes with `use-regex`.
+    pub syntax: Syntax,
     pub policy: Policy,
     pub dry_run: bool,
     /// The REST API base, `GITHUB_API_URL` or `https://api.github.com`.
@@ -125,6 +137,8 @@ pub struct Config {
     pub action: String,
     /// The OCI registry for container manifests.
     pub registry_url: String,
+    /// The registry was derived from the API URL, not given as `registry-url`.
+    pub registry_derived: bool,
     /// `$GITHUB_OUTPUT`; outside Actions the outputs go to stdout as JSON.
     pub output_file: Option<PathBuf>,
     /// `$GITHUB_STEP_SUMMARY`.
@@ -364,7 +378,8 @@ impl Config {
             return Err(bad("GITHUB_API_URL", &api_url, "must be an http(s) URL"));
         }
 
-        let registry_url = crate::registry::registry_url(Some(env.input("registry-url")), &api_url);
+        let (registry_url, registry_derived) =
+            crate::registry::registry_url(Some(env.input("registry-url")), &api_url);
         if registry_url
             .parse::<http::Uri>()
             .ok()
@@ -385,6 +400,7 @@ impl Config {
             mode,
             target,
             packages,
+            syntax,
             policy: Policy {
                 package_type,
                 mode,
@@ -401,6 +417,7 @@ impl Config {
             },
             dry_run,
             registry_url,
+            registry_derived,
             server_url: env
                 .var("GITHUB_SERVER_URL")
                 .unwrap_or("https://github.com")
@@ -636,6 +653,14 @@ mod tests {
         );
         assert_eq!(error(&[("INPUT_MUTATIONS-PER-MINUTE", "0")]).value, "0");
         assert_eq!(error(&[("INPUT_MAX-DURATION", "5")]).input, "max-duration");
+        // A huge value is echoed cut, with its length.
+        let huge: &'static str = format!("pr-[{}", "x".repeat(130_000)).leak();
+        let message = error(&[("INPUT_TAGS", huge)]).to_string();
+        assert!(message.len() < 1000, "{}", message.len());
+        assert!(
+            message.contains("… (130004 characters in all)"),
+            "{message}"
+        );
         assert_eq!(error(&[("INPUT_MAX-DURATION", "0s")]).input, "max-duration");
     }
 }

@@ -483,10 +483,23 @@ impl GitHub {
         match answer.status.as_u16() {
             200 => {}
             401 => bail!("the token was rejected ({})", answer.error()),
-            404 => bail!(
-                "owner '{owner}' does not exist on GitHub ({})",
-                answer.error()
-            ),
+            404 => {
+                // A GitHub Enterprise Server URL without `/api/v3` answers 404 to every
+                // API path: say so rather than blame the owner.
+                let hint = match (self.base.host(), self.base.path()) {
+                    (Some("api.github.com"), _) => String::new(),
+                    (_, path) if path.trim_end_matches('/').ends_with("/api/v3") => String::new(),
+                    _ => format!(
+                        " If {} is a GitHub Enterprise Server, GITHUB_API_URL may be missing \
+                         `/api/v3`.",
+                        self.origin()
+                    ),
+                };
+                bail!(
+                    "owner '{owner}' does not exist on GitHub ({}).{hint}",
+                    answer.error()
+                )
+            }
             _ => return Err(anyhow!(answer.error()).context(format!("GET /users/{owner}"))),
         }
         let account: Account = answer.json(&format!("GET /users/{owner}"))?;

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Ok(Command::Run(inputs)) => env.set(inputs),
         Err(error) => {
             log.error("package-janitor stopped", &format!("{error:#}"));
+            log.finish();
             return ExitCode::from(Exit::Stopped as u8);
         }
     }
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
             // Errors from `run` come before the first change: nothing was changed.
             let message = format!("{error:#}");
             log.error("package-janitor stopped", &message);
+            log.finish();
             log.info("Nothing was changed.");
             if let Some(path) = env.var("GITHUB_STEP_SUMMARY") {
                 // SPEC §6: a run that stops with exit 2 still says why (if the file takes it).

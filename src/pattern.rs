@@ -242,6 +242,11 @@ impl PatternSet {
         self.patterns.is_empty()
     }
 
+    /// The patterns, in the order given.
+    pub fn patterns(&self) -> &[Pattern] {
+        &self.patterns
+    }
+
     /// The first pattern that matches `candidate`, if any.
     pub fn first_match(&self, candidate: &str) -> Option<&Pattern> {
         match &self.set {
@@ -334,6 +339,25 @@ mod tests {
     }
 
     #[test]
+    fn other_list_syntaxes_get_a_hint() {
+        for item in [
+            "pr-{101,102}",
+            "pr-101;pr-102",
+            "pr-101 pr-102",
+            r#"["pr-101","pr-102"]"#,
+        ] {
+            assert!(
+                list_syntax_hint(item, Syntax::Glob)
+                    .is_some_and(|h| h.contains("one pattern per line")),
+                "{item}"
+            );
+        }
+        assert_eq!(list_syntax_hint("pr-*", Syntax::Glob), None);
+        // Braces are a regex's counted repetition.
+        assert_eq!(list_syntax_hint(r"pr-\d{3}", Syntax::Regex), None);
+    }
+
+    #[test]
     fn invalid_patterns_are_errors() {
         assert!(Pattern::new("pr-[", Syntax::Glob).is_err());
         assert!(Pattern::new("pr-(", Syntax::Regex).is_err());
@@ -346,4 +370,25 @@ mod tests {
         assert!(!has_pattern_syntax("app_x", Syntax::Regex));
         assert!(has_pattern_syntax("app.x", Syntax::Regex));
     }
+}
+
+/// When a list item looks like a list in another syntax — braces, semicolons or spaces
+/// between patterns, a YAML/JSON flow list — how to write the list instead. None of these
+/// characters can be in a container tag or a package version, so such an item never matches.
+pub fn list_syntax_hint(item: &str, syntax: Syntax) -> Option<String> {
+    let how = "write one pattern per line, or separate them with commas (`pr-101, pr-102`)";
+    let trimmed = item.trim();
+    let what =
+        if trimmed.starts_with('[') && trimmed.ends_with(']') && trimmed.contains(['"', '\'']) {
+            "a YAML/JSON flow list is not a list here"
+        } else if syntax == Syntax::Glob && trimmed.contains('{') && trimmed.contains('}') {
+            "braces `{a,b}` are not glob syntax here"
+        } else if trimmed.contains(';') {
+            "semicolons do not separate patterns"
+        } else if trimmed.contains(char::is_whitespace) {
+            "spaces do not separate patterns"
+        } else {
+            return None;
+        };
+    Some(format!("{what}: {how}"))
 }

@@ -31,7 +31,7 @@
 //! larger than it is not executed at all ([`Plan::exceeds`]).
 
 use crate::model::{Mode, PackageListing, PackageType, PackageVersion};
-use crate::pattern::PatternSet;
+use crate::pattern::{Pattern, PatternSet};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -279,6 +279,23 @@ fn select(version: &PackageVersion, policy: &Policy, now: DateTime<Utc>) -> Sele
     } else {
         Selection::Partial(unmatched.into_iter().map(str::to_string).collect())
     }
+}
+
+/// The `tags` patterns that match no tag (or name) of any version in the listing: most often a
+/// typo or a list written in another syntax, worth a warning rather than a silent "0 planned".
+pub fn unmatched_patterns<'p>(listing: &PackageListing, policy: &'p Policy) -> Vec<&'p Pattern> {
+    policy
+        .tags
+        .patterns()
+        .iter()
+        .filter(|pattern| {
+            !listing.versions.iter().any(|v| {
+                v.labels(policy.package_type)
+                    .iter()
+                    .any(|label| pattern.is_match(label))
+            })
+        })
+        .collect()
 }
 
 fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -> PackagePlan {

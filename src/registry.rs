@@ -33,29 +33,41 @@ const RATE_LIMIT_WAITS: u32 = 4;
 /// are not published: reads are bounded here, and a 429 pauses them all.
 pub const READS_IN_FLIGHT: usize = 32;
 
-/// The registry for an API base: `registry-url` when given, ghcr.io for github.com,
-/// `containers.HOST` for GitHub Enterprise Server.
-pub fn registry_url(configured: Option<&str>, api_url: &str) -> String {
+/// The registry for an API base: `registry-url` when given, ghcr.io for github.com, the API's
+/// own origin when the API is a loopback or plain-http address (an emulator or a test
+/// server, which serves `/v2/` beside the API), else `containers.HOST` for GitHub Enterprise
+/// Server. The second value says whether it was derived rather than given.
+pub fn registry_url(configured: Option<&str>, api_url: &str) -> (String, bool) {
     if let Some(url) = configured.filter(|u| !u.trim().is_empty()) {
         let url = url.trim().trim_end_matches('/');
-        return if url.contains("://") {
+        let url = if url.contains("://") {
             url.to_string()
         } else {
             format!("https://{url}")
         };
+        return (url, false);
     }
-    let host = api_url
-        .split("://")
-        .nth(1)
-        .unwrap_or(api_url)
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    if host == "api.github.com" {
+    let (scheme, rest) = api_url.split_once("://").unwrap_or(("https", api_url));
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(authority, |(host, _)| host)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let local = scheme == "http"
+        || host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let url = if host == "api.github.com" {
         "https://ghcr.io".to_string()
+    } else if local {
+        format!("{scheme}://{authority}")
     } else {
         format!("https://containers.{host}")
-    }
+    };
+    (url, true)
 }
 
 pub struct Registry {
@@ -69,6 +81,7 @@ pub struct Registry {
     limits: Limits,
     reads: AtomicUsize,
     looks: AtomicUsize,
+    requests: AtomicUsize,
     /// In Actions, registry tokens are masked with `::add-mask::`; on a command line that
     /// line would print the token instead.
     mask: bool,
@@ -129,6 +142,7 @@ impl Registry {
             github_token: github_token.to_string(),
             reads: AtomicUsize::new(0),
             looks: AtomicUsize::new(0),
+            requests: AtomicUsize::new(0),
             mask,
             challenge: OnceCell::new(),
             pacer: Pacer::new(Limits {
@@ -151,6 +165,11 @@ impl Registry {
         self.looks.load(Ordering::Relaxed)
     }
 
+    /// Requests sent to the registry so far, retries included.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
     /// The registry's URL.
     pub fn url(&self) -> &str {
         &self.url
@@ -163,6 +182,7 @@ impl Registry {
         uri: &str,
         headers: &HeaderMap,
     ) -> Result<Reply> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let mut request = http::Request::builder().method(method.clone()).uri(uri);
         for (name, value) in headers {
             request = request.header(name, value);
@@ -237,6 +257,15 @@ impl Registry {
         }
     }
 
+    /// Before anything is planned: the registry answers `/v2/` as an OCI registry does, or
+    /// the run stops here (exit 2) with one message, not a warning per manifest.
+    pub async fn check(&self) -> Result<()> {
+        self.challenge
+            .get_or_try_init(|| self.discover())
+            .await
+            .map(|_| ())
+    }
+
     /// The `/v2/` check: where tokens come from (SPEC §4: follow the challenge's realm).
     async fn discover(&self) -> Result<Challenge> {
         let reply = self
@@ -268,7 +297,8 @@ impl Registry {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let repository = format!("{}/{}", owner.to_lowercase(), name);
+        // OCI repository names are lower-case; GitHub's package names compare without case.
+        let repository = format!("{}/{}", owner.to_lowercase(), name.to_lowercase());
         let challenge = self.challenge.get_or_try_init(|| self.discover()).await?;
         let Some(realm) = &challenge.realm else {
             return Ok(Session {
@@ -469,22 +499,30 @@ mod tests {
 
     #[test]
     fn registries_follow_the_api_host() {
+        let url = |configured, api| registry_url(configured, api).0;
+        assert_eq!(url(None, "https://api.github.com"), "https://ghcr.io");
         assert_eq!(
-            registry_url(None, "https://api.github.com"),
-            "https://ghcr.io"
-        );
-        assert_eq!(
-            registry_url(Some(""), "https://ghe.example.com/api/v3"),
+            url(Some(""), "https://ghe.example.com/api/v3"),
             "https://containers.ghe.example.com"
         );
         assert_eq!(
-            registry_url(Some("registry.example.com/"), "x"),
+            url(Some("registry.example.com/"), "x"),
             "https://registry.example.com"
         );
         assert_eq!(
-            registry_url(Some("http://127.0.0.1:5000"), "x"),
+            url(Some("http://127.0.0.1:5000"), "x"),
             "http://127.0.0.1:5000"
         );
+        // A local API (an emulator) serves the registry beside it.
+        assert_eq!(
+            registry_url(None, "http://127.0.0.1:8080"),
+            ("http://127.0.0.1:8080".to_string(), true)
+        );
+        assert_eq!(
+            url(None, "https://localhost:8443/api/v3"),
+            "https://localhost:8443"
+        );
+        assert_eq!(url(None, "https://[::1]:9/api"), "https://[::1]:9");
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         config.owner, config.package_type, route.prefix, config.mode
     ));
 
+    // Before any listing: a registry that cannot be used stops the run once, clearly.
+    let registry = container_registry(&config).await?;
     let classic = owner.scopes.is_some();
     let names = resolve_packages(&github, &route, &config, classic, log).await?;
     let now = Utc::now();
@@ -65,7 +67,9 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
                     .await
                     .map_err(|e| explain_listing_error(e, &config, &name))?;
                 log.debug(&format!("{name}: {} versions listed", versions.len()));
-                listings.push(PackageListing { name, versions });
+                let listing = PackageListing { name, versions };
+                warn_unmatched(&listing, &config, log);
+                listings.push(listing);
             }
             plan(&listings, &config.policy, now)
         }
@@ -85,18 +89,6 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         }
     };
     // Container images: what stays keeps what it needs; a deleted index takes its parts.
-    let registry =
-        if config.package_type == PackageType::Container && config.target == Target::Versions {
-            Some(Registry::new(
-                &config.registry_url,
-                &config.api_url,
-                config.token.expose(),
-                config.limits.clone(),
-                config.in_actions,
-            )?)
-        } else {
-            None
-        };
     let images = registry.as_ref().map(|registry| containers::Images {
         registry,
         owner: &config.owner,
@@ -201,7 +193,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     let outputs = Outputs::new(&context, &plan, &outcomes);
     let summary = report::summary(&context, &plan, &outcomes, &outputs);
     log.info(&format!(
-        "{}: {} planned, {} {}, {} skipped, {} failed ({} requests)",
+        "{}: {} planned, {} {}, {} skipped, {} failed ({})",
         match (&context.held, config.dry_run) {
             (Some(_), _) => "Held",
             (None, true) => "Dry run",
@@ -215,22 +207,15 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         },
         outputs.skipped_count,
         outputs.failed_count,
-        github.request_count()
+        requests_said(
+            github.request_count(),
+            registry.as_ref().map(Registry::requests)
+        )
     ));
     if let Some(reason) = &held {
         log.error("Plan too large", &format!("{reason}; nothing was changed"));
     }
-    log.finish();
-
-    // Last, so that on a command line the JSON is stdout's final line.
-    let written = match &config.output_file {
-        Some(path) => outputs.write_to(path),
-        None => {
-            crate::workflow::out(&outputs.to_json().to_string());
-            Ok(())
-        }
-    }
-    .and_then(|()| match &config.summary_file {
+    let summary_written = match &config.summary_file {
         Some(path) => report::append_summary(path, &summary),
         None if !config.in_actions => {
             // On a command line the summary goes to stderr, the outputs to stdout.
@@ -238,10 +223,25 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
             Ok(())
         }
         None => Ok(()),
-    });
-    if let Err(error) = &written {
-        log.error("Writing the outputs failed", &format!("{error:#}"));
+    };
+    if let Err(error) = &summary_written {
+        log.error("Writing the step summary failed", &format!("{error:#}"));
     }
+    log.finish();
+
+    // Last, so that on a command line the JSON is stdout's final line.
+    let outputs_written = match &config.output_file {
+        Some(path) => outputs.write_to(path),
+        None => {
+            crate::workflow::out(&outputs.to_json().to_string());
+            Ok(())
+        }
+    };
+    if let Err(error) = &outputs_written {
+        log.error("Writing the outputs failed", &format!("{error:#}"));
+        log.finish();
+    }
+    let written = summary_written.and(outputs_written);
     Ok(exit_status(&Ending {
         held: held.is_some(),
         outputs_written: written.is_ok(),
@@ -283,6 +283,65 @@ pub fn exit_status(ending: &Ending) -> Exit {
         Exit::Failed
     } else {
         Exit::Success
+    }
+}
+
+/// A `tags` pattern that matches no version of a package is a warning naming it, with a hint
+/// when it looks like a list written in another syntax.
+fn warn_unmatched(listing: &PackageListing, config: &Config, log: &mut Log) {
+    for pattern in crate::plan::unmatched_patterns(listing, &config.policy) {
+        let hint = crate::pattern::list_syntax_hint(pattern.as_str(), config.syntax)
+            .map(|hint| format!(" ({hint})"))
+            .unwrap_or_default();
+        log.warning(
+            "No version matched",
+            &format!(
+                "{}: tags: '{}' matched none of its {} {}versions{hint}",
+                listing.name,
+                pattern.as_str(),
+                listing.versions.len(),
+                match config.mode {
+                    Mode::Delete => "",
+                    Mode::Restore => "deleted ",
+                }
+            ),
+        );
+    }
+}
+
+/// The registry for container runs, checked to answer as one before anything is planned.
+async fn container_registry(config: &Config) -> Result<Option<Registry>> {
+    if config.package_type != PackageType::Container || config.target != Target::Versions {
+        return Ok(None);
+    }
+    let registry = Registry::new(
+        &config.registry_url,
+        &config.api_url,
+        config.token.expose(),
+        config.limits.clone(),
+        config.in_actions,
+    )?;
+    if let Err(error) = registry.check().await {
+        let origin = if config.registry_derived {
+            "derived from GITHUB_API_URL; pass the registry as `registry-url` (on a command \
+             line --registry-url), e.g. the API's own URL when it serves `/v2/`"
+        } else {
+            "given as `registry-url`"
+        };
+        return Err(error.context(format!(
+            "container images need the registry's manifests, and the registry {} ({origin}) \
+             cannot be used",
+            config.registry_url
+        )));
+    }
+    Ok(Some(registry))
+}
+
+/// `3 API requests` or `3 API requests, 33 registry requests`.
+fn requests_said(api: usize, registry: Option<usize>) -> String {
+    match registry {
+        Some(registry) => format!("{api} API requests, {registry} registry requests"),
+        None => format!("{api} API requests"),
     }
 }
 

@@ -77,11 +77,23 @@ pub fn debug(message: &str) {
     }
 }
 
+/// The run's log. Warnings and errors are gathered by cause (their title) and written by
+/// [`Log::finish`] as one annotation per cause, with a count and the first few messages, so
+/// one cause never floods the annotations (SPEC §6); the rest follow as plain lines.
 #[derive(Debug, Default)]
 pub struct Log {
-    warnings: usize,
-    errors: usize,
+    causes: Vec<Cause>,
 }
+
+#[derive(Debug)]
+struct Cause {
+    kind: &'static str,
+    title: String,
+    messages: Vec<String>,
+}
+
+/// Messages shown in a cause's annotation; the rest follow it as plain lines.
+const SHOWN: usize = 3;
 
 impl Log {
     pub fn new() -> Log {
@@ -115,26 +127,71 @@ impl Log {
     }
 
     pub fn warning(&mut self, title: &str, message: &str) {
-        self.warnings += 1;
-        annotate("warning", self.warnings, title, message);
+        self.record("warning", title, message);
     }
 
     pub fn error(&mut self, title: &str, message: &str) {
-        self.errors += 1;
-        annotate("error", self.errors, title, message);
+        self.record("error", title, message);
     }
 
-    /// Say how many annotations did not fit GitHub's limit.
-    pub fn finish(&self) {
-        let mut folded = String::new();
-        if self.warnings > ANNOTATION_LIMIT {
-            let _ = write!(folded, "{} warnings", self.warnings - ANNOTATION_LIMIT);
+    fn record(&mut self, kind: &'static str, title: &str, message: &str) {
+        match self
+            .causes
+            .iter_mut()
+            .find(|c| c.kind == kind && c.title == title)
+        {
+            Some(cause) => cause.messages.push(message.to_string()),
+            None => self.causes.push(Cause {
+                kind,
+                title: title.to_string(),
+                messages: vec![message.to_string()],
+            }),
         }
-        if self.errors > ANNOTATION_LIMIT {
-            if !folded.is_empty() {
-                folded.push_str(" and ");
+    }
+
+    /// Write the gathered warnings and errors, one annotation per cause, and say how many
+    /// did not fit GitHub's limit of ten of each kind.
+    pub fn finish(&mut self) {
+        let mut shown = [("warning", 0usize), ("error", 0usize)];
+        for cause in std::mem::take(&mut self.causes) {
+            let nth = shown
+                .iter_mut()
+                .find(|(kind, _)| *kind == cause.kind)
+                .map(|(_, n)| {
+                    *n += 1;
+                    *n
+                })
+                .unwrap_or(1);
+            let count = cause.messages.len();
+            let message = if count == 1 {
+                cause.messages[0].clone()
+            } else {
+                let first: Vec<&str> = cause
+                    .messages
+                    .iter()
+                    .take(SHOWN)
+                    .map(String::as_str)
+                    .collect();
+                let more = if count > SHOWN {
+                    format!("; and {} more, listed below", count - SHOWN)
+                } else {
+                    String::new()
+                };
+                format!("{count} times: {}{more}", first.join("; "))
+            };
+            annotate(cause.kind, nth, &cause.title, &message);
+            for rest in cause.messages.iter().skip(SHOWN) {
+                say(&format!("{}: {}: {rest}", cause.kind, cause.title));
             }
-            let _ = write!(folded, "{} errors", self.errors - ANNOTATION_LIMIT);
+        }
+        let mut folded = String::new();
+        for (kind, n) in shown {
+            if n > ANNOTATION_LIMIT {
+                if !folded.is_empty() {
+                    folded.push_str(" and ");
+                }
+                let _ = write!(folded, "{} {kind}s", n - ANNOTATION_LIMIT);
+            }
         }
         if !folded.is_empty() {
             out(&format!(

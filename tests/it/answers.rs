@@ -690,8 +690,8 @@ fn an_owner_that_is_neither_user_nor_organization_stops_the_run() {
 }
 
 #[test]
-fn annotations_past_the_tenth_cannot_start_a_workflow_command() {
-    // Twelve missing ids: twelve warnings, the last two printed plainly yet escaped.
+fn one_cause_is_one_annotation_with_a_count_and_the_first_few() {
+    // Twelve ids that no listed version has: one warning, counted, the rest as plain lines.
     let emulator =
         Emulator::start(base().package(crate::util::images("web", &[&["v1"], &["v2"]]))).unwrap();
     let ids: Vec<String> = (1..=12).map(|i| i.to_string()).collect();
@@ -700,13 +700,27 @@ fn annotations_past_the_tenth_cannot_start_a_workflow_command() {
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(
         run.stdout.matches("::warning title=").count(),
-        10,
+        1,
         "{}",
         run.stdout
     );
     assert!(
+        run.stdout.contains(
+            "::warning title=Version id not found::12 times: version-ids: 1 is not a version of \
+             any listed package; version-ids: 2 is"
+        ),
+        "{}",
         run.stdout
-            .contains("warning: Version id not found: version-ids: 12"),
+    );
+    assert!(
+        run.stdout.contains("; and 9 more, listed below"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "\nwarning: Version id not found: version-ids: 12 is not a version of any listed package"
+        ),
         "{}",
         run.stdout
     );

@@ -292,7 +292,7 @@ fn a_package_glob_expands_through_the_owners_package_list() {
         .map(|p| p["name"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(names, ["app-api", "app-web", "app-worker", "tools"]);
-    let lines = log_lines(&emulator.requests());
+    let lines = log_lines(&rest(&emulator.requests()));
     assert_eq!(
         lines[1],
         "GET /orgs/acme/packages?package_type=container&per_page=100 -> 200"
