@@ -271,6 +271,27 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// When a list item looks like a list in another syntax — braces, semicolons or spaces
+/// between patterns, a YAML/JSON flow list — how to write the list instead. None of these
+/// characters can be in a container tag or a package version, so such an item never matches.
+pub fn list_syntax_hint(item: &str, syntax: Syntax) -> Option<String> {
+    let how = "write one pattern per line, or separate them with commas (`pr-101, pr-102`)";
+    let trimmed = item.trim();
+    let what =
+        if trimmed.starts_with('[') && trimmed.ends_with(']') && trimmed.contains(['"', '\'']) {
+            "a YAML/JSON flow list is not a list here"
+        } else if syntax == Syntax::Glob && trimmed.contains('{') && trimmed.contains('}') {
+            "braces `{a,b}` are not glob syntax here"
+        } else if trimmed.contains(';') {
+            "semicolons do not separate patterns"
+        } else if trimmed.contains(char::is_whitespace) {
+            "spaces do not separate patterns"
+        } else {
+            return None;
+        };
+    Some(format!("{what}: {how}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,25 +391,4 @@ mod tests {
         assert!(!has_pattern_syntax("app_x", Syntax::Regex));
         assert!(has_pattern_syntax("app.x", Syntax::Regex));
     }
-}
-
-/// When a list item looks like a list in another syntax — braces, semicolons or spaces
-/// between patterns, a YAML/JSON flow list — how to write the list instead. None of these
-/// characters can be in a container tag or a package version, so such an item never matches.
-pub fn list_syntax_hint(item: &str, syntax: Syntax) -> Option<String> {
-    let how = "write one pattern per line, or separate them with commas (`pr-101, pr-102`)";
-    let trimmed = item.trim();
-    let what =
-        if trimmed.starts_with('[') && trimmed.ends_with(']') && trimmed.contains(['"', '\'']) {
-            "a YAML/JSON flow list is not a list here"
-        } else if syntax == Syntax::Glob && trimmed.contains('{') && trimmed.contains('}') {
-            "braces `{a,b}` are not glob syntax here"
-        } else if trimmed.contains(';') {
-            "semicolons do not separate patterns"
-        } else if trimmed.contains(char::is_whitespace) {
-            "spaces do not separate patterns"
-        } else {
-            return None;
-        };
-    Some(format!("{what}: {how}"))
 }
