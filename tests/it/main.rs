@@ -9,6 +9,7 @@ mod cli;
 mod delete;
 mod emulator;
 mod faults;
+mod first_hour;
 mod images;
 mod inputs;
 mod openapi;

@@ -5,6 +5,7 @@
 //! final state and the request log. GitHub's behaviour lives in [`github`]; this file is the
 //! HTTP glue.
 
+pub mod cli;
 pub mod github;
 pub mod limits;
 pub mod quirks;

@@ -1,8 +1,9 @@
 //! `janitor-demo`: the action doing its real job against the emulator, no GitHub account needed.
 //!
 //! Serves the demo scenario, then runs the real `package-janitor` binary (built next to this
-//! one) as the Actions runner would: first a dry run, then the real cleanup, printing the log,
-//! the `$GITHUB_OUTPUT` file and what changed in the emulated GitHub.
+//! one) as the Actions runner would: a dry run, the real cleanup, the `$GITHUB_OUTPUT` file and
+//! what changed in the emulated GitHub, the undo (a restore of the deleted ids), and what
+//! `keep-latest` really keeps.
 
 use anyhow::{bail, Context, Result};
 use gh_emulator::{Emulator, PackageType, Scenario};
@@ -41,26 +42,28 @@ fn main() -> Result<()> {
         emulator.url()
     );
 
-    let inputs = [
+    let cleanup = [
         ("token", "ghp_demoAliceClassicPat"),
         ("owner", "acme"),
         ("packages", "web"),
         ("tags", "pr-*"),
         ("untagged", "true"),
-        ("keep-latest", "2"),
+        ("exclude-tags", "pr-110"),
     ];
-    banner("1. Dry run: tags 'pr-*', untagged, keep-latest 2");
-    run(&janitor, &emulator, &inputs, true)?;
+    banner(
+        "1. Dry run: tags 'pr-*' and untagged versions, but never pr-110 (exclude-tags). Watch \
+         'partial tag match' (pr-113 is also v1.3.0-rc.1, pr-129 also latest: a version goes \
+         only when all its tags match) and 'used by v2.0.0' (the untagged parts of the \
+         multi-arch image stay with it)",
+    );
+    run(&janitor, &emulator, &cleanup, true)?;
     banner("2. The same cleanup for real");
-    let outputs = run(&janitor, &emulator, &inputs, false)?;
+    let outputs = run(&janitor, &emulator, &cleanup, false)?;
 
     banner("3. $GITHUB_OUTPUT (result shortened)");
     for line in outputs.lines() {
-        if line.len() > 160 {
-            println!(
-                "{}…",
-                &line[..line.char_indices().nth(160).map_or(line.len(), |(i, _)| i)]
-            );
+        if line.chars().count() > 160 {
+            println!("{}…", line.chars().take(160).collect::<String>());
         } else {
             println!("{line}");
         }
@@ -75,7 +78,52 @@ fn main() -> Result<()> {
         "web: {before} versions before, {after} after; {} requests served ({deletes} DELETE).",
         requests.len()
     );
+
+    // The undo: the deleted ids fed back to a restore.
+    let deleted = output(&outputs, "deleted-ids");
+    let undo = [
+        ("token", "ghp_demoAliceClassicPat"),
+        ("owner", "acme"),
+        ("packages", "web"),
+        ("mode", "restore"),
+        ("version-ids", deleted.as_str()),
+    ];
+    banner("5. Undo: mode restore with version-ids = the deleted-ids above");
+    let restored = run(&janitor, &emulator, &undo, false)?;
+    let back = emulator
+        .active_ids("acme", PackageType::Container, "web")
+        .len();
+    println!(
+        "restored-count {}; web has {back} versions again ({before} before the cleanup).",
+        output(&restored, "restored-count")
+    );
+
+    // keep-latest counts *selected* versions: the two newest release candidates stay.
+    let candidates = [
+        ("token", "ghp_demoAliceClassicPat"),
+        ("owner", "acme"),
+        ("package-type", "npm"),
+        ("packages", "ui"),
+        ("tags", "*-rc.*"),
+        ("keep-latest", "1"),
+    ];
+    banner(
+        "6. Dry run on npm: release candidates ('*-rc.*' matches the version name), keeping the \
+         newest one (keep-latest counts the selected versions)",
+    );
+    run(&janitor, &emulator, &candidates, true)?;
     Ok(())
+}
+
+/// One output's value from a `$GITHUB_OUTPUT` file (`name<<DELIM` … `DELIM`).
+fn output(file: &str, name: &str) -> String {
+    let mut lines = file.lines();
+    while let Some(line) = lines.next() {
+        if line.starts_with(&format!("{name}<<")) {
+            return lines.next().unwrap_or_default().to_string();
+        }
+    }
+    String::new()
 }
 
 fn banner(title: &str) {
@@ -111,7 +159,8 @@ fn run(
     command
         .env_clear()
         .env("GITHUB_API_URL", emulator.url())
-        .env("INPUT_REGISTRY-URL", emulator.url())
+        .env("GITHUB_ACTIONS", "true")
+        .env("PACKAGE_JANITOR_TIME_SCALE", "20")
         .env("GITHUB_OUTPUT", &output)
         .env("GITHUB_STEP_SUMMARY", dir.join("summary"))
         .env("INPUT_DRY-RUN", dry_run.to_string());

@@ -1,0 +1,211 @@
+//! The first hour (issue 13): the command line, the messages and the emulator as a new user
+//! meets them, followed word for word from the README.
+
+use crate::util::*;
+use gh_emulator::Emulator;
+use std::process::Command;
+
+#[test]
+fn the_emulator_explains_itself_and_names_a_missing_scenario_file() {
+    use gh_emulator::cli::{load, parse, Command, USAGE};
+    let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(parse(&args(&["--help"])).unwrap(), Command::Help);
+    assert!(USAGE.contains("Usage: gh-emulator --scenario FILE"));
+    let error = parse(&args(&["--bogus"])).unwrap_err().to_string();
+    assert!(
+        error.contains("unknown argument '--bogus'") && error.contains("Usage:"),
+        "{error}"
+    );
+    let error = format!("{:#}", load("no/such/scenario.yaml", None).unwrap_err());
+    assert!(error.contains("'no/such/scenario.yaml'"), "{error}");
+    // The README's scenario loads.
+    let demo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/emulator/scenarios/demo.yaml"
+    );
+    assert!(load(demo, None).is_ok());
+}
+
+/// The binary on a command line: no `GITHUB_ACTIONS`, flags, the token from `GITHUB_TOKEN`.
+fn command_line(emulator: &Emulator, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_package-janitor"))
+        .env_clear()
+        .env("GITHUB_API_URL", emulator.url())
+        .env("GITHUB_TOKEN", PAT)
+        .env("PACKAGE_JANITOR_TIME_SCALE", "1000")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_first_command_line_dry_run_against_the_emulator_works_in_plain_text() {
+    let package = images("web", &[&["pr-1"], &["pr-2"], &["v1"]]);
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    // No --registry-url: a loopback API serves the registry beside it.
+    let (code, stdout, stderr) = command_line(
+        &emulator,
+        &[
+            "--owner",
+            "acme",
+            "--packages",
+            "web",
+            "--tags",
+            "pr-*",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        !stdout.contains("::"),
+        "no workflow commands on a terminal:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("== container web: 2 of 3 versions planned (dry run)"),
+        "{stdout}"
+    );
+    let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(json["planned-count"], "2");
+    assert!(emulator.requests().iter().any(|r| r.path == "/v2/"));
+}
+
+#[test]
+fn an_unusable_registry_stops_the_run_once_before_any_change() {
+    let package = images("web", &[&["pr-1"], &["v1"]]);
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let (code, stdout, _) = command_line(
+        &emulator,
+        &[
+            "--owner",
+            "acme",
+            "--packages",
+            "web",
+            "--tags",
+            "pr-*",
+            "--registry-url",
+            &url,
+        ],
+    );
+    assert_eq!(code, 2, "{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("error: ")).count(),
+        1,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "the registry {url} (given as `registry-url`) cannot be used"
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("warning"), "{stdout}");
+    assert_eq!(count(&emulator.requests(), "DELETE"), 0);
+}
+
+#[test]
+fn list_flags_add_up_on_a_command_line() {
+    let package = images("web", &[&["pr-1"], &["pr-2"], &["pr-3"], &["v1"]]);
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let (code, stdout, _) = command_line(
+        &emulator,
+        &[
+            "--owner",
+            "acme",
+            "--packages",
+            "web",
+            "--tags",
+            "pr-1",
+            "--tags",
+            "pr-2",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let mut deleted: Vec<&str> = json["deleted-ids"].as_str().unwrap().split(',').collect();
+    deleted.sort_unstable();
+    assert_eq!(deleted, [id(0).to_string(), id(1).to_string()]);
+}
+
+#[test]
+fn a_tag_pattern_that_matches_nothing_is_a_warning_that_says_how_to_write_a_list() {
+    let package = images("web", &[&["pr-101"], &["pr-102"], &["v1"]]);
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let cases = [
+        ("pr-{101,102}", "braces `{a,b}` are not glob syntax here"),
+        ("pr-101;pr-102", "semicolons do not separate patterns"),
+        ("pr-101 pr-102", "spaces do not separate patterns"),
+        (
+            r#"["pr-101","pr-102"]"#,
+            "a YAML/JSON flow list is not a list here",
+        ),
+        ("pr-103", ""),
+    ];
+    for (tags, hint) in cases {
+        let run = janitor(&emulator, &acme(&[("tags", tags)]));
+        assert_eq!(run.code, 0, "{}", run.stdout);
+        assert_eq!(run.output("planned-count"), "0");
+        let expected = format!(
+            "::warning title=No version matched::web: tags: '{tags}' matched none of its 3 versions"
+        );
+        assert!(run.stdout.contains(&expected), "{tags}: {}", run.stdout);
+        assert!(run.stdout.contains(hint), "{tags}: {}", run.stdout);
+        if !hint.is_empty() {
+            assert!(run
+                .stdout
+                .contains("one pattern per line, or separate them with commas"));
+        }
+    }
+}
+
+#[test]
+fn minutes_are_min_and_a_bare_m_is_refused_with_a_hint() {
+    let emulator = Emulator::start(base().package(images("web", &[&["pr-1"], &["v1"]]))).unwrap();
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*"), ("older-than", "6m")]));
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("'6m' is ambiguous (minutes or months?): write '6min' for minutes"),
+        "{}",
+        run.stdout
+    );
+    assert!(emulator.requests().is_empty());
+    let run = janitor(
+        &emulator,
+        &acme(&[("tags", "pr-*"), ("older-than", "6min")]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+#[test]
+fn an_api_url_without_api_v3_is_suspected_when_the_owner_is_not_found() {
+    let emulator = Emulator::start(base()).unwrap();
+    let run = janitor(
+        &emulator,
+        &[
+            ("token", PAT),
+            ("owner", "nobody"),
+            ("packages", "web"),
+            ("tags", "*"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("owner 'nobody' does not exist"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("GITHUB_API_URL may be missing `/api/v3`"),
+        "{}",
+        run.stdout
+    );
+}
