@@ -209,3 +209,30 @@ fn an_api_url_without_api_v3_is_suspected_when_the_owner_is_not_found() {
         run.stdout
     );
 }
+
+#[test]
+fn a_package_named_in_capitals_reads_its_manifests_under_the_lower_case_name() {
+    // GitHub compares package names without case; OCI repository names are lower-case.
+    let package = gh_emulator::scenario::PackageSpec::new(
+        "acme",
+        gh_emulator::PackageType::Container,
+        "web",
+        7001,
+    )
+    .repository("acme/web")
+    .multi_arch(100, &["v1"], &["linux/amd64", "linux/arm64"], true, at(0))
+    .multi_arch(200, &[], &["linux/amd64"], false, at(5));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(
+        &emulator,
+        &[
+            ("token", PAT),
+            ("owner", "acme"),
+            ("packages", "WEB"),
+            ("untagged", "true"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(!run.stdout.contains("::warning"), "{}", run.stdout);
+    assert_eq!(run.ids("deleted-ids"), [200, 201]);
+}
