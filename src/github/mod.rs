@@ -1,0 +1,347 @@
+//! The one client of GitHub's REST API: [`transport`] (one request, paced, retried, waited
+//! out), [`pages`] (pagination), [`models`] (the JSON) and, here, the typed calls the run makes.
+
+mod models;
+mod pages;
+mod route;
+mod transport;
+
+pub use route::{percent_encode, OwnerRoute};
+pub use transport::{next_step, ApiError, Heard, Step, Stopped};
+
+use crate::limits::{Limits, Pacer};
+use crate::model::{Mode, OwnerKind, PackageType, PackageVersion};
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use models::VersionJson;
+use octocrab::Octocrab;
+use pages::{LISTING_LIMIT, PER_PAGE};
+use serde::Deserialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// The longest rate-limit wait a run sits through without `max-duration`; a longer one ends
+/// it cleanly (SPEC §5).
+const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// What the preflight learns about the owner and the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub kind: OwnerKind,
+    /// A classic PAT's scopes; `None` for tokens that do not report scopes.
+    pub scopes: Option<Vec<String>>,
+}
+
+/// The authenticated view of GitHub's REST API, paced under its limits.
+pub struct GitHub {
+    octo: Octocrab,
+    base: http::Uri,
+    pacer: Pacer,
+    requests: AtomicUsize,
+    limit_answers: AtomicUsize,
+    budget: std::sync::Mutex<Option<Budget>>,
+    /// Set when no further request may go out.
+    stopped: std::sync::Mutex<Option<Stopped>>,
+    /// When the run began, in real time.
+    started: tokio::time::Instant,
+}
+
+/// The primary budget as GitHub last reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub remaining: u64,
+    /// Epoch seconds at which the budget resets.
+    pub reset: i64,
+    /// Seconds from the answer's `Date` to the reset.
+    pub reset_in: i64,
+}
+
+impl GitHub {
+    pub fn new(api_url: &str, token: &str, limits: Limits) -> Result<GitHub> {
+        let base: http::Uri = api_url
+            .parse()
+            .with_context(|| format!("GITHUB_API_URL '{api_url}' is not a URL"))?;
+        // octocrab sends its own `User-Agent` on every request; `Accept` and the API version
+        // are set once per request in `send_once`, never added here, since the builder's extra
+        // headers are appended and a repeated field breaks behind a proxy (facts file, "HTTP
+        // on the wire").
+        let octo = Octocrab::builder()
+            .base_uri(base.clone())
+            .context("setting the API base")?
+            .personal_token(token.to_string())
+            .build()
+            .context("building the HTTP client")?;
+        Ok(GitHub {
+            octo,
+            base,
+            pacer: Pacer::new(limits),
+            requests: AtomicUsize::new(0),
+            limit_answers: AtomicUsize::new(0),
+            budget: std::sync::Mutex::new(None),
+            stopped: std::sync::Mutex::new(None),
+            started: tokio::time::Instant::now(),
+        })
+    }
+
+    /// Requests sent so far, retries included.
+    pub fn request_count(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// GitHub time → real time (the clock's speed in tests).
+    pub fn real(&self, github: Duration) -> Duration {
+        self.pacer.limits().real(github)
+    }
+
+    /// The GitHub time left before `max-duration`, if it is set.
+    fn time_left(&self) -> Option<Duration> {
+        let limits = self.pacer.limits();
+        let budget = limits.real(limits.max_duration?);
+        let left = budget.saturating_sub(self.started.elapsed());
+        Some(left.mul_f64(limits.time_scale.max(1e-9)))
+    }
+
+    /// Whether `max-duration` has passed: no change may start.
+    pub fn out_of_time(&self) -> bool {
+        self.time_left().is_some_and(|left| left.is_zero())
+    }
+
+    /// The longest rate-limit wait the run sits through: the time left before `max-duration`,
+    /// else an hour (SPEC §5); a longer one ends the run cleanly.
+    fn max_wait(&self) -> Duration {
+        self.time_left().map_or(MAX_WAIT, |left| left.min(MAX_WAIT))
+    }
+
+    /// Mutations a minute at the pace now in force.
+    pub fn mutations_per_minute(&self) -> f64 {
+        self.pacer.mutations_per_minute()
+    }
+
+    /// Rate-limit answers met so far.
+    pub fn limit_answers(&self) -> usize {
+        self.limit_answers.load(Ordering::Relaxed)
+    }
+
+    /// The primary budget from the latest answer that reported it.
+    pub fn budget(&self) -> Option<Budget> {
+        self.budget.lock().ok().and_then(|b| *b)
+    }
+    /// `GET /users/{owner}`: whether the owner is a user or an organization, and the token's
+    /// OAuth scopes when it is a classic PAT (`X-OAuth-Scopes`; absent for other tokens).
+    pub async fn owner(&self, owner: &str) -> Result<Owner> {
+        #[derive(Deserialize)]
+        struct Account {
+            #[serde(rename = "type")]
+            kind: String,
+        }
+        let answer = self
+            .send(http::Method::GET, &format!("/users/{owner}"))
+            .await?;
+        match answer.status.as_u16() {
+            200 => {}
+            401 => bail!("the token was rejected ({})", answer.error()),
+            404 => {
+                // A GitHub Enterprise Server URL without `/api/v3` answers 404 to every
+                // API path: say so rather than blame the owner.
+                let hint = match (self.base.host(), self.base.path()) {
+                    (Some("api.github.com"), _) => String::new(),
+                    (_, path) if path.trim_end_matches('/').ends_with("/api/v3") => String::new(),
+                    _ => format!(
+                        " If {} is a GitHub Enterprise Server, GITHUB_API_URL may be missing \
+                         `/api/v3`.",
+                        self.origin()
+                    ),
+                };
+                bail!(
+                    "owner '{owner}' does not exist on GitHub ({}).{hint}",
+                    answer.error()
+                )
+            }
+            _ => return Err(anyhow!(answer.error()).context(format!("GET /users/{owner}"))),
+        }
+        let account: Account = answer.json(&format!("GET /users/{owner}"))?;
+        let scopes = answer
+            .headers
+            .get("x-oauth-scopes")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            });
+        let kind = match account.kind.as_str() {
+            "Organization" => OwnerKind::Organization,
+            "User" => OwnerKind::User,
+            other => bail!(
+                "owner '{owner}' is a '{other}' account; only users and organizations own packages"
+            ),
+        };
+        Ok(Owner { kind, scopes })
+    }
+
+    /// `GET /user`: the login the token belongs to, or `None` for an installation token
+    /// (GITHUB_TOKEN), which GitHub answers with 403 "Resource not accessible by integration".
+    pub async fn token_login(&self) -> Result<Option<String>> {
+        #[derive(Deserialize)]
+        struct Account {
+            login: String,
+        }
+        let answer = self.send(http::Method::GET, "/user").await?;
+        match answer.status.as_u16() {
+            200 => Ok(Some(answer.json::<Account>("GET /user")?.login)),
+            403 => Ok(None),
+            401 => bail!("the token was rejected ({})", answer.error()),
+            _ => Err(anyhow!(answer.error()).context("GET /user")),
+        }
+    }
+
+    /// Every active (delete) or deleted (restore, `state=deleted`) version of a package.
+    pub async fn list_versions(
+        &self,
+        route: &OwnerRoute,
+        package_type: PackageType,
+        name: &str,
+        mode: Mode,
+    ) -> Result<Vec<PackageVersion>> {
+        let state = match mode {
+            // `active` is GitHub's default.
+            Mode::Delete => "",
+            Mode::Restore => "&state=deleted",
+        };
+        let first = format!(
+            "{}/versions?per_page={PER_PAGE}{state}",
+            route.package(package_type, name)
+        );
+        let (pages, truncated) = self.pages::<VersionJson>(first, usize::MAX).await?;
+        if truncated {
+            // Fail closed: a plan over part of the versions could delete what it cannot see
+            // the rest of (a kept image's children, the newest versions).
+            bail!(
+                "the listing of '{name}' came back incomplete (its last page still links to a \
+                 next one); nothing is changed on a partial listing"
+            );
+        }
+        let versions: Vec<PackageVersion> = pages
+            .into_iter()
+            .flatten()
+            .map(VersionJson::into_version)
+            .collect();
+        if mode == Mode::Restore {
+            // `state=deleted` is documented only for `/user` and `/orgs` (SPEC §3): a route
+            // that ignored it lists active versions, which must never be planned as restores.
+            if let Some(active) = versions.iter().find(|v| v.deleted_at.is_none()) {
+                bail!(
+                    "the listing of deleted versions of '{name}' via {} returned version {} \
+                     without `deleted_at`: GitHub ignored `state=deleted` on this route; \
+                     stopping rather than planning restores of active versions",
+                    route.prefix,
+                    active.id
+                );
+            }
+        }
+        Ok(versions)
+    }
+
+    /// The names of the owner's packages of one type. GitHub lists at most 10,000
+    /// (`page * per_page <= 10000`); `truncated` says there were more.
+    pub async fn list_packages(
+        &self,
+        route: &OwnerRoute,
+        package_type: PackageType,
+    ) -> Result<(Vec<String>, bool)> {
+        #[derive(Deserialize)]
+        struct PackageJson {
+            name: String,
+        }
+        let first = format!(
+            "{}/packages?package_type={package_type}&per_page={PER_PAGE}",
+            route.prefix
+        );
+        let (pages, truncated) = self
+            .pages::<PackageJson>(first, LISTING_LIMIT / PER_PAGE)
+            .await?;
+        let names = pages.into_iter().flatten().map(|p| p.name).collect();
+        Ok((names, truncated))
+    }
+    /// `DELETE …/versions/{id}` or `POST …/versions/{id}/restore`.
+    pub async fn change_version(
+        &self,
+        route: &OwnerRoute,
+        package_type: PackageType,
+        name: &str,
+        id: u64,
+        mode: Mode,
+    ) -> Result<Result<(), ApiError>> {
+        let version = format!("{}/versions/{id}", route.package(package_type, name));
+        self.change(&version, mode).await
+    }
+
+    /// `GET {prefix}/packages/{type}/{name}`: a package, as a stand-in version for plans of
+    /// whole packages (id and name of the package), with its version count.
+    pub async fn package(
+        &self,
+        route: &OwnerRoute,
+        package_type: PackageType,
+        name: &str,
+    ) -> Result<(PackageVersion, usize)> {
+        #[derive(Deserialize)]
+        struct PackageJson {
+            id: u64,
+            name: String,
+            #[serde(default)]
+            version_count: usize,
+            created_at: DateTime<Utc>,
+            updated_at: DateTime<Utc>,
+        }
+        let answer = self
+            .send(http::Method::GET, &route.package(package_type, name))
+            .await?;
+        if !answer.status.is_success() {
+            return Err(anyhow!(answer.error()));
+        }
+        let p: PackageJson = answer.json("a package")?;
+        Ok((
+            PackageVersion {
+                id: p.id,
+                name: p.name,
+                tags: Vec::new(),
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+                deleted_at: None,
+            },
+            p.version_count,
+        ))
+    }
+
+    /// `DELETE {prefix}/packages/{type}/{name}` or `POST …/restore`.
+    pub async fn change_package(
+        &self,
+        route: &OwnerRoute,
+        package_type: PackageType,
+        name: &str,
+        mode: Mode,
+    ) -> Result<Result<(), ApiError>> {
+        self.change(&route.package(package_type, name), mode).await
+    }
+
+    /// Delete `path`, or restore it (`POST {path}/restore`): `Ok` on 2xx (GitHub answers 204),
+    /// the API's error otherwise.
+    async fn change(&self, path: &str, mode: Mode) -> Result<Result<(), ApiError>> {
+        let answer = match mode {
+            Mode::Delete => self.send(http::Method::DELETE, path).await?,
+            Mode::Restore => {
+                self.send(http::Method::POST, &format!("{path}/restore"))
+                    .await?
+            }
+        };
+        // A retried change answered 404: the attempt that failed in transit took effect.
+        let done_before = answer.status == StatusCode::NOT_FOUND && answer.after_failure;
+        Ok(if answer.status.is_success() || done_before {
+            Ok(())
+        } else {
+            Err(answer.error())
+        })
+    }
+}
