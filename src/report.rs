@@ -374,6 +374,44 @@ fn fate_words(fate: &Fate, context: &RunContext) -> (String, String) {
     }
 }
 
+/// The log group's title for one package: `container web: 3 of 12 versions planned`.
+pub fn group_title(context: &RunContext, package: &PackagePlan) -> String {
+    let what = match context.target {
+        Target::Versions => format!(
+            "{} of {} versions planned",
+            package.changes().count(),
+            package.listed
+        ),
+        Target::Packages => format!("the whole package, {} versions", package.listed),
+    };
+    format!(
+        "{} {}: {what}{}",
+        context.package_type,
+        package.package,
+        if context.dry_run { " (dry run)" } else { "" }
+    )
+}
+
+/// The totals line: `Done: 3 planned, 3 deleted, 2 skipped, 0 failed`.
+pub fn totals(context: &RunContext, outputs: &Outputs) -> String {
+    format!(
+        "{}: {} planned, {} {}, {} skipped, {} failed",
+        match (&context.held, context.dry_run) {
+            (Some(_), _) => "Held",
+            (None, true) => "Dry run",
+            (None, false) => "Done",
+        },
+        outputs.planned_count,
+        outputs.deleted_count + outputs.restored_count,
+        match context.mode {
+            Mode::Delete => "deleted",
+            Mode::Restore => "restored",
+        },
+        outputs.skipped_count,
+        outputs.failed_count
+    )
+}
+
 /// The plan of one package as a plain-text table for the log.
 pub fn plan_table(
     context: &RunContext,

@@ -9,7 +9,7 @@ use crate::execute::{execute, Destination, Outcome, Outcomes};
 use crate::github::{ApiError, GitHub, OwnerRoute};
 use crate::model::{Mode, OwnerKind, PackageListing, PackageType, PackageVersion, Target};
 use crate::pattern::Pattern;
-use crate::plan::{plan, plan_whole_packages};
+use crate::plan::{plan, plan_whole_packages, Plan};
 use crate::registry::Registry;
 use crate::report::{self, Outputs, RunContext};
 use crate::workflow::Log;
@@ -27,82 +27,190 @@ pub enum Exit {
     Stopped = 2,
 }
 
+/// One run, as named phases: preflight → list and plan → protect images → hold → apply →
+/// report. Every error returned here comes before the first change.
 pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     let config = Config::from_env(env)?;
     crate::workflow::set_debug(config.debug);
     crate::signals::listen();
-    // Before any request: a record that cannot be written stops the run while nothing changed.
+    check_records(&config)?;
+    let github = GitHub::new(
+        &config.api_url,
+        config.token.expose(),
+        config.limits.clone(),
+    )?;
+    let pre = preflight(&github, &config, log).await?;
+    let now = Utc::now();
+    let (listings, mut plan) = list_and_plan(&github, &config, &pre, now, log).await?;
+    let images = pre.registry.as_ref().map(|registry| containers::Images {
+        registry,
+        owner: &config.owner,
+    });
+    let failed_closed = protect_images(images.as_ref(), &config, &mut plan, &listings, log).await;
+    let held = hold(&config, images.is_some(), &plan, &listings);
+    let applied = match (&held, config.dry_run) {
+        (None, false) => {
+            apply(
+                &github,
+                &config,
+                &pre,
+                images.as_ref(),
+                &mut plan,
+                &listings,
+                log,
+            )
+            .await
+        }
+        _ => Applied::default(),
+    };
+    let context = RunContext {
+        owner: config.owner.clone(),
+        owner_kind: pre.owner_kind,
+        package_type: config.package_type,
+        mode: config.mode,
+        target: config.target,
+        dry_run: config.dry_run,
+        held,
+        server_url: config.server_url.clone(),
+        action: config.action.clone(),
+    };
+    let requests = requests_said(
+        github.request_count(),
+        pre.registry.as_ref().map(Registry::requests),
+    );
+    let outputs_written = report(
+        &config,
+        &context,
+        &plan,
+        &applied.outcomes,
+        now,
+        &requests,
+        log,
+    );
+    Ok(exit_status(&Ending {
+        held: context.held.is_some(),
+        outputs_written,
+        failed_closed,
+        incomplete_images: applied.incomplete_images,
+        any_failed: applied
+            .outcomes
+            .values()
+            .any(|o| matches!(o, Outcome::Failed(_))),
+        cancelled: crate::signals::cancelled(),
+    }))
+}
+
+/// Before any request: a record that cannot be written stops the run while nothing changed.
+fn check_records(config: &Config) -> Result<()> {
     if let Some(path) = &config.output_file {
         report::check_writable(path, "$GITHUB_OUTPUT")?;
     }
     if let Some(path) = &config.summary_file {
         report::check_writable(path, "$GITHUB_STEP_SUMMARY")?;
     }
-    let github = GitHub::new(
-        &config.api_url,
-        config.token.expose(),
-        config.limits.clone(),
-    )?;
+    Ok(())
+}
 
+/// What the preflight learns: who owns the packages, what the token is, where the packages
+/// live, the registry (container runs) and the package names.
+pub struct Preflight {
+    pub owner_kind: OwnerKind,
+    /// The token reports OAuth scopes: a classic PAT.
+    pub classic: bool,
+    pub route: OwnerRoute,
+    pub registry: Option<Registry>,
+    pub names: Vec<String>,
+}
+
+/// Owner, token scopes, route (SPEC §3), registry, package names: all before any listing.
+async fn preflight(github: &GitHub, config: &Config, log: &mut Log) -> Result<Preflight> {
     let owner = github.owner(&config.owner).await?;
-    let owner_kind = owner.kind;
-    check_scopes(owner.scopes.as_deref(), &config)?;
-    let route = resolve_route(&github, &config.owner, owner_kind).await?;
+    check_scopes(owner.scopes.as_deref(), config)?;
+    let route = resolve_route(github, &config.owner, owner.kind).await?;
     log.info(&format!(
-        "Owner {} ({owner_kind}), {} packages via {}/packages, mode {}",
-        config.owner, config.package_type, route.prefix, config.mode
+        "Owner {} ({}), {} packages via {}/packages, mode {}",
+        config.owner, owner.kind, config.package_type, route.prefix, config.mode
     ));
-
-    // Before any listing: a registry that cannot be used stops the run once, clearly.
-    let registry = container_registry(&config).await?;
+    // A registry that cannot be used stops the run once, clearly.
+    let registry = container_registry(config).await?;
     let classic = owner.scopes.is_some();
-    let names = resolve_packages(&github, &route, &config, classic, log).await?;
-    let now = Utc::now();
-    let mut listings = Vec::new();
-    let mut plan = match config.target {
-        Target::Versions => {
-            for name in names {
-                let versions = github
-                    .list_versions(&route, config.package_type, &name, config.mode)
-                    .await
-                    .map_err(|e| explain_listing_error(e, &config, &name))?;
-                log.debug(&format!("{name}: {} versions listed", versions.len()));
-                let listing = PackageListing { name, versions };
-                warn_unmatched(&listing, &config, log);
-                listings.push(listing);
-            }
-            plan(&listings, &config.policy, now)
-        }
-        Target::Packages => {
-            let mut packages = Vec::new();
-            for name in names {
-                packages.push(match config.mode {
-                    Mode::Delete => github
-                        .package(&route, config.package_type, &name)
-                        .await
-                        .map_err(|e| explain_listing_error(e, &config, &name))?,
-                    // A deleted package cannot be read; it is known by name until restored.
-                    Mode::Restore => (deleted_package(name, now), 0),
-                });
-            }
-            plan_whole_packages(packages)
-        }
-    };
-    // Container images: what stays keeps what it needs; a deleted index takes its parts.
-    let images = registry.as_ref().map(|registry| containers::Images {
+    let names = resolve_packages(github, &route, config, classic, log).await?;
+    Ok(Preflight {
+        owner_kind: owner.kind,
+        classic,
+        route,
         registry,
-        owner: &config.owner,
-    });
-    let failed_closed = match (&images, config.mode) {
-        (Some(images), Mode::Delete) => {
-            containers::protect(images, &mut plan, &listings, log).await
+        names,
+    })
+}
+
+/// List every package's versions (or read the packages themselves) and plan, purely.
+async fn list_and_plan(
+    github: &GitHub,
+    config: &Config,
+    pre: &Preflight,
+    now: chrono::DateTime<Utc>,
+    log: &mut Log,
+) -> Result<(Vec<PackageListing>, Plan)> {
+    let mut listings = Vec::new();
+    if config.target == Target::Packages {
+        let mut packages = Vec::new();
+        for name in &pre.names {
+            packages.push(match config.mode {
+                Mode::Delete => github
+                    .package(&pre.route, config.package_type, name)
+                    .await
+                    .map_err(|e| explain_listing_error(e, config, pre, name))?,
+                // A deleted package cannot be read; it is known by name until restored.
+                Mode::Restore => (deleted_package(name.clone(), now), 0),
+            });
         }
+        return Ok((listings, plan_whole_packages(packages)));
+    }
+    for name in &pre.names {
+        let versions = github
+            .list_versions(&pre.route, config.package_type, name, config.mode)
+            .await
+            .map_err(|e| explain_listing_error(e, config, pre, name))?;
+        log.debug(&format!("{name}: {} versions listed", versions.len()));
+        let listing = PackageListing {
+            name: name.clone(),
+            versions,
+        };
+        warn_unmatched(&listing, config, log);
+        listings.push(listing);
+    }
+    let plan = plan(&listings, &config.policy, now);
+    Ok((listings, plan))
+}
+
+/// Container safety in delete mode: what stays keeps what it needs, a deleted index takes its
+/// parts. Returns whether it had to fail closed.
+async fn protect_images(
+    images: Option<&containers::Images<'_>>,
+    config: &Config,
+    plan: &mut Plan,
+    listings: &[PackageListing],
+    log: &mut Log,
+) -> bool {
+    match (images, config.mode) {
+        (Some(images), Mode::Delete) => containers::protect(images, plan, listings, log).await,
         _ => false,
-    };
-    // SPEC §4: the parts a restore may add count against max-changes before anything changes.
-    let possible_parts = match (&images, config.mode) {
-        (Some(_), Mode::Restore) => plan
-            .packages
+    }
+}
+
+/// Why the plan is not executed, if it is larger than `max-changes` — in restore mode with the
+/// parts restored images may bring back (SPEC §4), which count before anything changes.
+fn hold(
+    config: &Config,
+    containers: bool,
+    plan: &Plan,
+    listings: &[PackageListing],
+) -> Option<String> {
+    let max = config.policy.max_changes?;
+    let changes = plan.change_count();
+    let possible_parts: usize = if containers && config.mode == Mode::Restore {
+        plan.packages
             .iter()
             .map(|package| {
                 listings
@@ -110,77 +218,76 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
                     .find(|l| l.name == package.package)
                     .map_or(0, |l| crate::images::possible_parts(package, &l.versions))
             })
-            .sum(),
+            .sum()
+    } else {
+        0
+    };
+    if changes > max {
+        Some(format!(
+            "the plan has {changes} changes, more than max-changes {max}"
+        ))
+    } else if changes + possible_parts > max {
+        Some(format!(
+            "the plan has {changes} restores, and restoring their images may bring back up to \
+             {possible_parts} deleted parts (platform images, attestations, signatures: known \
+             only once an image is restored), more than max-changes {max}"
+        ))
+    } else {
+        None
+    }
+}
+
+/// What applying the plan did.
+#[derive(Default)]
+struct Applied {
+    outcomes: Outcomes,
+    /// Restored indexes whose parts could not be learnt.
+    incomplete_images: usize,
+}
+
+/// Execute the plan; after a container restore, bring back the parts of restored images.
+async fn apply(
+    github: &GitHub,
+    config: &Config,
+    pre: &Preflight,
+    images: Option<&containers::Images<'_>>,
+    plan: &mut Plan,
+    listings: &[PackageListing],
+    log: &mut Log,
+) -> Applied {
+    let to = Destination {
+        route: &pre.route,
+        package_type: config.package_type,
+        mode: config.mode,
+        target: config.target,
+    };
+    let mut outcomes = execute(github, &to, plan, log).await;
+    let incomplete_images = match (images, config.mode) {
+        (Some(images), Mode::Restore) => {
+            containers::restore_parts(github, &to, images, plan, listings, &mut outcomes, log).await
+        }
         _ => 0,
     };
-    let held = config.policy.max_changes.and_then(|max| {
-        let changes = plan.change_count();
-        if changes > max {
-            Some(format!(
-                "the plan has {changes} changes, more than max-changes {max}"
-            ))
-        } else if changes + possible_parts > max {
-            Some(format!(
-                "the plan has {changes} restores, and restoring their images may bring back up \
-                 to {possible_parts} deleted parts (platform images, attestations, signatures: \
-                 known only once an image is restored), more than max-changes {max}"
-            ))
-        } else {
-            None
-        }
-    });
-    let context = RunContext {
-        owner: config.owner.clone(),
-        owner_kind,
-        package_type: config.package_type,
-        mode: config.mode,
-        target: config.target,
-        dry_run: config.dry_run,
-        held: held.clone(),
-        server_url: config.server_url.clone(),
-        action: config.action.clone(),
-    };
-
-    let to = Destination {
-        route: &route,
-        package_type: config.package_type,
-        mode: config.mode,
-        target: config.target,
-    };
-    let mut outcomes = Outcomes::new();
-    let mut incomplete_images = 0;
-    if !config.dry_run && held.is_none() {
-        outcomes = execute(&github, &to, &plan, log).await;
-        if let (Some(images), Mode::Restore) = (&images, config.mode) {
-            incomplete_images = containers::restore_parts(
-                &github,
-                &to,
-                images,
-                &mut plan,
-                &listings,
-                &mut outcomes,
-                log,
-            )
-            .await;
-        }
+    Applied {
+        outcomes,
+        incomplete_images,
     }
+}
 
+/// The log's tables and totals, the step summary, then `$GITHUB_OUTPUT` (last, so that on a
+/// command line the JSON is stdout's final line). Returns whether both records were written.
+fn report(
+    config: &Config,
+    context: &RunContext,
+    plan: &Plan,
+    outcomes: &Outcomes,
+    now: chrono::DateTime<Utc>,
+    requests: &str,
+    log: &mut Log,
+) -> bool {
     for package in &plan.packages {
-        let what = match config.target {
-            Target::Versions => format!(
-                "{} of {} versions planned",
-                package.changes().count(),
-                package.listed
-            ),
-            Target::Packages => format!("the whole package, {} versions", package.listed),
-        };
-        log.group(&format!(
-            "{} {}: {what}{}",
-            config.package_type,
-            package.package,
-            if config.dry_run { " (dry run)" } else { "" }
-        ));
-        log.info(&report::plan_table(&context, package, &outcomes, now));
+        log.group(&report::group_title(context, package));
+        log.info(&report::plan_table(context, package, outcomes, now));
         log.end_group();
     }
     for id in &plan.missing_ids {
@@ -189,32 +296,15 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
             &format!("version-ids: {id} is not a version of any listed package"),
         );
     }
-
-    let outputs = Outputs::new(&context, &plan, &outcomes);
-    let summary = report::summary(&context, &plan, &outcomes, &outputs);
+    let outputs = Outputs::new(context, plan, outcomes);
     log.info(&format!(
-        "{}: {} planned, {} {}, {} skipped, {} failed ({})",
-        match (&context.held, config.dry_run) {
-            (Some(_), _) => "Held",
-            (None, true) => "Dry run",
-            (None, false) => "Done",
-        },
-        outputs.planned_count,
-        outputs.deleted_count + outputs.restored_count,
-        match config.mode {
-            Mode::Delete => "deleted",
-            Mode::Restore => "restored",
-        },
-        outputs.skipped_count,
-        outputs.failed_count,
-        requests_said(
-            github.request_count(),
-            registry.as_ref().map(Registry::requests)
-        )
+        "{} ({requests})",
+        report::totals(context, &outputs)
     ));
-    if let Some(reason) = &held {
+    if let Some(reason) = &context.held {
         log.error("Plan too large", &format!("{reason}; nothing was changed"));
     }
+    let summary = report::summary(context, plan, outcomes, &outputs);
     let summary_written = match &config.summary_file {
         Some(path) => report::append_summary(path, &summary),
         None if !config.in_actions => {
@@ -228,8 +318,6 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         log.error("Writing the step summary failed", &format!("{error:#}"));
     }
     log.finish();
-
-    // Last, so that on a command line the JSON is stdout's final line.
     let outputs_written = match &config.output_file {
         Some(path) => outputs.write_to(path),
         None => {
@@ -241,15 +329,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         log.error("Writing the outputs failed", &format!("{error:#}"));
         log.finish();
     }
-    let written = summary_written.and(outputs_written);
-    Ok(exit_status(&Ending {
-        held: held.is_some(),
-        outputs_written: written.is_ok(),
-        failed_closed,
-        incomplete_images,
-        any_failed: outcomes.values().any(|o| matches!(o, Outcome::Failed(_))),
-        cancelled: crate::signals::cancelled(),
-    }))
+    summary_written.is_ok() && outputs_written.is_ok()
 }
 
 /// How a run that got as far as a plan ended.
@@ -499,8 +579,14 @@ async fn resolve_route(github: &GitHub, owner: &str, kind: OwnerKind) -> Result<
     })
 }
 
-/// A listing that fails names the package, and a 404 lists its usual causes.
-fn explain_listing_error(error: anyhow::Error, config: &Config, name: &str) -> anyhow::Error {
+/// A listing that fails names the package, and a 404 lists its usual causes. A 403 to a token
+/// that is not a classic PAT is explained by what the token is, not by GitHub's words.
+fn explain_listing_error(
+    error: anyhow::Error,
+    config: &Config,
+    pre: &Preflight,
+    name: &str,
+) -> anyhow::Error {
     match error.downcast_ref::<ApiError>() {
         Some(api) if api.status == 404 => anyhow!(
             "package '{name}' ({}) of '{}' was not found (HTTP 404: {}). GitHub answers 404 both \
@@ -513,10 +599,11 @@ fn explain_listing_error(error: anyhow::Error, config: &Config, name: &str) -> a
             config.owner,
             api.message
         ),
-        Some(api) if api.status == 403 && api.message.contains("personal access token") => anyhow!(
+        Some(api) if api.status == 403 && !pre.classic => anyhow!(
             "package '{name}': GitHub refused the token ({api}). Fine-grained personal access \
              tokens and GitHub App tokens are not supported by the GitHub Packages API: use the \
-             workflow's GITHUB_TOKEN or a classic personal access token."
+             workflow's GITHUB_TOKEN (with `permissions: packages: write`) or a classic \
+             personal access token."
         ),
         _ => error.context(format!("listing the versions of package '{name}'")),
     }
