@@ -114,13 +114,11 @@ impl fmt::Debug for Token {
     }
 }
 
-/// Everything a run needs, validated.
+/// Everything a run needs, validated. The package type and the mode live in `policy` only.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub token: Token,
     pub owner: String,
-    pub package_type: PackageType,
-    pub mode: Mode,
     pub target: Target,
     /// Exact names, or patterns expanded through the owner's package list.
     pub packages: Vec<PackageName>,
@@ -128,17 +126,31 @@ pub struct Config {
     pub syntax: Syntax,
     pub policy: Policy,
     pub dry_run: bool,
+    pub endpoints: Endpoints,
+    pub records: Records,
+    /// GitHub's limits, overridable for GitHub Enterprise Server and for tests.
+    pub limits: Limits,
+}
+
+/// Where the run talks to.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
     /// The REST API base, `GITHUB_API_URL` or `https://api.github.com`.
     pub api_url: String,
     /// `GITHUB_SERVER_URL` or `https://github.com`, for links.
     pub server_url: String,
-    /// This action as a workflow names it: `GITHUB_ACTION_REPOSITORY@GITHUB_ACTION_REF`, or
-    /// the published name when the runner does not say.
-    pub action: String,
     /// The OCI registry for container manifests.
     pub registry_url: String,
     /// The registry was derived from the API URL, not given as `registry-url`.
     pub registry_derived: bool,
+    /// This action as a workflow names it: `GITHUB_ACTION_REPOSITORY@GITHUB_ACTION_REF`, or
+    /// the published name when the runner does not say.
+    pub action: String,
+}
+
+/// Where the run's record goes, and how its log is written.
+#[derive(Debug, Clone)]
+pub struct Records {
     /// `$GITHUB_OUTPUT`; outside Actions the outputs go to stdout as JSON.
     pub output_file: Option<PathBuf>,
     /// `$GITHUB_STEP_SUMMARY`.
@@ -147,8 +159,6 @@ pub struct Config {
     pub debug: bool,
     /// `GITHUB_ACTIONS=true`: running as an action, not on a command line.
     pub in_actions: bool,
-    /// GitHub's limits, overridable for GitHub Enterprise Server and for tests.
-    pub limits: Limits,
 }
 
 /// One entry of `packages`.
@@ -186,91 +196,18 @@ pub const INPUTS: &[&str] = &[
 ];
 
 impl Config {
+    /// Every input read, checked and typed, before the first request: each part by its own
+    /// constructor, then every conflict between inputs in [`check`].
     pub fn from_env(env: &Environment) -> Result<Config, InputError> {
-        let token = env.input("token");
-        let token = if token.is_empty() {
-            env.var("GITHUB_TOKEN").unwrap_or("")
-        } else {
-            token
-        };
-        if token.is_empty() {
-            return Err(bad(
-                "token",
-                "",
-                "is empty; pass `token: ${{ github.token }}` or a classic personal access token",
-            ));
-        }
-        // A header builder panics on a value no header may carry; refuse it here, naming
-        // the input but never echoing the token (facts file, "HTTP on the wire").
-        if http::HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
-            return Err(bad(
-                "token",
-                "",
-                "holds a character no HTTP header may carry (a line break, a control character \
-                 or a non-ASCII letter); check how the secret was pasted",
-            ));
-        }
-        let token = Token(token.to_string());
-
-        let owner = match env.input("owner") {
-            "" => env.var("GITHUB_REPOSITORY_OWNER").unwrap_or(""),
-            owner => owner,
-        };
-        if owner.is_empty() {
-            return Err(bad(
-                "owner",
-                "",
-                "is empty and GITHUB_REPOSITORY_OWNER is not set",
-            ));
-        }
-        if !owner
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(bad(
-                "owner",
-                owner,
-                "is not a GitHub user or organization login",
-            ));
-        }
-
-        let package_type = match env.input("package-type") {
-            "" => PackageType::Container,
-            value => PackageType::parse(value).ok_or_else(|| {
-                bad(
-                    "package-type",
-                    value,
-                    "must be one of container, npm, maven, rubygems, nuget, docker",
-                )
-            })?,
-        };
-
-        let use_regex = parse_bool(env, "use-regex", false)?;
-        let syntax = if use_regex {
+        let token = token(env)?;
+        let owner = owner(env)?;
+        let package_type = package_type(env)?;
+        let syntax = if parse_bool(env, "use-regex", false)? {
             Syntax::Regex
         } else {
             Syntax::Glob
         };
-
-        let packages = split_list(env.input("packages"))
-            .into_iter()
-            .map(|name| {
-                if has_pattern_syntax(&name, syntax) {
-                    Pattern::new(&name, syntax)
-                        .map(PackageName::Pattern)
-                        .map_err(|e| bad("packages", &name, e.to_string()))
-                } else {
-                    Ok(PackageName::Exact(name))
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if packages.is_empty() {
-            return Err(bad(
-                "packages",
-                "",
-                "is required: name at least one package",
-            ));
-        }
+        let packages = packages(env, syntax)?;
         let mode = parse_choice(
             env,
             "mode",
@@ -284,91 +221,225 @@ impl Config {
                 ("packages", Target::Packages),
             ],
         )?;
-        let tags = parse_patterns(env, "tags", syntax)?;
-        let exclude_tags = parse_patterns(env, "exclude-tags", syntax)?;
-        let tag_match = parse_choice(
+        let policy = selection(env, package_type, mode, syntax)?;
+        check(env, &policy, target, &packages)?;
+        Ok(Config {
+            token,
+            owner,
+            target,
+            packages,
+            syntax,
+            policy,
+            dry_run: parse_bool(env, "dry-run", false)?,
+            endpoints: Endpoints::from_env(env)?,
+            records: Records::from_env(env),
+            limits: Limits {
+                mutations_per_minute: parse_pace(env)?,
+                max_duration: parse_max_duration(env)?,
+                ..limits(env)?
+            },
+        })
+    }
+}
+
+/// `token`, else `GITHUB_TOKEN` (a command line): present, and fit for a header.
+fn token(env: &Environment) -> Result<Token, InputError> {
+    let token = match env.input("token") {
+        "" => env.var("GITHUB_TOKEN").unwrap_or(""),
+        token => token,
+    };
+    if token.is_empty() {
+        return Err(bad(
+            "token",
+            "",
+            "is empty; pass `token: ${{ github.token }}` or a classic personal access token",
+        ));
+    }
+    // A header builder panics on a value no header may carry; refuse it here, naming the input
+    // but never echoing the token (facts file, "HTTP on the wire").
+    if http::HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
+        return Err(bad(
+            "token",
+            "",
+            "holds a character no HTTP header may carry (a line break, a control character or \
+             a non-ASCII letter); check how the secret was pasted",
+        ));
+    }
+    Ok(Token(token.to_string()))
+}
+
+/// `owner`, else `GITHUB_REPOSITORY_OWNER`: a login.
+fn owner(env: &Environment) -> Result<String, InputError> {
+    let owner = match env.input("owner") {
+        "" => env.var("GITHUB_REPOSITORY_OWNER").unwrap_or(""),
+        owner => owner,
+    };
+    if owner.is_empty() {
+        return Err(bad(
+            "owner",
+            "",
+            "is empty and GITHUB_REPOSITORY_OWNER is not set",
+        ));
+    }
+    if !owner
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(bad(
+            "owner",
+            owner,
+            "is not a GitHub user or organization login",
+        ));
+    }
+    Ok(owner.to_string())
+}
+
+fn package_type(env: &Environment) -> Result<PackageType, InputError> {
+    match env.input("package-type") {
+        "" => Ok(PackageType::Container),
+        value => PackageType::parse(value).ok_or_else(|| {
+            bad(
+                "package-type",
+                value,
+                "must be one of container, npm, maven, rubygems, nuget, docker",
+            )
+        }),
+    }
+}
+
+/// `packages`: exact names, or patterns when they hold pattern syntax; at least one.
+fn packages(env: &Environment, syntax: Syntax) -> Result<Vec<PackageName>, InputError> {
+    let packages = split_list(env.input("packages"))
+        .into_iter()
+        .map(|name| {
+            if has_pattern_syntax(&name, syntax) {
+                Pattern::new(&name, syntax)
+                    .map(PackageName::Pattern)
+                    .map_err(|e| bad("packages", &name, e.to_string()))
+            } else {
+                Ok(PackageName::Exact(name))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if packages.is_empty() {
+        return Err(bad(
+            "packages",
+            "",
+            "is required: name at least one package",
+        ));
+    }
+    Ok(packages)
+}
+
+/// The selection inputs as the planner's [`Policy`].
+fn selection(
+    env: &Environment,
+    package_type: PackageType,
+    mode: Mode,
+    syntax: Syntax,
+) -> Result<Policy, InputError> {
+    let duration = |input: &'static str| match env.input(input) {
+        "" => Ok(None),
+        value => parse_duration(value)
+            .map(Some)
+            .map_err(|e| bad(input, value, e)),
+    };
+    Ok(Policy {
+        package_type,
+        mode,
+        tags: parse_patterns(env, "tags", syntax)?,
+        exclude_tags: parse_patterns(env, "exclude-tags", syntax)?,
+        tag_match: parse_choice(
             env,
             "tag-match",
             &[("all", TagMatch::All), ("any", TagMatch::Any)],
-        )?;
-        let untagged = parse_bool(env, "untagged", false)?;
-        if untagged && !package_type.has_tags() {
-            return Err(bad(
-                "untagged",
-                "true",
-                format!("conflicts with package-type '{package_type}': only container and docker versions have tags"),
-            ));
-        }
-        let version_ids = parse_ids(env, "version-ids")?;
-        let keep_latest = parse_count(env, "keep-latest", 0)?;
-        let min_versions = parse_count(env, "min-versions", 1)?;
-        let max_changes = match env.input("max-changes") {
+        )?,
+        untagged: parse_bool(env, "untagged", false)?,
+        version_ids: parse_ids(env, "version-ids")?,
+        keep_latest: parse_count(env, "keep-latest", 0)?,
+        min_versions: parse_count(env, "min-versions", 1)?,
+        max_changes: match env.input("max-changes") {
             "" => None,
             _ => Some(parse_count(env, "max-changes", 0)?),
-        };
-        let older_than = match env.input("older-than") {
-            "" => None,
-            value => Some(parse_duration(value).map_err(|e| bad("older-than", value, e))?),
-        };
+        },
+        older_than: duration("older-than")?,
+        deleted_within: duration("deleted-within")?,
+    })
+}
 
-        let deleted_within = match env.input("deleted-within") {
-            "" => None,
-            value => Some(parse_duration(value).map_err(|e| bad("deleted-within", value, e))?),
-        };
-        if deleted_within.is_some() && mode == Mode::Delete {
+/// Every conflict between inputs (SPEC §2), each naming the input and its value.
+fn check(
+    env: &Environment,
+    policy: &Policy,
+    target: Target,
+    packages: &[PackageName],
+) -> Result<(), InputError> {
+    let conflict =
+        |input: &'static str, problem: String| Err(bad(input, env.input(input), problem));
+    if policy.untagged && !policy.package_type.has_tags() {
+        return conflict(
+            "untagged",
+            format!(
+                "conflicts with package-type '{}': only container and docker versions have tags",
+                policy.package_type
+            ),
+        );
+    }
+    if policy.deleted_within.is_some() && policy.mode == Mode::Delete {
+        return conflict(
+            "deleted-within",
+            "conflicts with mode 'delete': it selects deleted versions for `mode: restore`".into(),
+        );
+    }
+    if target == Target::Packages {
+        // Whole packages are chosen by `packages` alone; version selectors make no sense.
+        let version_inputs = [
+            ("tags", !policy.tags.is_empty()),
+            ("exclude-tags", !policy.exclude_tags.is_empty()),
+            ("untagged", policy.untagged),
+            ("version-ids", !policy.version_ids.is_empty()),
+            ("older-than", policy.older_than.is_some()),
+            ("deleted-within", policy.deleted_within.is_some()),
+            ("keep-latest", policy.keep_latest > 0),
+        ];
+        if let Some((input, _)) = version_inputs.iter().find(|(_, set)| *set) {
+            return conflict(
+                input,
+                "conflicts with `target: packages`, which deletes or restores whole packages"
+                    .into(),
+            );
+        }
+        let pattern = packages.iter().find_map(|p| match p {
+            PackageName::Pattern(p) => Some(p.as_str()),
+            PackageName::Exact(_) => None,
+        });
+        if let (Mode::Restore, Some(pattern)) = (policy.mode, pattern) {
             return Err(bad(
-                "deleted-within",
-                env.input("deleted-within"),
-                "conflicts with mode 'delete': it selects deleted versions for `mode: restore`",
+                "packages",
+                pattern,
+                "is a pattern; GitHub cannot list deleted packages, so restoring whole packages \
+                 needs exact names",
             ));
         }
+    } else if policy.tags.is_empty()
+        && !policy.untagged
+        && policy.version_ids.is_empty()
+        && policy.older_than.is_none()
+        && policy.deleted_within.is_none()
+    {
+        return Err(bad(
+            "tags",
+            "",
+            "no selector given: set at least one of `tags`, `untagged: true`, `version-ids`, \
+             `older-than`, `deleted-within` (restore) or `target: packages` (use `tags: '*'` to \
+             select every tagged version explicitly)",
+        ));
+    }
+    Ok(())
+}
 
-        if target == Target::Packages {
-            // Whole packages are chosen by `packages` alone; version selectors make no sense.
-            let version_inputs = [
-                ("tags", !tags.is_empty()),
-                ("exclude-tags", !exclude_tags.is_empty()),
-                ("untagged", untagged),
-                ("version-ids", !version_ids.is_empty()),
-                ("older-than", older_than.is_some()),
-                ("deleted-within", deleted_within.is_some()),
-                ("keep-latest", keep_latest > 0),
-            ];
-            if let Some((input, _)) = version_inputs.iter().find(|(_, set)| *set) {
-                return Err(bad(
-                    input,
-                    env.input(input),
-                    "conflicts with `target: packages`, which deletes or restores whole packages",
-                ));
-            }
-            let pattern = packages.iter().find_map(|p| match p {
-                PackageName::Pattern(p) => Some(p.as_str()),
-                PackageName::Exact(_) => None,
-            });
-            if let (Mode::Restore, Some(pattern)) = (mode, pattern) {
-                return Err(bad(
-                    "packages",
-                    pattern,
-                    "is a pattern; GitHub cannot list deleted packages, so restoring whole \
-                     packages needs exact names",
-                ));
-            }
-        } else if tags.is_empty()
-            && !untagged
-            && version_ids.is_empty()
-            && older_than.is_none()
-            && deleted_within.is_none()
-        {
-            return Err(bad(
-                "tags",
-                "",
-                "no selector given: set at least one of `tags`, `untagged: true`, `version-ids`, \
-                 `older-than`, `deleted-within` (restore) or `target: packages` (use `tags: '*'` \
-                 to select every tagged version explicitly)",
-            ));
-        }
-
-        let dry_run = parse_bool(env, "dry-run", false)?;
+impl Endpoints {
+    fn from_env(env: &Environment) -> Result<Endpoints, InputError> {
         let api_url = env
             .var("GITHUB_API_URL")
             .unwrap_or("https://api.github.com")
@@ -377,7 +448,6 @@ impl Config {
         if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
             return Err(bad("GITHUB_API_URL", &api_url, "must be an http(s) URL"));
         }
-
         let (registry_url, registry_derived) =
             crate::registry::registry_url(Some(env.input("registry-url")), &api_url);
         if registry_url
@@ -392,38 +462,12 @@ impl Config {
                 "is not a URL",
             ));
         }
-
-        Ok(Config {
-            token,
-            owner: owner.to_string(),
-            package_type,
-            mode,
-            target,
-            packages,
-            syntax,
-            policy: Policy {
-                package_type,
-                mode,
-                tags,
-                exclude_tags,
-                tag_match,
-                untagged,
-                version_ids,
-                keep_latest,
-                min_versions,
-                older_than,
-                deleted_within,
-                max_changes,
-            },
-            dry_run,
-            registry_url,
-            registry_derived,
+        Ok(Endpoints {
             server_url: env
                 .var("GITHUB_SERVER_URL")
                 .unwrap_or("https://github.com")
                 .trim_end_matches('/')
                 .to_string(),
-            api_url,
             action: match (
                 env.var("GITHUB_ACTION_REPOSITORY"),
                 env.var("GITHUB_ACTION_REF"),
@@ -431,16 +475,21 @@ impl Config {
                 (Some(repository), Some(reference)) => format!("{repository}@{reference}"),
                 _ => "owner/package-janitor@v1".to_string(),
             },
+            api_url,
+            registry_url,
+            registry_derived,
+        })
+    }
+}
+
+impl Records {
+    fn from_env(env: &Environment) -> Records {
+        Records {
             output_file: env.var("GITHUB_OUTPUT").map(PathBuf::from),
             summary_file: env.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             debug: env.var("RUNNER_DEBUG") == Some("1"),
             in_actions: env.var("GITHUB_ACTIONS") == Some("true"),
-            limits: Limits {
-                mutations_per_minute: parse_pace(env)?,
-                max_duration: parse_max_duration(env)?,
-                ..limits(env)?
-            },
-        })
+        }
     }
 }
 
@@ -609,7 +658,7 @@ mod tests {
         pairs.push(("INPUT_PACKAGE-TYPE", "npm"));
         let config = Config::from_env(&env(&pairs)).unwrap();
         assert!(config.dry_run);
-        assert_eq!(config.package_type, PackageType::Npm);
+        assert_eq!(config.policy.package_type, PackageType::Npm);
         assert_eq!(config.policy.min_versions, 1);
         assert_eq!(format!("{:?}", config.token), "Token(***)");
     }

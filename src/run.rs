@@ -31,11 +31,11 @@ pub enum Exit {
 /// report. Every error returned here comes before the first change.
 pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     let config = Config::from_env(env)?;
-    crate::workflow::set_debug(config.debug);
+    crate::workflow::set_debug(config.records.debug);
     crate::signals::listen();
     check_records(&config)?;
     let github = GitHub::new(
-        &config.api_url,
+        &config.endpoints.api_url,
         config.token.expose(),
         config.limits.clone(),
     )?;
@@ -66,13 +66,13 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     let context = RunContext {
         owner: config.owner.clone(),
         owner_kind: pre.owner_kind,
-        package_type: config.package_type,
-        mode: config.mode,
+        package_type: config.policy.package_type,
+        mode: config.policy.mode,
         target: config.target,
         dry_run: config.dry_run,
         held,
-        server_url: config.server_url.clone(),
-        action: config.action.clone(),
+        server_url: config.endpoints.server_url.clone(),
+        action: config.endpoints.action.clone(),
     };
     let requests = requests_said(
         github.request_count(),
@@ -102,10 +102,10 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
 
 /// Before any request: a record that cannot be written stops the run while nothing changed.
 fn check_records(config: &Config) -> Result<()> {
-    if let Some(path) = &config.output_file {
+    if let Some(path) = &config.records.output_file {
         report::check_writable(path, "$GITHUB_OUTPUT")?;
     }
-    if let Some(path) = &config.summary_file {
+    if let Some(path) = &config.records.summary_file {
         report::check_writable(path, "$GITHUB_STEP_SUMMARY")?;
     }
     Ok(())
@@ -129,7 +129,7 @@ async fn preflight(github: &GitHub, config: &Config, log: &mut Log) -> Result<Pr
     let route = resolve_route(github, &config.owner, owner.kind).await?;
     log.info(&format!(
         "Owner {} ({}), {} packages via {}/packages, mode {}",
-        config.owner, owner.kind, config.package_type, route.prefix, config.mode
+        config.owner, owner.kind, config.policy.package_type, route.prefix, config.policy.mode
     ));
     // A registry that cannot be used stops the run once, clearly.
     let registry = container_registry(config).await?;
@@ -156,9 +156,9 @@ async fn list_and_plan(
     if config.target == Target::Packages {
         let mut packages = Vec::new();
         for name in &pre.names {
-            packages.push(match config.mode {
+            packages.push(match config.policy.mode {
                 Mode::Delete => github
-                    .package(&pre.route, config.package_type, name)
+                    .package(&pre.route, config.policy.package_type, name)
                     .await
                     .map_err(|e| explain_listing_error(e, config, pre, name))?,
                 // A deleted package cannot be read; it is known by name until restored.
@@ -169,7 +169,12 @@ async fn list_and_plan(
     }
     for name in &pre.names {
         let versions = github
-            .list_versions(&pre.route, config.package_type, name, config.mode)
+            .list_versions(
+                &pre.route,
+                config.policy.package_type,
+                name,
+                config.policy.mode,
+            )
             .await
             .map_err(|e| explain_listing_error(e, config, pre, name))?;
         log.debug(&format!("{name}: {} versions listed", versions.len()));
@@ -193,7 +198,7 @@ async fn protect_images(
     listings: &[PackageListing],
     log: &mut Log,
 ) -> bool {
-    match (images, config.mode) {
+    match (images, config.policy.mode) {
         (Some(images), Mode::Delete) => containers::protect(images, plan, listings, log).await,
         _ => false,
     }
@@ -209,7 +214,7 @@ fn hold(
 ) -> Option<String> {
     let max = config.policy.max_changes?;
     let changes = plan.change_count();
-    let possible_parts: usize = if containers && config.mode == Mode::Restore {
+    let possible_parts: usize = if containers && config.policy.mode == Mode::Restore {
         plan.packages
             .iter()
             .map(|package| {
@@ -257,12 +262,12 @@ async fn apply(
 ) -> Applied {
     let to = Destination {
         route: &pre.route,
-        package_type: config.package_type,
-        mode: config.mode,
+        package_type: config.policy.package_type,
+        mode: config.policy.mode,
         target: config.target,
     };
     let mut outcomes = execute(github, &to, plan, log).await;
-    let incomplete_images = match (images, config.mode) {
+    let incomplete_images = match (images, config.policy.mode) {
         (Some(images), Mode::Restore) => {
             containers::restore_parts(github, &to, images, plan, listings, &mut outcomes, log).await
         }
@@ -305,9 +310,9 @@ fn report(
         log.error("Plan too large", &format!("{reason}; nothing was changed"));
     }
     let summary = report::summary(context, plan, outcomes, &outputs);
-    let summary_written = match &config.summary_file {
+    let summary_written = match &config.records.summary_file {
         Some(path) => report::append_summary(path, &summary),
-        None if !config.in_actions => {
+        None if !config.records.in_actions => {
             // On a command line the summary goes to stderr, the outputs to stdout.
             let _ = std::io::Write::write_all(&mut std::io::stderr(), summary.as_bytes());
             Ok(())
@@ -318,7 +323,7 @@ fn report(
         log.error("Writing the step summary failed", &format!("{error:#}"));
     }
     log.finish();
-    let outputs_written = match &config.output_file {
+    let outputs_written = match &config.records.output_file {
         Some(path) => outputs.write_to(path),
         None => {
             crate::workflow::out(&outputs.to_json().to_string());
@@ -380,7 +385,7 @@ fn warn_unmatched(listing: &PackageListing, config: &Config, log: &mut Log) {
                 listing.name,
                 pattern.as_str(),
                 listing.versions.len(),
-                match config.mode {
+                match config.policy.mode {
                     Mode::Delete => "",
                     Mode::Restore => "deleted ",
                 }
@@ -391,18 +396,18 @@ fn warn_unmatched(listing: &PackageListing, config: &Config, log: &mut Log) {
 
 /// The registry for container runs, checked to answer as one before anything is planned.
 async fn container_registry(config: &Config) -> Result<Option<Registry>> {
-    if config.package_type != PackageType::Container || config.target != Target::Versions {
+    if config.policy.package_type != PackageType::Container || config.target != Target::Versions {
         return Ok(None);
     }
     let registry = Registry::new(
-        &config.registry_url,
-        &config.api_url,
+        &config.endpoints.registry_url,
+        &config.endpoints.api_url,
         config.token.expose(),
         config.limits.clone(),
-        config.in_actions,
+        config.records.in_actions,
     )?;
     if let Err(error) = registry.check().await {
-        let origin = if config.registry_derived {
+        let origin = if config.endpoints.registry_derived {
             "derived from GITHUB_API_URL; pass the registry as `registry-url` (on a command \
              line --registry-url), e.g. the API's own URL when it serves `/v2/`"
         } else {
@@ -411,7 +416,7 @@ async fn container_registry(config: &Config) -> Result<Option<Registry>> {
         return Err(error.context(format!(
             "container images need the registry's manifests, and the registry {} ({origin}) \
              cannot be used",
-            config.registry_url
+            config.endpoints.registry_url
         )));
     }
     Ok(Some(registry))
@@ -444,14 +449,14 @@ fn check_scopes(scopes: Option<&[String]>, config: &Config) -> Result<()> {
         return Ok(());
     };
     let mut needed = vec!["read:packages"];
-    needed.push(match config.mode {
+    needed.push(match config.policy.mode {
         Mode::Delete => "delete:packages",
         Mode::Restore => "write:packages",
     });
     // Only the repository-scoped registries need `repo`; container, npm, NuGet and RubyGems
     // have granular permissions (SPEC §3, facts file "Tokens").
     if matches!(
-        config.package_type,
+        config.policy.package_type,
         PackageType::Maven | PackageType::Docker
     ) {
         needed.push("repo");
@@ -469,8 +474,8 @@ fn check_scopes(scopes: Option<&[String]>, config: &Config) -> Result<()> {
         "the token is missing the scope(s) {} needed to {} {} package versions (it has: {}). \
          Edit the classic personal access token's scopes, or use the workflow's GITHUB_TOKEN.",
         missing.join(", "),
-        config.mode,
-        config.package_type,
+        config.policy.mode,
+        config.policy.package_type,
         if scopes.is_empty() {
             "none".to_string()
         } else {
@@ -500,7 +505,7 @@ async fn resolve_packages(
         None => Vec::new(),
         Some(first) => {
             let (names, truncated) = github
-                .list_packages(route, config.package_type)
+                .list_packages(route, config.policy.package_type)
                 .await
                 .map_err(|e| explain_package_list_error(e, first.as_str(), classic))?;
             if truncated {
@@ -532,7 +537,7 @@ async fn resolve_packages(
                             "packages: '{}' matched none of the owner's {} {} packages",
                             pattern.as_str(),
                             listed.len(),
-                            config.package_type
+                            config.policy.package_type
                         ),
                     );
                 }
@@ -595,7 +600,7 @@ fn explain_listing_error(
              → Manage Actions access, role Admin); the owner is wrong; the name misses a \
              `repo/` prefix; or a GITHUB_TOKEN is used where a classic PAT with read:packages \
              is needed.",
-            config.package_type,
+            config.policy.package_type,
             config.owner,
             api.message
         ),
