@@ -215,37 +215,26 @@ async fn parts_of(
     let mut parts: Vec<Entry> = Vec::new();
     let mut unreadable = Vec::new();
     for entry in restored {
-        let mut wanted: BTreeSet<String> = match images
+        let children: Vec<String> = match images
             .registry
             .manifest(&session, &entry.version.name)
             .await
         {
             ManifestRead::Index(children) => children.into_iter().map(|c| c.digest).collect(),
-            ManifestRead::Image => BTreeSet::new(),
+            ManifestRead::Image => Vec::new(),
             ManifestRead::Unreadable(error) => {
                 unreadable.push((entry.version.name.clone(), error));
-                BTreeSet::new()
+                Vec::new()
             }
         };
-        for v in &listing.versions {
-            if v.tags
-                .iter()
-                .any(|t| crate::images::referred_digest(t).as_deref() == Some(&entry.version.name))
-            {
-                wanted.insert(v.name.clone());
-            }
-        }
         let image = entry
             .version
             .tags
             .first()
             .cloned()
             .unwrap_or_else(|| entry.version.name.clone());
-        for v in listing.versions.iter().filter(|v| wanted.contains(&v.name)) {
-            if crate::images::may_be_part(v)
-                && !in_plan.contains(v.name.as_str())
-                && !parts.iter().any(|p| p.version.id == v.id)
-            {
+        for v in crate::images::parts_of(&entry.version, &children, &listing.versions, &in_plan) {
+            if !parts.iter().any(|p| p.version.id == v.id) {
                 parts.push(Entry {
                     version: v.clone(),
                     decision: Decision::Change,

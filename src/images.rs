@@ -85,65 +85,102 @@ fn label(version: &PackageVersion) -> String {
     }
 }
 
-/// Apply protection, fail-closed and cascade to one container package's delete plan.
-/// `active` is every active version of the package, as listed.
-pub fn protect(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Manifests) {
-    let by_digest: HashMap<&str, &PackageVersion> =
-        active.iter().map(|v| (v.name.as_str(), v)).collect();
-    let children = |digest: &str| -> Vec<String> {
-        match manifests.get(digest) {
-            Some(ManifestRead::Index(children)) => {
-                children.iter().map(|c| c.digest.clone()).collect()
-            }
-            _ => Vec::new(),
-        }
-    };
-    let referrers: BTreeMap<String, Vec<&PackageVersion>> = {
-        let mut map: BTreeMap<String, Vec<&PackageVersion>> = BTreeMap::new();
-        for v in active {
-            for subject in v.tags.iter().filter_map(|t| referred_digest(t)) {
-                map.entry(subject).or_default().push(v);
-            }
-        }
-        map
-    };
-    // Everything a root needs: its children, transitively, and the referrers of each.
-    let needs = |root: &str| -> Vec<String> {
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![root.to_string()];
-        while let Some(d) = stack.pop() {
-            if !seen.insert(d.clone()) {
-                continue;
-            }
-            stack.extend(children(&d));
-            if let Some(refs) = referrers.get(&d) {
-                stack.extend(refs.iter().map(|v| v.name.clone()));
-            }
-        }
-        seen.remove(root);
-        seen.into_iter().collect()
-    };
+/// What the manifests say about one package's images: each digest's children, and the
+/// referrers (`sha256-<hex>…` tags) of each digest.
+pub struct ImageGraph<'a> {
+    by_digest: HashMap<&'a str, &'a PackageVersion>,
+    children: HashMap<&'a str, Vec<&'a str>>,
+    referrers: BTreeMap<String, Vec<&'a str>>,
+}
 
-    // 1. Protect what the versions that stay need, until nothing changes.
+impl<'a> ImageGraph<'a> {
+    pub fn new(versions: &'a [PackageVersion], manifests: &'a Manifests) -> ImageGraph<'a> {
+        let children = manifests
+            .iter()
+            .filter_map(|(digest, read)| match read {
+                ManifestRead::Index(children) => Some((
+                    digest.as_str(),
+                    children.iter().map(|c| c.digest.as_str()).collect(),
+                )),
+                _ => None,
+            })
+            .collect();
+        let mut referrers: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for v in versions {
+            for subject in v.tags.iter().filter_map(|t| referred_digest(t)) {
+                referrers.entry(subject).or_default().push(v.name.as_str());
+            }
+        }
+        ImageGraph {
+            by_digest: versions.iter().map(|v| (v.name.as_str(), v)).collect(),
+            children,
+            referrers,
+        }
+    }
+
+    /// Everything a root needs: its children, transitively, and the referrers of each.
+    pub fn needs(&self, root: &str) -> BTreeSet<&'a str> {
+        let mut seen: BTreeSet<&'a str> = BTreeSet::new();
+        let mut stack: Vec<&'a str> = self.next_to(root);
+        while let Some(d) = stack.pop() {
+            if d != root && seen.insert(d) {
+                stack.extend(self.next_to(d));
+            }
+        }
+        seen
+    }
+
+    /// A digest's children and referrers.
+    fn next_to(&self, digest: &str) -> Vec<&'a str> {
+        let children = self.children.get(digest).into_iter().flatten();
+        let referrers = self.referrers.get(digest).into_iter().flatten();
+        children.chain(referrers).copied().collect()
+    }
+}
+
+/// Apply container safety to one container package's delete plan, in three steps: protect
+/// what staying images need, fail closed on an unreadable manifest, cascade what deleted
+/// indexes leave behind. `active` is every active version of the package, as listed.
+pub fn protect(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Manifests) {
+    let graph = ImageGraph::new(active, manifests);
+    keep_what_staying_images_need(plan, active, &graph);
+    fail_closed(plan, active, manifests);
+    cascade(plan, active, &graph);
+    plan.entries
+        .sort_by(|a, b| PackageVersion::newer_first(&a.version, &b.version));
+}
+
+/// The digests of the planned changes.
+fn planned(plan: &PackagePlan) -> BTreeSet<String> {
+    plan.changes().map(|v| v.name.clone()).collect()
+}
+
+/// 1. A planned version that a version that stays needs is kept, "used by `<image>`"; kept
+///    versions stay too, so this repeats until nothing changes.
+fn keep_what_staying_images_need(
+    plan: &mut PackagePlan,
+    active: &[PackageVersion],
+    graph: &ImageGraph<'_>,
+) {
     loop {
-        let planned: BTreeSet<String> = plan.changes().map(|v| v.name.clone()).collect();
-        let mut used_by: BTreeMap<String, String> = BTreeMap::new();
+        let planned = planned(plan);
+        let mut used_by: BTreeMap<&str, String> = BTreeMap::new();
         for stays in active.iter().filter(|v| !planned.contains(&v.name)) {
-            for needed in needs(&stays.name) {
-                if planned.contains(&needed) {
+            for needed in graph.needs(&stays.name) {
+                if planned.contains(needed) {
                     used_by.entry(needed).or_insert_with(|| label(stays));
                 }
             }
         }
         if used_by.is_empty() {
-            break;
+            return;
         }
         for entry in plan
             .entries
             .iter_mut()
             .filter(|e| e.decision == Decision::Change)
         {
-            if let Some(image) = used_by.get(&entry.version.name) {
+            if let Some(image) = used_by.get(entry.version.name.as_str()) {
                 entry.decision = Decision::Skip(SkipReason::UsedBy {
                     image: image.clone(),
                 });
@@ -151,51 +188,58 @@ pub fn protect(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Ma
             }
         }
     }
+}
 
-    // 2. Fail closed on an unreadable manifest of a version that stays.
-    let planned: BTreeSet<String> = plan.changes().map(|v| v.name.clone()).collect();
+/// 2. If the manifest of a version that stays could not be read, no untagged version of the
+///    package is deleted: any could be its child.
+fn fail_closed(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Manifests) {
+    let planned = planned(plan);
     let unreadable = active.iter().find_map(|v| match manifests.get(&v.name) {
         Some(ManifestRead::Unreadable(error)) if !planned.contains(&v.name) => {
             Some((v.name.clone(), error.clone()))
         }
         _ => None,
     });
-    if let Some((digest, error)) = unreadable {
-        for entry in plan.entries.iter_mut() {
-            if entry.decision == Decision::Change && entry.version.tags.is_empty() {
-                entry.decision = Decision::Skip(SkipReason::ManifestUnreadable {
-                    digest: digest.clone(),
-                    error: error.clone(),
-                });
-                entry.note = None;
-            }
+    let Some((digest, error)) = unreadable else {
+        return;
+    };
+    for entry in plan.entries.iter_mut() {
+        if entry.decision == Decision::Change && entry.version.tags.is_empty() {
+            entry.decision = Decision::Skip(SkipReason::ManifestUnreadable {
+                digest: digest.clone(),
+                error: error.clone(),
+            });
+            entry.note = None;
         }
     }
+}
 
-    // 3. Cascade: what deleted indexes leave behind, unless something that stays needs it.
+/// 3. The parts (children and referrers, transitively) of a deleted index that nothing staying
+///    needs, that no rule of the plan kept and that carry no tag of their own, are deleted with
+///    it, "part of `<image>`"; until nothing more is added.
+fn cascade(plan: &mut PackagePlan, active: &[PackageVersion], graph: &ImageGraph<'_>) {
     loop {
-        let planned: BTreeSet<String> = plan.changes().map(|v| v.name.clone()).collect();
+        let planned = planned(plan);
         let in_plan: BTreeSet<String> = plan
             .entries
             .iter()
             .map(|e| e.version.name.clone())
             .collect();
-        let needed_by_staying: BTreeSet<String> = active
+        let needed_by_staying: BTreeSet<&str> = active
             .iter()
             .filter(|v| !planned.contains(&v.name))
-            .flat_map(|v| needs(&v.name))
+            .flat_map(|v| graph.needs(&v.name))
             .collect();
-        let mut added = Vec::new();
+        let mut added: Vec<Entry> = Vec::new();
         for deleted in active.iter().filter(|v| planned.contains(&v.name)) {
-            for part in needs(&deleted.name) {
-                let Some(version) = by_digest.get(part.as_str()) else {
+            for part in graph.needs(&deleted.name) {
+                let Some(version) = graph.by_digest.get(part) else {
                     continue;
                 };
-                // A child with a tag of its own is an image someone named: it is not swept.
                 if !may_be_part(version)
-                    || in_plan.contains(&part)
-                    || needed_by_staying.contains(&part)
-                    || added.iter().any(|e: &Entry| e.version.name == part)
+                    || in_plan.contains(part)
+                    || needed_by_staying.contains(part)
+                    || added.iter().any(|e| e.version.name == part)
                 {
                     continue;
                 }
@@ -207,12 +251,31 @@ pub fn protect(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Ma
             }
         }
         if added.is_empty() {
-            break;
+            return;
         }
         plan.entries.extend(added);
     }
-    plan.entries
-        .sort_by(|a, b| PackageVersion::newer_first(&a.version, &b.version));
+}
+
+/// The mirror of [`cascade`] for a restore: of the `deleted` versions, those that come back
+/// with the restored image `restored` whose index lists `children` — its children and the
+/// referrers of its digest that may be parts and are not in the plan already (`in_plan`).
+pub fn parts_of<'a>(
+    restored: &PackageVersion,
+    children: &[String],
+    deleted: &'a [PackageVersion],
+    in_plan: &BTreeSet<&str>,
+) -> Vec<&'a PackageVersion> {
+    deleted
+        .iter()
+        .filter(|v| {
+            children.contains(&v.name)
+                || v.tags
+                    .iter()
+                    .any(|t| referred_digest(t).as_deref() == Some(restored.name.as_str()))
+        })
+        .filter(|v| may_be_part(v) && !in_plan.contains(v.name.as_str()))
+        .collect()
 }
 
 /// Whether a restore may bring `version` back as a part of a restored image: untagged
@@ -477,6 +540,33 @@ mod tests {
         let mut nothing = plan.clone();
         nothing.entries[0].decision = Decision::Skip(SkipReason::KeepLatest { n: 1 });
         assert_eq!(possible_parts(&nothing, &deleted), 0);
+    }
+
+    #[test]
+    fn a_restore_brings_back_what_the_cascade_would_have_taken() {
+        // Deleted: the index 1 (restored), its children 2 and 3 (3 named v0), a signature 4
+        // of 1, and 5, unrelated; 2 is already in the plan.
+        let mut signature = version(4, &[]);
+        signature.tags = vec![format!("{}.sig", digest(1).replace(':', "-"))];
+        let deleted = vec![
+            version(1, &["v1"]),
+            version(2, &[]),
+            version(3, &["v0"]),
+            signature,
+            version(5, &[]),
+        ];
+        let children = vec![digest(2), digest(3)];
+        let in_plan: BTreeSet<&str> = [deleted[1].name.as_str()].into_iter().collect();
+        let parts: Vec<u64> = parts_of(&deleted[0], &children, &deleted, &in_plan)
+            .iter()
+            .map(|v| v.id)
+            .collect();
+        assert_eq!(parts, [4]);
+        let parts: Vec<u64> = parts_of(&deleted[0], &children, &deleted, &BTreeSet::new())
+            .iter()
+            .map(|v| v.id)
+            .collect();
+        assert_eq!(parts, [2, 4]);
     }
 
     #[test]
