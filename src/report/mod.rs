@@ -1,0 +1,143 @@
+//! Everything the run reports, one renderer per output: [`table`] (the log's plan table,
+//! group titles and totals), [`outputs`] (`$GITHUB_OUTPUT` and the `result` JSON) and
+//! [`summary`] (the step summary).
+//!
+//! All renderers read the same two things, the [`Plan`](crate::plan::Plan) and the execution
+//! [`Outcomes`], so the log, the outputs and the summary cannot disagree.
+
+mod outputs;
+mod summary;
+mod table;
+
+pub use outputs::{check_writable, Outputs, RESULT_LIMIT};
+pub use summary::{append_summary, stopped_summary, summary};
+pub use table::{group_title, plan_table, totals};
+
+use crate::execute::{Outcome, Outcomes};
+use crate::model::{Mode, OwnerKind, PackageType, PackageVersion, Target};
+use crate::plan::{Decision, Entry, SkipReason};
+
+/// What the report says about the run as a whole.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub owner: String,
+    pub owner_kind: OwnerKind,
+    pub package_type: PackageType,
+    pub mode: Mode,
+    pub target: Target,
+    pub dry_run: bool,
+    /// Why a plan was not executed (`max-changes`), if it was not.
+    pub held: Option<String>,
+    /// `GITHUB_SERVER_URL`, for links to the packages.
+    pub server_url: String,
+    /// How a workflow names this action (`owner/repo@ref`), for the undo step.
+    pub action: String,
+}
+
+impl RunContext {
+    /// The package's page on GitHub.
+    pub fn package_url(&self, name: &str) -> String {
+        let owners = match self.owner_kind {
+            OwnerKind::Organization => "orgs",
+            OwnerKind::User => "users",
+        };
+        format!(
+            "{}/{owners}/{}/packages/{}/package/{}",
+            self.server_url,
+            self.owner,
+            self.package_type,
+            crate::github::percent_encode(name)
+        )
+    }
+}
+
+/// Where one selected version ended up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fate<'a> {
+    /// Planned, not sent (dry run, or held by max-changes).
+    Planned,
+    /// Deleted or restored, as the mode says; with the id learnt afterwards, if any.
+    Changed(Option<u64>),
+    Skipped(SkipReason),
+    Failed(&'a str),
+}
+
+pub fn fate<'a>(package: &str, entry: &Entry, outcomes: &'a Outcomes) -> Fate<'a> {
+    match &entry.decision {
+        Decision::Skip(reason) => Fate::Skipped(reason.clone()),
+        Decision::Change => match outcomes.get(&(package.to_string(), entry.version.id)) {
+            None => Fate::Planned,
+            Some(Outcome::Changed(id)) => Fate::Changed(*id),
+            Some(Outcome::Refused(message)) => Fate::Skipped(SkipReason::Refused {
+                message: message.clone(),
+            }),
+            Some(Outcome::Failed(message)) => Fate::Failed(message),
+            Some(Outcome::Deferred(resets)) => Fate::Skipped(SkipReason::RateLimitBudget {
+                resets_at: resets.clone(),
+            }),
+            Some(Outcome::OutOfTime) => Fate::Skipped(SkipReason::TimeBudget),
+            Some(Outcome::Cancelled) => Fate::Skipped(SkipReason::Cancelled),
+        },
+    }
+}
+
+fn short_name(name: &str) -> String {
+    match name.strip_prefix("sha256:") {
+        // By characters: a name from outside may hold any, and a byte slice could split one.
+        Some(hex) if hex.chars().count() > 12 => {
+            format!("sha256:{}…", hex.chars().take(12).collect::<String>())
+        }
+        _ => name.to_string(),
+    }
+}
+
+/// The fate and reason columns of one entry: a change's note ("part of v1") when it has one.
+fn entry_words(
+    package: &str,
+    entry: &Entry,
+    outcomes: &Outcomes,
+    context: &RunContext,
+) -> (String, String) {
+    let (fate, reason) = fate_words(&fate(package, entry, outcomes), context);
+    match (&entry.note, reason.is_empty()) {
+        (Some(note), true) => (fate, note.clone()),
+        _ => (fate, reason),
+    }
+}
+
+fn fate_words(fate: &Fate, context: &RunContext) -> (String, String) {
+    let (verb, done) = match context.mode {
+        Mode::Delete => ("delete", "deleted"),
+        Mode::Restore => ("restore", "restored"),
+    };
+    match fate {
+        Fate::Planned => match (&context.held, context.dry_run) {
+            (Some(reason), _) => (format!("{verb} (held)"), reason.clone()),
+            (None, true) => (format!("{verb} (dry run)"), String::new()),
+            (None, false) => (verb.into(), String::new()),
+        },
+        Fate::Changed(_) => (done.into(), String::new()),
+        Fate::Skipped(reason) => ("skip".into(), reason.to_string()),
+        Fate::Failed(message) => ("FAILED".into(), message.to_string()),
+    }
+}
+
+/// The id, or `-` while GitHub has not told it (a package to restore).
+fn id_cell(version: &PackageVersion) -> String {
+    match version.id {
+        0 => "-".into(),
+        id => id.to_string(),
+    }
+}
+
+fn tag_list(tags: &[String]) -> String {
+    if tags.is_empty() {
+        "-".to_string()
+    } else {
+        tags.join(", ")
+    }
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}

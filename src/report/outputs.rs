@@ -1,0 +1,256 @@
+//! `$GITHUB_OUTPUT`: the outputs in order, each with a random heredoc delimiter, and the
+//! `result` JSON, kept under GitHub's 1 MiB per output.
+
+use super::{fate, Fate, RunContext};
+use crate::execute::Outcomes;
+use crate::model::{Mode, PackageVersion};
+use crate::plan::{Decision, Plan};
+use anyhow::{Context as _, Result};
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+use std::hash::{BuildHasher, Hasher};
+use std::io::Write as _;
+use std::path::Path;
+
+/// The values written to `$GITHUB_OUTPUT`, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outputs {
+    pub planned_count: usize,
+    pub planned_ids: Vec<u64>,
+    pub deleted_count: usize,
+    pub deleted_ids: Vec<u64>,
+    pub restored_count: usize,
+    pub restored_ids: Vec<u64>,
+    pub skipped_count: usize,
+    pub failed_count: usize,
+    pub result: Value,
+}
+
+impl Outputs {
+    pub fn new(context: &RunContext, plan: &Plan, outcomes: &Outcomes) -> Outputs {
+        let mut changed_ids = Vec::new();
+        let mut changed_count = 0;
+        let mut skipped_count = plan.missing_ids.len();
+        let mut failed_count = 0;
+        let mut packages = Vec::new();
+        for package in &plan.packages {
+            let (mut planned, mut changed, mut skipped, mut failed) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for entry in &package.entries {
+                if entry.decision == Decision::Change {
+                    let mut v = version_json(&entry.version);
+                    if let Some(note) = &entry.note {
+                        v["note"] = json!(note);
+                    }
+                    planned.push(v);
+                }
+                match fate(&package.package, entry, outcomes) {
+                    Fate::Planned => {}
+                    Fate::Changed(learnt) => {
+                        let mut version = entry.version.clone();
+                        version.id = learnt.unwrap_or(version.id);
+                        // Id 0: a restored package whose id GitHub did not tell. Counts equal
+                        // ids (SPEC §2), so it is in `result` only.
+                        if version.id != 0 {
+                            changed_count += 1;
+                            changed_ids.push(version.id);
+                        }
+                        let mut v = version_json(&version);
+                        if let Some(note) = &entry.note {
+                            v["note"] = json!(note);
+                        }
+                        changed.push(v);
+                    }
+                    Fate::Skipped(reason) => {
+                        skipped_count += 1;
+                        let mut v = version_json(&entry.version);
+                        v["reason"] = json!(reason.to_string());
+                        v["reason_kind"] = serde_json::to_value(&reason)
+                            .ok()
+                            .and_then(|r| r.get("kind").cloned())
+                            .unwrap_or(Value::Null);
+                        skipped.push(v);
+                    }
+                    Fate::Failed(message) => {
+                        failed_count += 1;
+                        let mut v = version_json(&entry.version);
+                        v["message"] = json!(message);
+                        failed.push(v);
+                    }
+                }
+            }
+            packages.push(json!({
+                "name": package.package,
+                "listed": package.listed,
+                "planned": planned,
+                "changed": changed,
+                "skipped": skipped,
+                "failed": failed,
+            }));
+        }
+        let not_found: Vec<Value> = plan
+            .missing_ids
+            .iter()
+            .map(|id| json!({"id": id, "reason": "version-ids: not found in any listed package"}))
+            .collect();
+        let result = json!({
+            "owner": context.owner,
+            "owner_kind": context.owner_kind.to_string(),
+            "package_type": context.package_type.as_str(),
+            "mode": context.mode.as_str(),
+            "target": context.target,
+            "dry_run": context.dry_run,
+            "held": context.held,
+            "packages": packages,
+            "not_found": not_found,
+        });
+        let result = fit_result(result);
+        let ((deleted_count, deleted_ids), (restored_count, restored_ids)) = match context.mode {
+            Mode::Delete => ((changed_count, changed_ids), (0, Vec::new())),
+            Mode::Restore => ((0, Vec::new()), (changed_count, changed_ids)),
+        };
+        let planned_ids = plan.change_ids();
+        Outputs {
+            planned_count: planned_ids.len(),
+            planned_ids,
+            deleted_count,
+            deleted_ids,
+            restored_count,
+            restored_ids,
+            skipped_count,
+            failed_count,
+            result,
+        }
+    }
+
+    /// Name and value of every output, in the order they are written.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("planned-count", self.planned_count.to_string()),
+            ("planned-ids", join_ids(&self.planned_ids)),
+            ("deleted-count", self.deleted_count.to_string()),
+            ("deleted-ids", join_ids(&self.deleted_ids)),
+            ("restored-count", self.restored_count.to_string()),
+            ("restored-ids", join_ids(&self.restored_ids)),
+            ("skipped-count", self.skipped_count.to_string()),
+            ("failed-count", self.failed_count.to_string()),
+            ("result", self.result.to_string()),
+        ]
+    }
+
+    /// Append every output to the `$GITHUB_OUTPUT` file as `name<<DELIM … DELIM`.
+    pub fn write_to(&self, path: &Path) -> Result<()> {
+        let mut text = String::new();
+        for (name, value) in self.pairs() {
+            let delimiter = loop {
+                let d = random_delimiter();
+                if !value.contains(&d) {
+                    break d;
+                }
+            };
+            let _ = write!(text, "{name}<<{delimiter}\n{value}\n{delimiter}\n");
+        }
+        append(path, &text).context("writing the outputs to $GITHUB_OUTPUT")
+    }
+
+    /// Outside Actions: one JSON object on stdout.
+    pub fn to_json(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        for (name, value) in self.pairs() {
+            map.insert(name.to_string(), json!(value));
+        }
+        map.insert("result".into(), self.result.clone());
+        Value::Object(map)
+    }
+}
+
+/// The most bytes `result` may take: GitHub accepts at most 1 MiB per output; the rest is
+/// margin for the output file's framing.
+pub const RESULT_LIMIT: usize = 1024 * 1024 - 16 * 1024;
+
+/// `result` as it is when it fits under [`RESULT_LIMIT`]; else without per-version detail: per
+/// package the ids of what was planned and changed, and counts by kind, with a note saying so.
+fn fit_result(mut result: Value) -> Value {
+    let size = result.to_string().len();
+    if size <= RESULT_LIMIT {
+        return result;
+    }
+    let ids = |list: &Value| -> Vec<Value> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.get("id").cloned())
+            .collect()
+    };
+    if let Some(packages) = result.get_mut("packages").and_then(Value::as_array_mut) {
+        for package in packages.iter_mut() {
+            let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
+            for skipped in package["skipped"].as_array().into_iter().flatten() {
+                let kind = skipped["reason_kind"]
+                    .as_str()
+                    .unwrap_or("other")
+                    .to_string();
+                *reasons.entry(kind).or_default() += 1;
+            }
+            *package = json!({
+                "name": package["name"],
+                "listed": package["listed"],
+                "planned_ids": ids(&package["planned"]),
+                "changed_ids": ids(&package["changed"]),
+                "skipped_by_reason": reasons,
+                "failed_ids": ids(&package["failed"]),
+            });
+        }
+    }
+    result["detail"] = json!(format!(
+        "per-version detail dropped: the full result ({size} bytes) is over GitHub's 1 MiB \
+         limit for an output; the log and the step summary list every version"
+    ));
+    result
+}
+
+pub(super) fn join_ids(ids: &[u64]) -> String {
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// `ghadelimiter_` and 128 random bits from the standard library's per-process random keys.
+fn random_delimiter() -> String {
+    let a = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(a);
+    format!("ghadelimiter_{a:016x}{:016x}", h.finish())
+}
+
+/// Check, before the first change, that a file the run reports to can be appended to, so that
+/// no change is made whose record could not be written (SPEC §6). Writes nothing.
+pub fn check_writable(path: &Path, what: &str) -> Result<()> {
+    append(path, "").with_context(|| format!("{what} cannot be written"))
+}
+
+pub(super) fn append(path: &Path, text: &str) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// A version as `result` shows it. A package to restore is known only by name until GitHub
+/// shows it again (its stand-in has id 0): nothing is invented for it (SPEC §2).
+fn version_json(v: &PackageVersion) -> Value {
+    if v.id == 0 {
+        return json!({"id": null, "name": v.name, "tags": v.tags});
+    }
+    json!({
+        "id": v.id,
+        "name": v.name,
+        "tags": v.tags,
+        "created_at": v.created_at,
+        "updated_at": v.updated_at,
+        "deleted_at": v.deleted_at,
+    })
+}

@@ -1,0 +1,173 @@
+//! The step summary in Markdown: totals, a table per package (folded past 20 rows, long
+//! reasons in footnotes), the undo step after deletions, and the short summary of a run that
+//! stopped before changing anything.
+
+use super::outputs::{append, join_ids, Outputs};
+use super::{entry_words, fate, fate_words, id_cell, md_cell, short_name, tag_list};
+use super::{Fate, RunContext};
+use crate::execute::Outcomes;
+use crate::model::Target;
+use crate::plan::Plan;
+use anyhow::{Context as _, Result};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Tables longer than this are folded in `<details>`.
+const FOLD_ROWS: usize = 20;
+/// Reasons longer than this go to a footnote.
+const LONG_REASON: usize = 80;
+
+/// GitHub's limit for one step's summary.
+const SUMMARY_LIMIT: usize = 1024 * 1024;
+
+/// The step summary in Markdown.
+pub fn summary(
+    context: &RunContext,
+    plan: &Plan,
+    outcomes: &Outcomes,
+    outputs: &Outputs,
+) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "## package-janitor: {}{}\n",
+        context.mode,
+        match (&context.held, context.dry_run) {
+            (Some(_), _) => " (held: nothing was changed)",
+            (None, true) => " (dry run)",
+            (None, false) => "",
+        }
+    );
+    if let Some(reason) = &context.held {
+        let _ = writeln!(md, "**Not executed:** {reason}.\n");
+    }
+    let _ = writeln!(
+        md,
+        "Owner **{}** ({}), package type `{}`: {} planned, {} {}, {} skipped, {} failed.\n",
+        context.owner,
+        context.owner_kind,
+        context.package_type,
+        outputs.planned_count,
+        outputs.deleted_count + outputs.restored_count,
+        fate_words(&Fate::Changed(None), context).0,
+        outputs.skipped_count,
+        outputs.failed_count
+    );
+    let footnotes = &mut 0;
+    for package in &plan.packages {
+        let _ = writeln!(
+            md,
+            "### [{}]({}) ({} versions listed, {} selected)\n",
+            package.package,
+            context.package_url(&package.package),
+            package.listed,
+            package.entries.len()
+        );
+        if package.entries.is_empty() {
+            md.push_str("Nothing selected.\n\n");
+            continue;
+        }
+        let folded = package.entries.len() > FOLD_ROWS;
+        if folded {
+            let _ = writeln!(
+                md,
+                "<details><summary>{} versions</summary>\n",
+                package.entries.len()
+            );
+        }
+        md.push_str("| Version | Tags | Created | Result | Reason |\n|---|---|---|---|---|\n");
+        let mut notes = String::new();
+        for entry in &package.entries {
+            let (fate, reason) = entry_words(&package.package, entry, outcomes, context);
+            // A long reason (GitHub's message) goes to a footnote so the row stays readable.
+            let reason = if reason.chars().count() > LONG_REASON {
+                *footnotes += 1;
+                let _ = writeln!(notes, "[^{}]: {}", footnotes, md_cell(&reason));
+                let short: String = reason.chars().take(40).collect();
+                format!("{}…[^{}]", md_cell(&short), footnotes)
+            } else {
+                md_cell(&reason)
+            };
+            let row = format!(
+                "| `{}` {} | {} | {} | {} | {} |\n",
+                id_cell(&entry.version),
+                md_cell(&short_name(&entry.version.name)),
+                md_cell(&tag_list(&entry.version.tags)),
+                if entry.version.id == 0 {
+                    "-".to_string()
+                } else {
+                    entry.version.created_at.format("%Y-%m-%d").to_string()
+                },
+                fate,
+                reason
+            );
+            // Leave room for the closing note.
+            if md.len() + row.len() + notes.len() > SUMMARY_LIMIT - 4096 {
+                md.push_str("\n*The summary was cut to stay under GitHub's 1 MiB limit; the `result` output has every version.*\n");
+                return md;
+            }
+            md.push_str(&row);
+        }
+        md.push('\n');
+        if !notes.is_empty() {
+            md.push_str(&notes);
+            md.push('\n');
+        }
+        if folded {
+            md.push_str("</details>\n\n");
+        }
+    }
+    if !plan.missing_ids.is_empty() {
+        let _ = writeln!(
+            md,
+            "Version ids not found in any listed package: {}\n",
+            join_ids(&plan.missing_ids)
+        );
+    }
+    if !outputs.deleted_ids.is_empty() {
+        md.push_str(&undo_step(context, plan, outcomes, &outputs.deleted_ids));
+    }
+    md
+}
+
+/// After deletions: the workflow step that would restore them (GitHub keeps deleted versions
+/// for 30 days).
+fn undo_step(context: &RunContext, plan: &Plan, outcomes: &Outcomes, ids: &[u64]) -> String {
+    let packages: Vec<&str> = plan
+        .packages
+        .iter()
+        .filter(|p| {
+            p.entries
+                .iter()
+                .any(|e| matches!(fate(&p.package, e, outcomes), Fate::Changed(_)))
+        })
+        .map(|p| p.package.as_str())
+        .collect();
+    let target = match context.target {
+        Target::Versions => format!("          version-ids: {}\n", join_ids(ids)),
+        Target::Packages => "          target: packages\n".to_string(),
+    };
+    format!(
+        "### Undo\n\nThese deletions can be restored within 30 days by a step like this one \
+         (`deleted-ids` as `version-ids`):\n\n```yaml\n      - uses: {}\n        with:\n          \
+         owner: {}\n          package-type: {}\n          packages: {}\n          mode: \
+         restore\n{target}```\n",
+        context.action,
+        context.owner,
+        context.package_type,
+        packages.join(", ")
+    )
+}
+
+/// The short summary of a run that stopped before changing anything (exit 2).
+pub fn stopped_summary(why: &str) -> String {
+    let why: String = why.chars().take(4000).collect();
+    format!(
+        "## package-janitor stopped\n\n{}\n\n**Nothing was changed** (exit 2).\n",
+        md_cell(&why)
+    )
+}
+
+pub fn append_summary(path: &Path, markdown: &str) -> Result<()> {
+    append(path, markdown).context("writing the step summary")
+}

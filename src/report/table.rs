@@ -1,0 +1,99 @@
+//! The log: the plan of each package as a plain-text table, its group title, the totals.
+
+use super::outputs::Outputs;
+use super::{entry_words, id_cell, short_name, tag_list, RunContext};
+use crate::execute::Outcomes;
+use crate::model::{Mode, Target};
+use crate::plan::PackagePlan;
+use chrono::{DateTime, Utc};
+use std::fmt::Write as _;
+
+fn age(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
+    let d = now.signed_duration_since(then);
+    if d.num_days() >= 1 {
+        format!("{}d", d.num_days())
+    } else if d.num_hours() >= 1 {
+        format!("{}h", d.num_hours())
+    } else {
+        format!("{}m", d.num_minutes().max(0))
+    }
+}
+
+/// The log group's title for one package: `container web: 3 of 12 versions planned`.
+pub fn group_title(context: &RunContext, package: &PackagePlan) -> String {
+    let what = match context.target {
+        Target::Versions => format!(
+            "{} of {} versions planned",
+            package.changes().count(),
+            package.listed
+        ),
+        Target::Packages => format!("the whole package, {} versions", package.listed),
+    };
+    format!(
+        "{} {}: {what}{}",
+        context.package_type,
+        package.package,
+        if context.dry_run { " (dry run)" } else { "" }
+    )
+}
+
+/// The totals line: `Done: 3 planned, 3 deleted, 2 skipped, 0 failed`.
+pub fn totals(context: &RunContext, outputs: &Outputs) -> String {
+    format!(
+        "{}: {} planned, {} {}, {} skipped, {} failed",
+        match (&context.held, context.dry_run) {
+            (Some(_), _) => "Held",
+            (None, true) => "Dry run",
+            (None, false) => "Done",
+        },
+        outputs.planned_count,
+        outputs.deleted_count + outputs.restored_count,
+        match context.mode {
+            Mode::Delete => "deleted",
+            Mode::Restore => "restored",
+        },
+        outputs.skipped_count,
+        outputs.failed_count
+    )
+}
+
+/// The plan of one package as a plain-text table for the log.
+pub fn plan_table(
+    context: &RunContext,
+    package: &PackagePlan,
+    outcomes: &Outcomes,
+    now: DateTime<Utc>,
+) -> String {
+    let header = ["id", "version", "tags", "age", "fate", "reason"].map(String::from);
+    let mut rows = vec![header];
+    for entry in &package.entries {
+        let (fate, reason) = entry_words(&package.package, entry, outcomes, context);
+        let tags = tag_list(&entry.version.tags);
+        let known = entry.version.id != 0;
+        rows.push([
+            id_cell(&entry.version),
+            short_name(&entry.version.name),
+            tags,
+            if known {
+                age(now, entry.version.created_at)
+            } else {
+                "-".into()
+            },
+            fate,
+            reason,
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            let _ = write!(line, "{cell:<width$}  ", width = widths[c]);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
