@@ -56,88 +56,98 @@ pub async fn execute(
         .flat_map(|p| p.changes().map(move |v| (p.package.as_str(), v)))
         .collect();
     changes.sort_by_key(|(_, v)| (!v.tags.is_empty(), v.created_at, v.id));
-
-    let mut outcomes = Outcomes::new();
-    if let Some(budget) = github.budget() {
-        // A restored package costs a second request, to learn its id.
-        let costs: Vec<u64> = changes
-            .iter()
-            .map(|(_, v)| if v.id == 0 { 2 } else { 1 })
-            .collect();
-        let now = affordable(budget.remaining, &costs);
-        if now < changes.len() {
-            let resets = chrono::DateTime::from_timestamp(budget.reset, 0)
-                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                .unwrap_or_else(|| format!("{}s from now", budget.reset_in));
-            log.notice(
-                "Rate-limit budget",
-                &format!(
-                    "GitHub's budget ({} requests left) covers {now} of {} changes; the other {} \
-                     are left for a later run after the budget resets at {resets}",
-                    budget.remaining,
-                    changes.len(),
-                    changes.len() - now
-                ),
-            );
-            for (package, version) in changes.drain(now..) {
-                outcomes.insert(
-                    (package.to_string(), version.id),
-                    Outcome::Deferred(resets.clone()),
-                );
-            }
-        }
-    }
-
-    let failed = match to.mode {
-        Mode::Delete => "Delete failed",
-        Mode::Restore => "Restore failed",
-    };
+    let mut outcomes = defer_unaffordable(github, &mut changes, log);
     let mut progress = Progress::new(github, changes.len());
     let mut rest = changes.into_iter();
-    for (package, version) in rest.by_ref() {
-        if let Some(stop) = stop_starting(github) {
-            // Not started: this one and every one after it.
-            outcomes.insert((package.to_string(), version.id), stop.clone());
-            for (package, version) in rest.by_ref() {
-                outcomes.insert((package.to_string(), version.id), stop.clone());
-            }
-            if stop == Outcome::OutOfTime {
-                time_budget_notice(log, &progress);
-            }
-            break;
-        }
+    while let Some((package, version)) = rest.next() {
         let outcome = change(github, to, package, version).await;
-        if outcome == Outcome::OutOfTime || outcome == Outcome::Cancelled {
-            // It waited for its turn past the limit: it and the rest do not start.
-            outcomes.insert((package.to_string(), version.id), outcome.clone());
-            for (package, version) in rest.by_ref() {
-                outcomes.insert((package.to_string(), version.id), outcome.clone());
-            }
+        if matches!(outcome, Outcome::OutOfTime | Outcome::Cancelled) {
+            // Not started (it waited for its turn past the limit), nor is any after it.
             if outcome == Outcome::OutOfTime {
                 time_budget_notice(log, &progress);
+            }
+            for (package, version) in std::iter::once((package, version)).chain(rest) {
+                outcomes.insert((package.to_string(), version.id), outcome.clone());
             }
             break;
         }
         progress.step(log);
-        // A package to restore has no id yet (0): it is named by its name alone.
-        let (what, named) = match version.id {
-            0 => (package.to_string(), package.to_string()),
-            id => (
-                format!("{package} version {id}"),
-                format!("{package} version {id} ({})", version.name),
-            ),
-        };
-        match &outcome {
-            Outcome::Refused(message) => {
-                log.warning("Version refused by GitHub", &format!("{named}: {message}"))
-            }
-            Outcome::Failed(message) => log.error(failed, &format!("{what}: {message}")),
-            _ => {}
-        }
+        say_refusal_or_failure(log, to.mode, package, version, &outcome);
         outcomes.insert((package.to_string(), version.id), outcome);
     }
     progress.finish(log);
     outcomes
+}
+
+/// When GitHub's primary budget cannot cover every change, the most valuable ones (first in
+/// `changes`) stay and the rest are deferred to a later run, with a notice.
+fn defer_unaffordable(
+    github: &GitHub,
+    changes: &mut Vec<(&str, &PackageVersion)>,
+    log: &Log,
+) -> Outcomes {
+    let mut outcomes = Outcomes::new();
+    let Some(budget) = github.budget() else {
+        return outcomes;
+    };
+    // A restored package costs a second request, to learn its id.
+    let costs: Vec<u64> = changes
+        .iter()
+        .map(|(_, v)| if v.id == 0 { 2 } else { 1 })
+        .collect();
+    let now = affordable(budget.remaining, &costs);
+    if now == changes.len() {
+        return outcomes;
+    }
+    let resets = chrono::DateTime::from_timestamp(budget.reset, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| format!("{}s from now", budget.reset_in));
+    log.notice(
+        "Rate-limit budget",
+        &format!(
+            "GitHub's budget ({} requests left) covers {now} of {} changes; the other {} are \
+             left for a later run after the budget resets at {resets}",
+            budget.remaining,
+            changes.len(),
+            changes.len() - now
+        ),
+    );
+    for (package, version) in changes.drain(now..) {
+        outcomes.insert(
+            (package.to_string(), version.id),
+            Outcome::Deferred(resets.clone()),
+        );
+    }
+    outcomes
+}
+
+/// A refusal is a warning with GitHub's message; a failure an error. A package to restore has
+/// no id yet (0): it is named by its name alone.
+fn say_refusal_or_failure(
+    log: &mut Log,
+    mode: Mode,
+    package: &str,
+    version: &PackageVersion,
+    outcome: &Outcome,
+) {
+    let (what, named) = match version.id {
+        0 => (package.to_string(), package.to_string()),
+        id => (
+            format!("{package} version {id}"),
+            format!("{package} version {id} ({})", version.name),
+        ),
+    };
+    let failed = match mode {
+        Mode::Delete => "Delete failed",
+        Mode::Restore => "Restore failed",
+    };
+    match outcome {
+        Outcome::Refused(message) => {
+            log.warning("Version refused by GitHub", &format!("{named}: {message}"))
+        }
+        Outcome::Failed(message) => log.error(failed, &format!("{what}: {message}")),
+        _ => {}
+    }
 }
 
 fn time_budget_notice(log: &Log, progress: &Progress<'_>) {
@@ -149,17 +159,6 @@ fn time_budget_notice(log: &Log, progress: &Progress<'_>) {
             progress.done, progress.total
         ),
     );
-}
-
-/// Why no further change may start, if none may: a cancellation, or `max-duration` reached.
-fn stop_starting(github: &GitHub) -> Option<Outcome> {
-    if crate::signals::cancelled() {
-        Some(Outcome::Cancelled)
-    } else if github.out_of_time() {
-        Some(Outcome::OutOfTime)
-    } else {
-        None
-    }
 }
 
 /// How many changes, in order, the primary budget affords: what is left less a reserve of a

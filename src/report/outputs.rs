@@ -4,7 +4,7 @@
 use super::{fate, Fate, RunContext};
 use crate::execute::Outcomes;
 use crate::model::{Mode, PackageVersion};
-use crate::plan::{Decision, Plan};
+use crate::plan::{Decision, PackagePlan, Plan};
 use anyhow::{Context as _, Result};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -28,72 +28,21 @@ pub struct Outputs {
 
 impl Outputs {
     pub fn new(context: &RunContext, plan: &Plan, outcomes: &Outcomes) -> Outputs {
-        let mut changed_ids = Vec::new();
-        let mut changed_count = 0;
-        let mut skipped_count = plan.missing_ids.len();
-        let mut failed_count = 0;
-        let mut packages = Vec::new();
-        for package in &plan.packages {
-            let (mut planned, mut changed, mut skipped, mut failed) =
-                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for entry in &package.entries {
-                if entry.decision == Decision::Change {
-                    let mut v = version_json(&entry.version);
-                    if let Some(note) = &entry.note {
-                        v["note"] = json!(note);
-                    }
-                    planned.push(v);
-                }
-                match fate(&package.package, entry, outcomes) {
-                    Fate::Planned => {}
-                    Fate::Changed(learnt) => {
-                        let mut version = entry.version.clone();
-                        version.id = learnt.unwrap_or(version.id);
-                        // Id 0: a restored package whose id GitHub did not tell. Counts equal
-                        // ids (SPEC §2), so it is in `result` only.
-                        if version.id != 0 {
-                            changed_count += 1;
-                            changed_ids.push(version.id);
-                        }
-                        let mut v = version_json(&version);
-                        if let Some(note) = &entry.note {
-                            v["note"] = json!(note);
-                        }
-                        changed.push(v);
-                    }
-                    Fate::Skipped(reason) => {
-                        skipped_count += 1;
-                        let mut v = version_json(&entry.version);
-                        v["reason"] = json!(reason.to_string());
-                        v["reason_kind"] = serde_json::to_value(&reason)
-                            .ok()
-                            .and_then(|r| r.get("kind").cloned())
-                            .unwrap_or(Value::Null);
-                        skipped.push(v);
-                    }
-                    Fate::Failed(message) => {
-                        failed_count += 1;
-                        let mut v = version_json(&entry.version);
-                        v["message"] = json!(message);
-                        failed.push(v);
-                    }
-                }
-            }
-            packages.push(json!({
-                "name": package.package,
-                "listed": package.listed,
-                "planned": planned,
-                "changed": changed,
-                "skipped": skipped,
-                "failed": failed,
-            }));
-        }
+        let mut counts = Counts {
+            skipped: plan.missing_ids.len(),
+            ..Counts::default()
+        };
+        let packages: Vec<Value> = plan
+            .packages
+            .iter()
+            .map(|package| package_json(package, outcomes, &mut counts))
+            .collect();
         let not_found: Vec<Value> = plan
             .missing_ids
             .iter()
             .map(|id| json!({"id": id, "reason": "version-ids: not found in any listed package"}))
             .collect();
-        let result = json!({
+        let result = fit_result(json!({
             "owner": context.owner,
             "owner_kind": context.owner_kind.to_string(),
             "package_type": context.package_type.as_str(),
@@ -103,11 +52,11 @@ impl Outputs {
             "held": context.held,
             "packages": packages,
             "not_found": not_found,
-        });
-        let result = fit_result(result);
+        }));
+        let changed = (counts.changed_ids.len(), counts.changed_ids);
         let ((deleted_count, deleted_ids), (restored_count, restored_ids)) = match context.mode {
-            Mode::Delete => ((changed_count, changed_ids), (0, Vec::new())),
-            Mode::Restore => ((0, Vec::new()), (changed_count, changed_ids)),
+            Mode::Delete => (changed, (0, Vec::new())),
+            Mode::Restore => ((0, Vec::new()), changed),
         };
         let planned_ids = plan.change_ids();
         Outputs {
@@ -117,8 +66,8 @@ impl Outputs {
             deleted_ids,
             restored_count,
             restored_ids,
-            skipped_count,
-            failed_count,
+            skipped_count: counts.skipped,
+            failed_count: counts.failed,
             result,
         }
     }
@@ -162,6 +111,69 @@ impl Outputs {
         map.insert("result".into(), self.result.clone());
         Value::Object(map)
     }
+}
+
+/// What the outputs count across packages.
+#[derive(Default)]
+struct Counts {
+    /// Ids of what was changed. A restored package whose id GitHub did not tell (0) is in
+    /// `result` only: counts equal ids (SPEC §2).
+    changed_ids: Vec<u64>,
+    skipped: usize,
+    failed: usize,
+}
+
+/// One package in `result`: its planned, changed, skipped and failed versions.
+fn package_json(package: &PackagePlan, outcomes: &Outcomes, counts: &mut Counts) -> Value {
+    let (mut planned, mut changed, mut skipped, mut failed) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let noted = |version: &PackageVersion, note: &Option<String>| {
+        let mut v = version_json(version);
+        if let Some(note) = note {
+            v["note"] = json!(note);
+        }
+        v
+    };
+    for entry in &package.entries {
+        if entry.decision == Decision::Change {
+            planned.push(noted(&entry.version, &entry.note));
+        }
+        match fate(&package.package, entry, outcomes) {
+            Fate::Planned => {}
+            Fate::Changed(learnt) => {
+                let mut version = entry.version.clone();
+                version.id = learnt.unwrap_or(version.id);
+                if version.id != 0 {
+                    counts.changed_ids.push(version.id);
+                }
+                changed.push(noted(&version, &entry.note));
+            }
+            Fate::Skipped(reason) => {
+                counts.skipped += 1;
+                let mut v = version_json(&entry.version);
+                v["reason"] = json!(reason.to_string());
+                v["reason_kind"] = serde_json::to_value(&reason)
+                    .ok()
+                    .and_then(|r| r.get("kind").cloned())
+                    .unwrap_or(Value::Null);
+                skipped.push(v);
+            }
+            Fate::Failed(message) => {
+                counts.failed += 1;
+                let mut v = version_json(&entry.version);
+                v["message"] = json!(message);
+                failed.push(v);
+            }
+        }
+    }
+    json!({
+        "name": package.package,
+        "listed": package.listed,
+        "planned": planned,
+        "changed": changed,
+        "skipped": skipped,
+        "failed": failed,
+    })
 }
 
 /// The most bytes `result` may take: GitHub accepts at most 1 MiB per output; the rest is

@@ -7,7 +7,7 @@ use super::{entry_words, fate, fate_words, id_cell, md_cell, short_name, tag_lis
 use super::{Fate, RunContext};
 use crate::execute::Outcomes;
 use crate::model::Target;
-use crate::plan::Plan;
+use crate::plan::{PackagePlan, Plan};
 use anyhow::{Context as _, Result};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -67,54 +67,9 @@ pub fn summary(
             md.push_str("Nothing selected.\n\n");
             continue;
         }
-        let folded = package.entries.len() > FOLD_ROWS;
-        if folded {
-            let _ = writeln!(
-                md,
-                "<details><summary>{} versions</summary>\n",
-                package.entries.len()
-            );
-        }
-        md.push_str("| Version | Tags | Created | Result | Reason |\n|---|---|---|---|---|\n");
-        let mut notes = String::new();
-        for entry in &package.entries {
-            let (fate, reason) = entry_words(&package.package, entry, outcomes, context);
-            // A long reason (GitHub's message) goes to a footnote so the row stays readable.
-            let reason = if reason.chars().count() > LONG_REASON {
-                *footnotes += 1;
-                let _ = writeln!(notes, "[^{}]: {}", footnotes, md_cell(&reason));
-                let short: String = reason.chars().take(40).collect();
-                format!("{}…[^{}]", md_cell(&short), footnotes)
-            } else {
-                md_cell(&reason)
-            };
-            let row = format!(
-                "| `{}` {} | {} | {} | {} | {} |\n",
-                id_cell(&entry.version),
-                md_cell(&short_name(&entry.version.name)),
-                md_cell(&tag_list(&entry.version.tags)),
-                if entry.version.id == 0 {
-                    "-".to_string()
-                } else {
-                    entry.version.created_at.format("%Y-%m-%d").to_string()
-                },
-                fate,
-                reason
-            );
-            // Leave room for the closing note.
-            if md.len() + row.len() + notes.len() > SUMMARY_LIMIT - 4096 {
-                md.push_str("\n*The summary was cut to stay under GitHub's 1 MiB limit; the `result` output has every version.*\n");
-                return md;
-            }
-            md.push_str(&row);
-        }
-        md.push('\n');
-        if !notes.is_empty() {
-            md.push_str(&notes);
-            md.push('\n');
-        }
-        if folded {
-            md.push_str("</details>\n\n");
+        if !package_table(&mut md, context, package, outcomes, footnotes) {
+            md.push_str("\n*The summary was cut to stay under GitHub's 1 MiB limit; the `result` output has every version.*\n");
+            return md;
         }
     }
     if !plan.missing_ids.is_empty() {
@@ -128,6 +83,63 @@ pub fn summary(
         md.push_str(&undo_step(context, plan, outcomes, &outputs.deleted_ids));
     }
     md
+}
+
+/// One package's table: folded in `<details>` past [`FOLD_ROWS`], a long reason (GitHub's
+/// message) in a footnote so the row stays readable. False when the summary's limit came
+/// first.
+fn package_table(
+    md: &mut String,
+    context: &RunContext,
+    package: &PackagePlan,
+    outcomes: &Outcomes,
+    footnotes: &mut usize,
+) -> bool {
+    let folded = package.entries.len() > FOLD_ROWS;
+    if folded {
+        let _ = writeln!(
+            md,
+            "<details><summary>{} versions</summary>\n",
+            package.entries.len()
+        );
+    }
+    md.push_str("| Version | Tags | Created | Result | Reason |\n|---|---|---|---|---|\n");
+    let mut notes = String::new();
+    for entry in &package.entries {
+        let (fate, reason) = entry_words(&package.package, entry, outcomes, context);
+        let reason = if reason.chars().count() > LONG_REASON {
+            *footnotes += 1;
+            let _ = writeln!(notes, "[^{}]: {}", footnotes, md_cell(&reason));
+            let short: String = reason.chars().take(40).collect();
+            format!("{}…[^{}]", md_cell(&short), footnotes)
+        } else {
+            md_cell(&reason)
+        };
+        let created = match entry.version.id {
+            0 => "-".to_string(),
+            _ => entry.version.created_at.format("%Y-%m-%d").to_string(),
+        };
+        let row = format!(
+            "| `{}` {} | {} | {created} | {fate} | {reason} |\n",
+            id_cell(&entry.version),
+            md_cell(&short_name(&entry.version.name)),
+            md_cell(&tag_list(&entry.version.tags)),
+        );
+        // Leave room for the closing note.
+        if md.len() + row.len() + notes.len() > SUMMARY_LIMIT - 4096 {
+            return false;
+        }
+        md.push_str(&row);
+    }
+    md.push('\n');
+    if !notes.is_empty() {
+        md.push_str(&notes);
+        md.push('\n');
+    }
+    if folded {
+        md.push_str("</details>\n\n");
+    }
+    true
 }
 
 /// After deletions: the workflow step that would restore them (GitHub keeps deleted versions
