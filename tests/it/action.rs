@@ -31,15 +31,7 @@ fn action_yml_declares_exactly_the_inputs_the_binary_reads() {
 #[test]
 fn action_yml_declares_exactly_the_outputs_a_run_writes() {
     let emulator = Emulator::start(base().package(images("web", &[&["pr-1"], &["v1"]]))).unwrap();
-    let run = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("tags", "pr-*"),
-        ],
-    );
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*")]));
     assert_eq!(run.code, 0);
     let written: BTreeSet<String> = run.outputs.keys().cloned().collect();
     let action = action();

@@ -30,15 +30,7 @@ fn ids_where(pred: impl Fn(u64) -> bool) -> Vec<u64> {
 #[test]
 fn pr_tags_delete_exactly_the_versions_whose_every_tag_matches_in_three_pages() {
     let emulator = Emulator::start(base().package(two_fifty())).unwrap();
-    let run = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("tags", "pr-*"),
-        ],
-    );
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*")]));
     assert_eq!(run.code, 0, "{}", run.stdout);
 
     let expected = ids_where(|i| i % 5 == 0 || i % 5 == 4);
@@ -115,16 +107,7 @@ fn pr_tags_delete_exactly_the_versions_whose_every_tag_matches_in_three_pages() 
 #[test]
 fn tag_match_any_takes_versions_with_one_matching_tag() {
     let emulator = Emulator::start(base().package(two_fifty())).unwrap();
-    let run = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("tags", "pr-*"),
-            ("tag-match", "any"),
-        ],
-    );
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*"), ("tag-match", "any")]));
     assert_eq!(run.code, 0, "{}", run.stdout);
     let expected = ids_where(|i| matches!(i % 5, 0 | 1 | 4));
     assert_eq!(run.ids("deleted-ids"), expected);
@@ -143,13 +126,7 @@ fn regexes_match_whole_tags() {
     .unwrap();
     let run = janitor(
         &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("tags", r"pr-\d{1,3}"),
-            ("use-regex", "true"),
-        ],
+        &acme(&[("tags", r"pr-\d{1,3}"), ("use-regex", "true")]),
     );
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.ids("deleted-ids"), [id(0)]);
@@ -169,15 +146,12 @@ fn exclude_tags_win_over_tags_and_version_ids() {
     let version_ids = format!("{},{}", id(1), id(3));
     let run = janitor(
         &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
+        &acme(&[
             ("tags", "pr-*"),
             ("tag-match", "any"),
             ("exclude-tags", "keep\nv*"),
             ("version-ids", &version_ids),
-        ],
+        ]),
     );
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.ids("deleted-ids"), [id(0), id(2)]);
@@ -194,15 +168,7 @@ fn exclude_tags_win_over_tags_and_version_ids() {
 fn untagged_selects_only_versions_without_tags() {
     let emulator =
         Emulator::start(base().package(images("web", &[&[], &["v1"], &[], &["latest"]]))).unwrap();
-    let run = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("untagged", "true"),
-        ],
-    );
+    let run = janitor(&emulator, &acme(&[("untagged", "true")]));
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.ids("deleted-ids"), [id(0), id(2)]);
     assert_eq!(
@@ -216,15 +182,7 @@ fn version_ids_select_exactly_those_and_report_the_missing() {
     let emulator =
         Emulator::start(base().package(images("web", &[&["a"], &["b"], &["c"]]))).unwrap();
     let ids = format!("{}, 12345", id(1));
-    let run = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("version-ids", &ids),
-        ],
-    );
+    let run = janitor(&emulator, &acme(&[("version-ids", &ids)]));
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.ids("deleted-ids"), [id(1)]);
     assert_eq!(run.output("skipped-count"), "1");
@@ -360,16 +318,7 @@ fn a_github_token_deletes_an_org_package_its_repository_administers() {
 #[test]
 fn dry_run_plans_and_reports_but_sends_no_delete() {
     let emulator = Emulator::start(base().package(two_fifty())).unwrap();
-    let run = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("tags", "pr-*"),
-            ("dry-run", "true"),
-        ],
-    );
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*"), ("dry-run", "true")]));
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.output("planned-count"), "100");
     assert_eq!(run.output("deleted-count"), "0");
@@ -445,15 +394,7 @@ fn githubs_refusals_are_skips_with_its_message_not_failures() {
 #[test]
 fn min_versions_keeps_the_last_version_without_asking_github() {
     let emulator = Emulator::start(base().package(images("web", &[&["pr-1"], &["pr-2"]]))).unwrap();
-    let run = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("tags", "pr-*"),
-        ],
-    );
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*")]));
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.ids("deleted-ids"), [id(0)]);
     assert_eq!(count(&emulator.requests(), "DELETE"), 1);
@@ -509,16 +450,7 @@ fn a_fine_grained_pat_is_refused_with_a_clear_message() {
 fn the_token_never_appears_in_anything_the_binary_writes() {
     let emulator = Emulator::start(base().package(two_fifty())).unwrap();
     let runs = [
-        janitor(
-            &emulator,
-            &[
-                ("token", PAT),
-                ("owner", "acme"),
-                ("packages", "web"),
-                ("tags", "pr-*"),
-                ("dry-run", "true"),
-            ],
-        ),
+        janitor(&emulator, &acme(&[("tags", "pr-*"), ("dry-run", "true")])),
         janitor(
             &emulator,
             &[
@@ -528,15 +460,7 @@ fn the_token_never_appears_in_anything_the_binary_writes() {
                 ("tags", "pr-*"),
             ],
         ),
-        janitor(
-            &emulator,
-            &[
-                ("token", PAT),
-                ("owner", "acme"),
-                ("packages", "web"),
-                ("tags", "pr-["),
-            ],
-        ),
+        janitor(&emulator, &acme(&[("tags", "pr-[")])),
         janitor(
             &emulator,
             &[
@@ -562,26 +486,11 @@ fn the_token_never_appears_in_anything_the_binary_writes() {
 #[test]
 fn runner_debug_logs_every_request_as_debug_lines() {
     let emulator = Emulator::start(base().package(images("web", &[&["pr-1"], &["v1"]]))).unwrap();
-    let quiet = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("tags", "pr-*"),
-            ("dry-run", "true"),
-        ],
-    );
+    let quiet = janitor(&emulator, &acme(&[("tags", "pr-*"), ("dry-run", "true")]));
     assert!(!quiet.stdout.contains("::debug::"));
     let run = janitor_with(
         &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("tags", "pr-*"),
-            ("dry-run", "true"),
-        ],
+        &acme(&[("tags", "pr-*"), ("dry-run", "true")]),
         &[("RUNNER_DEBUG", "1")],
     );
     assert!(

@@ -285,13 +285,7 @@ fn a_restore_whose_answer_was_lost_counts_as_restored() {
     });
     let restored = janitor_with(
         &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("mode", "restore"),
-            ("version-ids", &ids),
-        ],
+        &acme(&[("mode", "restore"), ("version-ids", &ids)]),
         &[SCALE_ENV],
     );
     assert_eq!(restored.code, 0, "{}", restored.stdout);
@@ -354,13 +348,7 @@ fn seeded_run(seed: u64) {
         let ids = run.output("deleted-ids").to_string();
         let restore = janitor_with(
             &emulator,
-            &[
-                ("token", PAT),
-                ("owner", "acme"),
-                ("packages", "web"),
-                ("mode", "restore"),
-                ("version-ids", &ids),
-            ],
+            &acme(&[("mode", "restore"), ("version-ids", &ids)]),
             &[
                 ("PACKAGE_JANITOR_TIME_SCALE", "3000"),
                 ("PACKAGE_JANITOR_TIMEOUT", "1s"),

@@ -71,15 +71,7 @@ fn untagged_cleanup_deletes_only_true_orphans_and_never_breaks_a_tagged_image() 
     let emulator = Emulator::start(base().package(package)).unwrap();
     assert!(resolves(&emulator, "v1"));
     let before = emulator.requests().len();
-    let run = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("untagged", "true"),
-        ],
-    );
+    let run = janitor(&emulator, &acme(&[("untagged", "true")]));
     let requests = emulator.requests()[before..].to_vec();
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.ids("deleted-ids"), [100, 101, 102, 103, 104]);
@@ -120,15 +112,7 @@ fn signed_tree() -> PackageSpec {
 fn deleting_a_signed_multi_arch_index_takes_its_tree_but_nothing_shared_and_restore_brings_it_back()
 {
     let emulator = Emulator::start(base().package(signed_tree())).unwrap();
-    let run = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("tags", "old"),
-        ],
-    );
+    let run = janitor(&emulator, &acme(&[("tags", "old")]));
     assert_eq!(run.code, 0, "{}", run.stdout);
     // The index, its arm64 image, both attestations and the signature; not 101, which `new` uses.
     assert_eq!(run.ids("deleted-ids"), [100, 102, 103, 104, 150]);
@@ -144,16 +128,7 @@ fn deleting_a_signed_multi_arch_index_takes_its_tree_but_nothing_shared_and_rest
     assert!(!resolves(&emulator, "old"));
 
     // Restoring the index by its tag brings the whole tree back.
-    let restored = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("mode", "restore"),
-            ("tags", "old"),
-        ],
-    );
+    let restored = janitor(&emulator, &acme(&[("mode", "restore"), ("tags", "old")]));
     assert_eq!(restored.code, 0, "{}", restored.stdout);
     assert_eq!(restored.ids("restored-ids"), [100, 102, 103, 104, 150]);
     assert!(emulator
@@ -179,13 +154,7 @@ fn an_unreadable_manifest_fails_closed() {
     // A fast clock: the unreadable manifest is retried with backoff before it counts.
     let run = janitor_with(
         &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("tags", "pr-*"),
-            ("untagged", "true"),
-        ],
+        &acme(&[("tags", "pr-*"), ("untagged", "true")]),
         &[("PACKAGE_JANITOR_TIME_SCALE", "100")],
     );
     assert_eq!(run.code, 1, "{}", run.stdout);
@@ -215,16 +184,7 @@ fn an_unreadable_manifest_fails_closed() {
 #[test]
 fn a_dry_run_shows_the_same_protected_plan() {
     let emulator = Emulator::start(base().package(signed_tree())).unwrap();
-    let dry = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("tags", "old"),
-            ("dry-run", "true"),
-        ],
-    );
+    let dry = janitor(&emulator, &acme(&[("tags", "old"), ("dry-run", "true")]));
     assert_eq!(dry.code, 0, "{}", dry.stdout);
     assert_eq!(dry.ids("planned-ids"), [100, 102, 103, 104, 150]);
     assert_eq!(count(&emulator.requests(), "DELETE"), 0);

@@ -41,14 +41,7 @@ fn the_log_and_summary_of_a_cleanup() {
     let emulator = Emulator::start(base().package(package())).unwrap();
     let run = janitor(
         &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("tags", "pr-*"),
-            ("untagged", "true"),
-            ("keep-latest", "1"),
-        ],
+        &acme(&[("tags", "pr-*"), ("untagged", "true"), ("keep-latest", "1")]),
     );
     assert_eq!(run.code, 0);
     settings().bind(|| {
@@ -62,14 +55,11 @@ fn the_log_and_summary_of_a_dry_run() {
     let emulator = Emulator::start(base().package(package())).unwrap();
     let run = janitor(
         &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
+        &acme(&[
             ("tags", "pr-*"),
             ("exclude-tags", "pr-13"),
             ("dry-run", "true"),
-        ],
+        ]),
     );
     assert_eq!(run.code, 0);
     settings().bind(|| {
@@ -81,15 +71,7 @@ fn the_log_and_summary_of_a_dry_run() {
 #[test]
 fn the_error_for_bad_input() {
     let emulator = Emulator::start(base()).unwrap();
-    let run = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("tags", "pr-[0-9"),
-        ],
-    );
+    let run = janitor(&emulator, &acme(&[("tags", "pr-[0-9")]));
     assert_eq!(run.code, 2);
     insta::assert_snapshot!("bad_input_log", run.stdout);
 }
@@ -104,16 +86,7 @@ fn a_summary_past_githubs_1_mib_limit_is_cut_with_a_note() {
     let slices: Vec<&[&str]> = tag_lists.iter().map(Vec::as_slice).collect();
     let emulator = Emulator::start(base().package(images("web", &slices))).unwrap();
     // A dry run: the plan (and container safety's 12,000 manifest reads) without the deletes.
-    let run = janitor(
-        &emulator,
-        &[
-            ("token", PAT),
-            ("owner", "acme"),
-            ("packages", "web"),
-            ("tags", "pr-*"),
-            ("dry-run", "true"),
-        ],
-    );
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*"), ("dry-run", "true")]));
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert!(
         run.summary.len() < 1024 * 1024,
