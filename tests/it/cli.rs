@@ -5,9 +5,15 @@ use gh_emulator::scenario::PackageType;
 use gh_emulator::Emulator;
 use std::process::Command;
 
-fn cli(emulator: Option<&Emulator>, args: &[&str]) -> (i32, String, String) {
+/// The binary on a command line: no `GITHUB_ACTIONS`, flags, the token from `GITHUB_TOKEN`,
+/// waits sped up.
+pub fn cli(emulator: Option<&Emulator>, args: &[&str]) -> (i32, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_package-janitor"));
-    command.env_clear().env("GITHUB_TOKEN", PAT).args(args);
+    command
+        .env_clear()
+        .env("GITHUB_TOKEN", PAT)
+        .env("PACKAGE_JANITOR_TIME_SCALE", "1000")
+        .args(args);
     if let Some(emulator) = emulator {
         command.env("GITHUB_API_URL", emulator.url());
     }

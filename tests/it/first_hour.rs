@@ -3,7 +3,6 @@
 
 use crate::util::*;
 use gh_emulator::Emulator;
-use std::process::Command;
 
 #[test]
 fn the_emulator_explains_itself_and_names_a_missing_scenario_file() {
@@ -26,21 +25,9 @@ fn the_emulator_explains_itself_and_names_a_missing_scenario_file() {
     assert!(load(demo, None).is_ok());
 }
 
-/// The binary on a command line: no `GITHUB_ACTIONS`, flags, the token from `GITHUB_TOKEN`.
+/// The binary on a command line, against the emulator.
 fn command_line(emulator: &Emulator, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_package-janitor"))
-        .env_clear()
-        .env("GITHUB_API_URL", emulator.url())
-        .env("GITHUB_TOKEN", PAT)
-        .env("PACKAGE_JANITOR_TIME_SCALE", "1000")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    crate::cli::cli(Some(emulator), args)
 }
 
 #[test]

@@ -121,6 +121,27 @@ pub struct LoggedRequest {
     pub registry: bool,
 }
 
+impl LoggedRequest {
+    /// A REST request as served, with no token kind.
+    fn of(
+        request: &Request,
+        response: &Response,
+        fault: Option<&'static str>,
+        at: DateTime<Utc>,
+    ) -> LoggedRequest {
+        LoggedRequest {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            query: request.query.clone(),
+            status: response.status,
+            token_kind: None,
+            fault,
+            at,
+            registry: false,
+        }
+    }
+}
+
 /// The emulated GitHub: the scenario's data, changed by the requests it serves.
 #[derive(Debug)]
 pub struct GitHub {
@@ -289,28 +310,18 @@ impl GitHub {
                     request.repeated.join("; ")
                 ),
             );
-            self.log.push(LoggedRequest {
-                method: request.method.clone(),
-                path: request.path.clone(),
-                query: request.query.clone(),
-                status: response.status,
-                token_kind: None,
-                fault: Some("repeated-header"),
-                at: now,
-                registry: false,
-            });
+            self.log.push(LoggedRequest::of(
+                request,
+                &response,
+                Some("repeated-header"),
+                now,
+            ));
             return response;
         }
         if let Some(response) = self.registry(request) {
             self.log.push(LoggedRequest {
-                method: request.method.clone(),
-                path: request.path.clone(),
-                query: request.query.clone(),
-                status: response.status,
-                token_kind: None,
-                fault: None,
-                at: now,
                 registry: true,
+                ..LoggedRequest::of(request, &response, None, now)
             });
             return response;
         }
@@ -382,14 +393,8 @@ impl GitHub {
             .headers
             .push(("date".into(), now.to_rfc2822().replace("+0000", "GMT")));
         self.log.push(LoggedRequest {
-            method: request.method.clone(),
-            path: request.path.clone(),
-            query: request.query.clone(),
-            status: response.status,
             token_kind: spec.map(|s| s.kind),
-            fault,
-            at: now,
-            registry: false,
+            ..LoggedRequest::of(request, &response, fault, now)
         });
         response
     }
