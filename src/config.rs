@@ -10,6 +10,7 @@ use crate::limits::Limits;
 use crate::model::{Mode, PackageType, Target};
 use crate::pattern::{has_pattern_syntax, split_list, Pattern, PatternSet, Syntax};
 use crate::plan::{Policy, TagMatch};
+use crate::semantic::{KeepPer, Range};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
@@ -186,7 +187,9 @@ pub const INPUTS: &[&str] = &[
     "version-ids",
     "older-than",
     "deleted-within",
+    "semver-range",
     "keep-latest",
+    "keep-per",
     "min-versions",
     "max-changes",
     "max-duration",
@@ -364,6 +367,21 @@ fn selection(
         },
         older_than: duration("older-than")?,
         deleted_within: duration("deleted-within")?,
+        semver_range: match env.input("semver-range") {
+            "" => None,
+            value => Some(
+                Range::parse(value)
+                    .map_err(|e| bad("semver-range", value, format!("is not a range in Cargo's requirement syntax (e.g. `<2.0.0`, `>=1.0.0, <1.4.0`, `~1.2`): {e}")))?,
+            ),
+        },
+        keep_per: match env.input("keep-per") {
+            "" => None,
+            _ => Some(parse_choice(
+                env,
+                "keep-per",
+                &[("major", KeepPer::Major), ("minor", KeepPer::Minor)],
+            )?),
+        },
     })
 }
 
@@ -385,6 +403,12 @@ fn check(
             ),
         );
     }
+    if policy.keep_per.is_some() && policy.keep_latest == 0 {
+        return conflict(
+            "keep-per",
+            "needs `keep-latest`: it says how many of each line to keep".into(),
+        );
+    }
     if policy.deleted_within.is_some() && policy.mode == Mode::Delete {
         return conflict(
             "deleted-within",
@@ -401,6 +425,8 @@ fn check(
             ("older-than", policy.older_than.is_some()),
             ("deleted-within", policy.deleted_within.is_some()),
             ("keep-latest", policy.keep_latest > 0),
+            ("semver-range", policy.semver_range.is_some()),
+            ("keep-per", policy.keep_per.is_some()),
         ];
         if let Some((input, _)) = version_inputs.iter().find(|(_, set)| *set) {
             return conflict(
@@ -426,13 +452,14 @@ fn check(
         && policy.version_ids.is_empty()
         && policy.older_than.is_none()
         && policy.deleted_within.is_none()
+        && policy.semver_range.is_none()
     {
         return Err(bad(
             "tags",
             "",
             "no selector given: set at least one of `tags`, `untagged: true`, `version-ids`, \
-             `older-than`, `deleted-within` (restore) or `target: packages` (use `tags: '*'` to \
-             select every tagged version explicitly)",
+             `older-than`, `semver-range`, `deleted-within` (restore) or `target: packages` \
+             (use `tags: '*'` to select every tagged version explicitly)",
         ));
     }
     Ok(())
@@ -702,6 +729,16 @@ mod tests {
         );
         assert_eq!(error(&[("INPUT_MUTATIONS-PER-MINUTE", "0")]).value, "0");
         assert_eq!(error(&[("INPUT_MAX-DURATION", "5")]).input, "max-duration");
+        assert_eq!(
+            error(&[("INPUT_SEMVER-RANGE", "two")]).input,
+            "semver-range"
+        );
+        assert_eq!(
+            error(&[("INPUT_KEEP-PER", "patch"), ("INPUT_KEEP-LATEST", "2")]).input,
+            "keep-per"
+        );
+        let e = error(&[("INPUT_KEEP-PER", "minor")]);
+        assert_eq!((e.input, e.value.as_str()), ("keep-per", "minor"));
         // A huge value is echoed cut, with its length.
         let huge: &'static str = format!("pr-[{}", "x".repeat(130_000)).leak();
         let message = error(&[("INPUT_TAGS", huge)]).to_string();

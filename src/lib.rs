@@ -19,6 +19,7 @@ pub mod plan;
 pub mod registry;
 pub mod report;
 pub mod run;
+pub mod semantic;
 pub mod signals;
 pub mod workflow;
 

@@ -9,7 +9,9 @@
 //!
 //! 1. **Filters**: with `older-than`, only versions whose `updated_at` is more than that long
 //!    before `now` take part at all; with `deleted-within` (restore), only versions whose
-//!    `deleted_at` is at most that long before `now`. A version the filters leave out is not
+//!    `deleted_at` is at most that long before `now`; with `semver-range`, only versions whose
+//!    semantic version lies in the range (pre-releases by precedence; a version without one
+//!    is outside every range: [`crate::semantic`]). A version the filters leave out is not
 //!    in the plan.
 //! 2. **Selectors**, OR-ed: `version-ids` (the id is listed); `tags` (for container and docker
 //!    packages the version's tags, for other types its version name; under `tag-match: all`
@@ -22,7 +24,10 @@
 //! 3. **`exclude-tags`**: a selected version with any tag (or name) matching is skipped.
 //!    Exclusion always wins, even over `version-ids`.
 //! 4. **`keep-latest`**: of the remaining candidates, the N newest (by `created_at`, then id:
-//!    the higher id is newer) are kept.
+//!    the higher id is newer) are kept. With `keep-per: major|minor`, instead the N highest
+//!    semantic versions of each major (or major.minor) line are kept, by precedence (ties:
+//!    the newer first), and a candidate with no semantic version is kept too ("keep-per: no
+//!    semantic version"): grouping cannot place it.
 //! 5. **`min-versions`** (delete plans only): while deleting the rest would leave the package
 //!    with fewer than N versions, the newest remaining candidate is kept.
 //!
@@ -32,6 +37,7 @@
 
 use crate::model::{Mode, PackageListing, PackageType, PackageVersion};
 use crate::pattern::{Pattern, PatternSet};
+use crate::semantic::{semantic_version, KeepPer, Range};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -63,6 +69,10 @@ pub struct Policy {
     pub deleted_within: Option<TimeDelta>,
     /// A plan with more changes than this is not executed.
     pub max_changes: Option<usize>,
+    /// Only versions whose semantic version lies in this range.
+    pub semver_range: Option<Range>,
+    /// `keep-latest` keeps the N highest of each release line instead of the N newest.
+    pub keep_per: Option<KeepPer>,
 }
 
 impl Policy {
@@ -81,6 +91,10 @@ pub enum SkipReason {
     PartialTagMatch { unmatched: Vec<String> },
     /// One of the N newest candidates.
     KeepLatest { n: usize },
+    /// With `keep-per`: one of the N highest of its release line.
+    KeepPer { per: String, n: usize, line: String },
+    /// With `keep-per`: no semantic version, so no line to place it in.
+    KeepPerNoVersion,
     /// Deleting it would leave fewer than N versions.
     MinVersions { n: usize },
     /// GitHub refused the change for this version (last version, download limit, …).
@@ -109,6 +123,10 @@ impl fmt::Display for SkipReason {
                 write!(f, "partial tag match: {} not matched", unmatched.join(", "))
             }
             SkipReason::KeepLatest { n } => write!(f, "keep-latest: among the {n} newest selected"),
+            SkipReason::KeepPer { per, n, line } => {
+                write!(f, "keep-per {per}: among the {n} highest of {line}")
+            }
+            SkipReason::KeepPerNoVersion => write!(f, "keep-per: no semantic version"),
             SkipReason::MinVersions { n } => {
                 write!(f, "min-versions: the package keeps at least {n}")
             }
@@ -248,6 +266,13 @@ fn select(version: &PackageVersion, policy: &Policy, now: DateTime<Utc>) -> Sele
     {
         return Selection::NotSelected;
     }
+    if let Some(range) = &policy.semver_range {
+        let inside =
+            semantic_version(version, policy.package_type).is_some_and(|v| range.contains(&v));
+        if !inside {
+            return Selection::NotSelected;
+        }
+    }
     if let Some(within) = policy.deleted_within {
         let recent = version
             .deleted_at
@@ -331,15 +356,9 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
         });
     }
 
-    // Entries are newest first, so the first candidates are the newest ones.
-    for entry in entries
-        .iter_mut()
-        .filter(|e| e.decision == Decision::Change)
-        .take(policy.keep_latest)
-    {
-        entry.decision = Decision::Skip(SkipReason::KeepLatest {
-            n: policy.keep_latest,
-        });
+    match policy.keep_per {
+        None => keep_newest(&mut entries, policy.keep_latest),
+        Some(per) => keep_highest_per_line(&mut entries, policy, per),
     }
 
     let mut changes = entries
@@ -366,6 +385,49 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
         package: listing.name.clone(),
         listed: versions.len(),
         entries,
+    }
+}
+
+/// `keep-latest`: the N newest candidates are kept. Entries are newest first, so the first
+/// candidates are the newest ones.
+fn keep_newest(entries: &mut [Entry], n: usize) {
+    for entry in entries
+        .iter_mut()
+        .filter(|e| e.decision == Decision::Change)
+        .take(n)
+    {
+        entry.decision = Decision::Skip(SkipReason::KeepLatest { n });
+    }
+}
+
+/// `keep-latest` with `keep-per`: in each release line the N highest semantic versions are
+/// kept (ties by precedence: the newer first, as entries come); a candidate with none is kept.
+fn keep_highest_per_line(entries: &mut [Entry], policy: &Policy, per: KeepPer) {
+    let n = policy.keep_latest;
+    let mut ranked: Vec<(usize, semver::Version)> = Vec::new();
+    for (i, entry) in entries.iter_mut().enumerate() {
+        if entry.decision != Decision::Change {
+            continue;
+        }
+        match semantic_version(&entry.version, policy.package_type) {
+            Some(version) => ranked.push((i, version)),
+            None => entry.decision = Decision::Skip(SkipReason::KeepPerNoVersion),
+        }
+    }
+    // Highest first; a stable sort keeps equal versions newest first.
+    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    let mut kept: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, version) in ranked {
+        let line = per.line(&version);
+        let count = kept.entry(line.clone()).or_insert(0);
+        if *count < n {
+            *count += 1;
+            entries[i].decision = Decision::Skip(SkipReason::KeepPer {
+                per: per.to_string(),
+                n,
+                line,
+            });
+        }
     }
 }
 
@@ -415,6 +477,8 @@ mod tests {
             older_than: None,
             deleted_within: None,
             max_changes: None,
+            semver_range: None,
+            keep_per: None,
             mode: Mode::Delete,
         }
     }

@@ -55,6 +55,8 @@ prop_compose! {
             deleted_within: None,
             mode: Mode::Delete,
             max_changes,
+            semver_range: None,
+            keep_per: None,
         }
     }
 }
@@ -156,5 +158,88 @@ proptest! {
             shuffled.swap(i, (state % (i as u64 + 1)) as usize);
         }
         prop_assert_eq!(planned(&vs, &p), planned(&shuffled, &p));
+    }
+}
+
+/// npm versions named by random semantic versions (some pre-releases, some names without one).
+fn npm_versions() -> impl Strategy<Value = Vec<PackageVersion>> {
+    let name = (0u64..3, 0u64..4, 0u64..4, 0usize..4).prop_map(|(a, b, c, pre)| match pre {
+        0 => format!("{a}.{b}.{c}-rc.1"),
+        1 => "nightly".to_string(),
+        _ => format!("{a}.{b}.{c}"),
+    });
+    proptest::collection::vec((1u64..5000, 0i64..5000, name), 0..40).prop_map(|raw| {
+        let mut seen = BTreeSet::new();
+        raw.into_iter()
+            .filter(|(id, _, _)| seen.insert(*id))
+            .map(|(id, created, name)| PackageVersion {
+                id,
+                name,
+                tags: Vec::new(),
+                created_at: at(created),
+                updated_at: at(created),
+                deleted_at: None,
+            })
+            .collect()
+    })
+}
+
+fn per_line_policy(n: usize, per: KeepPer) -> Policy {
+    Policy {
+        package_type: PackageType::Npm,
+        tags: PatternSet::new(vec![Pattern::new("*", Syntax::Glob).unwrap()]),
+        exclude_tags: PatternSet::default(),
+        tag_match: TagMatch::All,
+        untagged: false,
+        version_ids: BTreeSet::new(),
+        keep_latest: n,
+        min_versions: 0,
+        older_than: None,
+        deleted_within: None,
+        max_changes: None,
+        semver_range: None,
+        keep_per: Some(per),
+        mode: Mode::Delete,
+    }
+}
+
+proptest! {
+    /// `keep-per` keeps exactly N of each line (or all of a smaller line), the highest ones,
+    /// and every version without a semantic version; whatever the listing order.
+    #[test]
+    fn keep_per_keeps_exactly_the_n_highest_of_each_line(
+        vs in npm_versions(), n in 1usize..3, minor in any::<bool>(), seed in any::<u64>(),
+    ) {
+        let per = if minor { KeepPer::Minor } else { KeepPer::Major };
+        let policy = per_line_policy(n, per);
+        let plan = planned(&vs, &policy);
+        let mut lines: std::collections::HashMap<String, Vec<(semver::Version, bool)>> =
+            std::collections::HashMap::new();
+        for entry in &plan.packages[0].entries {
+            match crate::semantic::semantic_version(&entry.version, PackageType::Npm) {
+                None => prop_assert_eq!(&entry.decision, &Decision::Skip(SkipReason::KeepPerNoVersion)),
+                Some(version) => {
+                    let kept = matches!(entry.decision, Decision::Skip(SkipReason::KeepPer { .. }));
+                    lines.entry(per.line(&version)).or_default().push((version, kept));
+                }
+            }
+        }
+        for (line, members) in &lines {
+            let kept: Vec<&semver::Version> = members.iter().filter(|m| m.1).map(|m| &m.0).collect();
+            prop_assert_eq!(kept.len(), n.min(members.len()), "line {}", line);
+            let lowest_kept = kept.iter().min();
+            for (version, is_kept) in members {
+                if !is_kept {
+                    prop_assert!(lowest_kept.is_none_or(|low| version <= *low), "{} in {}", version, line);
+                }
+            }
+        }
+        let mut shuffled = vs.clone();
+        let mut state = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        prop_assert_eq!(planned(&vs, &policy), planned(&shuffled, &policy));
     }
 }

@@ -131,6 +131,8 @@ fn main() {
         deleted_within: None,
         mode: Mode::Delete,
         max_changes: None,
+        semver_range: None,
+        keep_per: None,
     };
     let input = LIVE.load(Ordering::Relaxed);
 

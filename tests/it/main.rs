@@ -18,5 +18,6 @@ mod packages;
 mod restore;
 mod routes;
 mod select;
+mod semver;
 mod snapshots;
 mod util;
