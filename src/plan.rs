@@ -92,7 +92,11 @@ pub enum SkipReason {
     /// One of the N newest candidates.
     KeepLatest { n: usize },
     /// With `keep-per`: one of the N highest of its release line.
-    KeepPer { per: String, n: usize, line: String },
+    KeepPer {
+        per: KeepPer,
+        n: usize,
+        line: String,
+    },
     /// With `keep-per`: no semantic version, so no line to place it in.
     KeepPerNoVersion,
     /// Deleting it would leave fewer than N versions.
@@ -422,11 +426,7 @@ fn keep_highest_per_line(entries: &mut [Entry], policy: &Policy, per: KeepPer) {
         let count = kept.entry(line.clone()).or_insert(0);
         if *count < n {
             *count += 1;
-            entries[i].decision = Decision::Skip(SkipReason::KeepPer {
-                per: per.to_string(),
-                n,
-                line,
-            });
+            entries[i].decision = Decision::Skip(SkipReason::KeepPer { per, n, line });
         }
     }
 }

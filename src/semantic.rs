@@ -177,7 +177,8 @@ fn interval(c: &Comparator) -> Interval {
 }
 
 /// `keep-per`: the release line `keep-latest` keeps its N highest of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum KeepPer {
     Major,
     Minor,
