@@ -751,3 +751,16 @@ fn a_registry_rate_limit_pauses_the_reads_and_they_go_on() {
         .count();
     assert_eq!(limited, 3);
 }
+
+#[test]
+fn an_owner_answer_that_is_not_json_names_the_request() {
+    let api = Recorder::start(|_, _| reply("200 OK", "", "<html>maintenance</html>"));
+    let run = run_with_api(&api.url, &acme(&[("tags", "pr-*")]));
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("unexpected JSON in GET /users/acme"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("{owner}"), "{}", run.stdout);
+}

@@ -25,9 +25,11 @@ fn the_emulator_explains_itself_and_names_a_missing_scenario_file() {
     assert!(load(demo, None).is_ok());
 }
 
-/// The binary on a command line, against the emulator.
-fn command_line(emulator: &Emulator, args: &[&str]) -> (i32, String, String) {
-    crate::cli::cli(Some(emulator), args)
+/// The binary on a command line, against the emulator, on acme's `web` with `extra` flags.
+fn command_line(emulator: &Emulator, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["--owner", "acme", "--packages", "web"];
+    args.extend_from_slice(extra);
+    crate::cli::cli(Some(emulator), &args)
 }
 
 #[test]
@@ -35,18 +37,7 @@ fn a_first_command_line_dry_run_against_the_emulator_works_in_plain_text() {
     let package = images("web", &[&["pr-1"], &["pr-2"], &["v1"]]);
     let emulator = Emulator::start(base().package(package)).unwrap();
     // No --registry-url: a loopback API serves the registry beside it.
-    let (code, stdout, stderr) = command_line(
-        &emulator,
-        &[
-            "--owner",
-            "acme",
-            "--packages",
-            "web",
-            "--tags",
-            "pr-*",
-            "--dry-run",
-        ],
-    );
+    let (code, stdout, stderr) = command_line(&emulator, &["--tags", "pr-*", "--dry-run"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
         !stdout.contains("::"),
@@ -68,19 +59,7 @@ fn an_unusable_registry_stops_the_run_once_before_any_change() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let (code, stdout, _) = command_line(
-        &emulator,
-        &[
-            "--owner",
-            "acme",
-            "--packages",
-            "web",
-            "--tags",
-            "pr-*",
-            "--registry-url",
-            &url,
-        ],
-    );
+    let (code, stdout, _) = command_line(&emulator, &["--tags", "pr-*", "--registry-url", &url]);
     assert_eq!(code, 2, "{stdout}");
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("error: ")).count(),
@@ -101,19 +80,7 @@ fn an_unusable_registry_stops_the_run_once_before_any_change() {
 fn list_flags_add_up_on_a_command_line() {
     let package = images("web", &[&["pr-1"], &["pr-2"], &["pr-3"], &["v1"]]);
     let emulator = Emulator::start(base().package(package)).unwrap();
-    let (code, stdout, _) = command_line(
-        &emulator,
-        &[
-            "--owner",
-            "acme",
-            "--packages",
-            "web",
-            "--tags",
-            "pr-1",
-            "--tags",
-            "pr-2",
-        ],
-    );
+    let (code, stdout, _) = command_line(&emulator, &["--tags", "pr-1", "--tags", "pr-2"]);
     assert_eq!(code, 0, "{stdout}");
     let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     let mut deleted: Vec<&str> = json["deleted-ids"].as_str().unwrap().split(',').collect();
