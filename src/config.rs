@@ -200,7 +200,7 @@ pub const INPUTS: &[&str] = &[
 
 impl Config {
     /// Every input read, checked and typed, before the first request: each part by its own
-    /// constructor, then every conflict between inputs in [`check`].
+    /// constructor, then every conflict between inputs in `check`.
     pub fn from_env(env: &Environment) -> Result<Config, InputError> {
         let token = token(env)?;
         let owner = owner(env)?;

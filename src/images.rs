@@ -257,7 +257,7 @@ fn cascade(plan: &mut PackagePlan, active: &[PackageVersion], graph: &ImageGraph
     }
 }
 
-/// The mirror of [`cascade`] for a restore: of the `deleted` versions, those that come back
+/// The mirror of `cascade` for a restore: of the `deleted` versions, those that come back
 /// with the restored image `restored` whose index lists `children` — its children and the
 /// referrers of its digest that may be parts and are not in the plan already (`in_plan`).
 pub fn parts_of<'a>(

@@ -1,5 +1,5 @@
-//! The one client of GitHub's REST API: [`transport`] (one request, paced, retried, waited
-//! out), [`pages`] (pagination), [`models`] (the JSON) and, here, the typed calls the run makes.
+//! The one client of GitHub's REST API: `transport` (one request, paced, retried, waited
+//! out), `pages` (pagination), `models` (the JSON) and, here, the typed calls the run makes.
 
 mod models;
 mod pages;

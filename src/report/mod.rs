@@ -1,6 +1,6 @@
-//! Everything the run reports, one renderer per output: [`table`] (the log's plan table,
-//! group titles and totals), [`outputs`] (`$GITHUB_OUTPUT` and the `result` JSON) and
-//! [`summary`] (the step summary).
+//! Everything the run reports, one renderer per output: `table` (the log's plan table,
+//! group titles and totals), `outputs` (`$GITHUB_OUTPUT` and the `result` JSON) and
+//! `summary` (the step summary).
 //!
 //! All renderers read the same two things, the [`Plan`](crate::plan::Plan) and the execution
 //! [`Outcomes`], so the log, the outputs and the summary cannot disagree.
