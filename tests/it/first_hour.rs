@@ -190,3 +190,35 @@ fn a_package_named_in_capitals_reads_its_manifests_under_the_lower_case_name() {
     assert!(!run.stdout.contains("::warning"), "{}", run.stdout);
     assert_eq!(run.ids("deleted-ids"), [200, 201]);
 }
+
+#[test]
+fn a_record_that_fails_to_write_after_the_check_is_named_and_a_held_plan_says_so() {
+    // /dev/full takes the writability check (nothing written) and refuses every byte after.
+    let emulator = Emulator::start(base().package(images("web", &[&["pr-1"], &["v1"]]))).unwrap();
+    let run = janitor_with(
+        &emulator,
+        &acme(&[("tags", "pr-*"), ("dry-run", "true")]),
+        &[("GITHUB_STEP_SUMMARY", "/dev/full")],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("::error title=Writing the step summary failed::"),
+        "{}",
+        run.stdout
+    );
+    // A held plan changes nothing (exit 2), and an output that could not be written is said.
+    let run = janitor_with(
+        &emulator,
+        &acme(&[("tags", "pr-*"), ("max-changes", "0")]),
+        &[("GITHUB_OUTPUT", "/dev/full")],
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("::error title=Writing the outputs failed::"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(count(&emulator.requests(), "DELETE"), 0);
+}
