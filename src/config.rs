@@ -184,6 +184,7 @@ pub const INPUTS: &[&str] = &[
     "tag-match",
     "use-regex",
     "untagged",
+    "untag",
     "version-ids",
     "older-than",
     "deleted-within",
@@ -358,6 +359,7 @@ fn selection(
             &[("all", TagMatch::All), ("any", TagMatch::Any)],
         )?,
         untagged: parse_bool(env, "untagged", false)?,
+        untag: parse_bool(env, "untag", false)?,
         version_ids: parse_ids(env, "version-ids")?,
         keep_latest: parse_count(env, "keep-latest", 0)?,
         min_versions: parse_count(env, "min-versions", 1)?,
@@ -403,6 +405,7 @@ fn check(
             ),
         );
     }
+    check_untag(env, policy, target)?;
     if policy.keep_per.is_some() && policy.keep_latest == 0 {
         return conflict(
             "keep-per",
@@ -463,6 +466,35 @@ fn check(
         ));
     }
     Ok(())
+}
+
+/// `untag` works on container tags, under `tag-match: all`, in delete mode (SPEC §2).
+fn check_untag(env: &Environment, policy: &Policy, target: Target) -> Result<(), InputError> {
+    if !policy.untag {
+        return Ok(());
+    }
+    let conflicts = [
+        (
+            policy.tag_match == TagMatch::Any,
+            "conflicts with `tag-match: any`, under which a partly matching version is deleted",
+        ),
+        (
+            policy.package_type != PackageType::Container,
+            "works on container images only (the registry moves their tags)",
+        ),
+        (
+            policy.mode == Mode::Restore,
+            "conflicts with `mode: restore`: a removed tag is put back with a registry client",
+        ),
+        (
+            target == Target::Packages,
+            "conflicts with `target: packages`, which deletes or restores whole packages",
+        ),
+    ];
+    match conflicts.iter().find(|(conflict, _)| *conflict) {
+        Some((_, problem)) => Err(bad("untag", env.input("untag"), *problem)),
+        None => Ok(()),
+    }
 }
 
 impl Endpoints {

@@ -67,6 +67,45 @@ pub async fn protect(
     failed_closed
 }
 
+/// `untag` runs: the placeholders left by an interrupted one — versions with a single tag
+/// whose manifest carries the placeholder mark. Reading a manifest in full counts as a
+/// download, so only single-tag versions are read. Ids, per package.
+pub async fn find_placeholders(
+    images: &Images<'_>,
+    listings: &[PackageListing],
+) -> Vec<(String, BTreeSet<u64>)> {
+    let mut found = Vec::new();
+    for listing in listings {
+        let single: Vec<&crate::model::PackageVersion> = listing
+            .versions
+            .iter()
+            .filter(|v| v.tags.len() == 1)
+            .collect();
+        if single.is_empty() {
+            continue;
+        }
+        let Ok(session) = images.registry.session(images.owner, &listing.name).await else {
+            continue;
+        };
+        let mut ids = BTreeSet::new();
+        for version in single {
+            if let Ok((_, bytes)) = images
+                .registry
+                .manifest_bytes(&session, &version.name)
+                .await
+            {
+                if crate::images::is_placeholder(&bytes) {
+                    ids.insert(version.id);
+                }
+            }
+        }
+        if !ids.is_empty() {
+            found.push((listing.name.clone(), ids));
+        }
+    }
+    found
+}
+
 /// Every manifest the rules need, tagged versions first, with bounded concurrency.
 async fn read_manifests(
     images: &Images<'_>,

@@ -29,6 +29,8 @@ pub enum Outcome {
     OutOfTime,
     /// Not started: the run was cancelled.
     Cancelled,
+    /// `untag`: these tags were removed and the version stays.
+    Untagged(Vec<String>),
 }
 
 /// Outcomes keyed by (package name, version id).

@@ -278,6 +278,43 @@ pub fn parts_of<'a>(
         .collect()
 }
 
+/// The annotation that marks an untag placeholder (SPEC §4).
+pub const PLACEHOLDER: &str = "package-janitor untag placeholder";
+const DESCRIPTION: &str = "org.opencontainers.image.description";
+
+/// The placeholder that takes a tag off a version (SPEC §4): the version's manifest with its
+/// `layers` (an index: `manifests`) emptied and the placeholder annotation, so it references
+/// nothing the repository lacks and is told from real images by the next run.
+pub fn placeholder(manifest: &[u8]) -> Result<Vec<u8>, String> {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(manifest).map_err(|e| format!("not a manifest: {e}"))?;
+    let fields = value
+        .as_object_mut()
+        .ok_or_else(|| "not a manifest: not a JSON object".to_string())?;
+    let emptied = if fields.contains_key("manifests") {
+        "manifests"
+    } else {
+        "layers"
+    };
+    fields.insert(emptied.into(), serde_json::json!([]));
+    let annotations = fields
+        .entry("annotations")
+        .or_insert_with(|| serde_json::json!({}));
+    match annotations.as_object_mut() {
+        Some(annotations) => {
+            annotations.insert(DESCRIPTION.into(), serde_json::json!(PLACEHOLDER));
+        }
+        None => *annotations = serde_json::json!({ DESCRIPTION: PLACEHOLDER }),
+    }
+    serde_json::to_vec(&value).map_err(|e| e.to_string())
+}
+
+/// Whether a manifest is an untag placeholder left by an interrupted run.
+pub fn is_placeholder(manifest: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(manifest)
+        .is_ok_and(|m| m["annotations"][DESCRIPTION] == PLACEHOLDER)
+}
+
 /// Whether a restore may bring `version` back as a part of a restored image: untagged
 /// (platform images, attestation manifests) or a referrer (`sha256-<hex>…`). A version with a
 /// tag of its own is an image someone named; the cascade never sweeps it, and a restore never
@@ -380,6 +417,7 @@ mod tests {
                 (Decision::Change, None) => format!("{}:delete", e.version.id),
                 (Decision::Change, Some(note)) => format!("{}:delete({note})", e.version.id),
                 (Decision::Skip(r), _) => format!("{}:skip({r})", e.version.id),
+                (Decision::Untag(tags), _) => format!("{}:untag({})", e.version.id, tags.join(",")),
             })
             .collect();
         assert_eq!(got, expected);
@@ -567,6 +605,23 @@ mod tests {
             .map(|v| v.id)
             .collect();
         assert_eq!(parts, [2, 4]);
+    }
+
+    #[test]
+    fn placeholders_empty_the_manifest_and_carry_their_mark() {
+        let image = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"digest":"sha256:c"},"layers":[{"digest":"sha256:l"}]}"#;
+        let made = placeholder(image).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&made).unwrap();
+        assert_eq!(value["layers"], serde_json::json!([]));
+        assert_eq!(value["config"]["digest"], "sha256:c");
+        assert!(is_placeholder(&made));
+        assert!(!is_placeholder(image));
+        let index =
+            br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:a"}],"annotations":{"x":"y"}}"#;
+        let made: serde_json::Value = serde_json::from_slice(&placeholder(index).unwrap()).unwrap();
+        assert_eq!(made["manifests"], serde_json::json!([]));
+        assert_eq!(made["annotations"]["x"], "y");
+        assert!(placeholder(b"[]").is_err());
     }
 
     #[test]

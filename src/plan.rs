@@ -73,6 +73,8 @@ pub struct Policy {
     pub semver_range: Option<Range>,
     /// `keep-latest` keeps the N highest of each release line instead of the N newest.
     pub keep_per: Option<KeepPer>,
+    /// `untag`: a version whose tags match `tags` only in part loses just the matching ones.
+    pub untag: bool,
 }
 
 impl Policy {
@@ -153,6 +155,8 @@ impl fmt::Display for SkipReason {
 pub enum Decision {
     Change,
     Skip(SkipReason),
+    /// `untag`: these tags come off the version, which stays (SPEC §2, §4).
+    Untag(Vec<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +184,14 @@ impl PackagePlan {
             .filter(|e| e.decision == Decision::Change)
             .map(|e| &e.version)
     }
+
+    /// The versions that lose tags, and the tags they lose.
+    pub fn untags(&self) -> impl Iterator<Item = (&PackageVersion, &[String])> {
+        self.entries.iter().filter_map(|e| match &e.decision {
+            Decision::Untag(tags) => Some((&e.version, tags.as_slice())),
+            _ => None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,8 +202,12 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Deletions or restores, and each tag `untag` removes: one change each (SPEC §2).
     pub fn change_count(&self) -> usize {
-        self.packages.iter().map(|p| p.changes().count()).sum()
+        self.packages
+            .iter()
+            .map(|p| p.changes().count() + p.untags().map(|(_, tags)| tags.len()).sum::<usize>())
+            .sum()
     }
 
     /// Whether the plan has more changes than `max-changes` allows.
@@ -336,20 +352,23 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
     for version in &versions {
         let decision = match select(version, policy, now) {
             Selection::NotSelected => continue,
-            Selection::Partial(unmatched) => {
-                Decision::Skip(SkipReason::PartialTagMatch { unmatched })
-            }
+            Selection::Partial(unmatched) => match untag(version, policy) {
+                Some(tags) => Decision::Untag(tags),
+                None => Decision::Skip(SkipReason::PartialTagMatch { unmatched }),
+            },
             Selection::Selected => {
                 let excluded = version
                     .labels(policy.package_type)
                     .into_iter()
                     .find_map(|label| policy.exclude_tags.first_match(label).map(|p| (label, p)));
-                match excluded {
-                    Some((label, pattern)) => Decision::Skip(SkipReason::Excluded {
+                match (excluded, untag(version, policy)) {
+                    (None, _) => Decision::Change,
+                    // `untag` spares the excluded tags themselves and takes the others.
+                    (Some(_), Some(tags)) => Decision::Untag(tags),
+                    (Some((label, pattern)), None) => Decision::Skip(SkipReason::Excluded {
                         label: label.to_string(),
                         pattern: pattern.as_str().to_string(),
                     }),
-                    None => Decision::Change,
                 }
             }
         };
@@ -390,6 +409,20 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
         listed: versions.len(),
         entries,
     }
+}
+
+/// With `untag`: the tags a version would lose — those matching `tags` and not `exclude-tags`
+/// — when some of its tags stay; `None` when none would go or none would stay (then the
+/// usual rules apply).
+fn untag(version: &PackageVersion, policy: &Policy) -> Option<Vec<String>> {
+    if !policy.untag {
+        return None;
+    }
+    let (gone, stay): (Vec<&String>, Vec<&String>) = version
+        .tags
+        .iter()
+        .partition(|t| policy.tags.is_match(t) && !policy.exclude_tags.is_match(t));
+    (!gone.is_empty() && !stay.is_empty()).then(|| gone.into_iter().cloned().collect())
 }
 
 /// `keep-latest`: the N newest candidates are kept. Entries are newest first, so the first
@@ -479,6 +512,7 @@ mod tests {
             max_changes: None,
             semver_range: None,
             keep_per: None,
+            untag: false,
             mode: Mode::Delete,
         }
     }
@@ -495,6 +529,7 @@ mod tests {
             .iter()
             .map(|e| match &e.decision {
                 Decision::Change => format!("{}:delete", e.version.id),
+                Decision::Untag(tags) => format!("{}:untag({})", e.version.id, tags.join(",")),
                 Decision::Skip(r) => format!(
                     "{}:{}",
                     e.version.id,

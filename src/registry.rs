@@ -181,13 +181,14 @@ impl Registry {
         method: &http::Method,
         uri: &str,
         headers: &HeaderMap,
+        body: &[u8],
     ) -> Result<Reply> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let mut request = http::Request::builder().method(method.clone()).uri(uri);
         for (name, value) in headers {
             request = request.header(name, value);
         }
-        let request = request.body(octocrab::OctoBody::empty())?;
+        let request = request.body(octocrab::OctoBody::from(body.to_vec()))?;
         let timeout = self.limits.timeout;
         let response = tokio::time::timeout(timeout, self.octo.execute(request))
             .await
@@ -204,7 +205,13 @@ impl Registry {
 
     /// One request, retried on server errors and transport failures with backoff, a line
     /// said for each retry; the final error names the registry and the request.
-    async fn send(&self, method: http::Method, uri: &str, headers: &HeaderMap) -> Result<Reply> {
+    async fn send(
+        &self,
+        method: http::Method,
+        uri: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Reply> {
         let shown = if uri.starts_with('/') {
             format!("{}{uri}", self.url)
         } else {
@@ -217,7 +224,7 @@ impl Registry {
             let Some(admission) = self.pacer.admit(1, false).await else {
                 bail!("{method} {shown}: not sent, the run was cancelled");
             };
-            let result = self.send_once(&method, uri, headers).await;
+            let result = self.send_once(&method, uri, headers, body).await;
             let failure = match result {
                 // A 429: every registry request waits `retry-after` (else a minute, backing
                 // off), then this one goes again; the wait does not count as a failed attempt.
@@ -269,7 +276,7 @@ impl Registry {
     /// The `/v2/` check: where tokens come from (SPEC §4: follow the challenge's realm).
     async fn discover(&self) -> Result<Challenge> {
         let reply = self
-            .send(http::Method::GET, "/v2/", &HeaderMap::new())
+            .send(http::Method::GET, "/v2/", &HeaderMap::new(), &[])
             .await?;
         if (200..300).contains(&reply.status) {
             return Ok(Challenge {
@@ -292,6 +299,15 @@ impl Registry {
 
     /// Exchange the GitHub token for a pull token of `owner/name` at the challenge's realm.
     pub async fn session(&self, owner: &str, name: &str) -> Result<Session> {
+        self.session_for(owner, name, "pull").await
+    }
+
+    /// A token that may also push (untag's placeholders: `pull,push`, SPEC §4).
+    pub async fn push_session(&self, owner: &str, name: &str) -> Result<Session> {
+        self.session_for(owner, name, "pull,push").await
+    }
+
+    async fn session_for(&self, owner: &str, name: &str, access: &str) -> Result<Session> {
         #[derive(Deserialize)]
         struct Token {
             token: Option<String>,
@@ -318,7 +334,7 @@ impl Registry {
         let query = format!(
             "service={}&scope={}",
             encode_query(&challenge.service),
-            encode_query(&format!("repository:{repository}:pull"))
+            encode_query(&format!("repository:{repository}:{access}"))
         );
         let url = format!(
             "{realm}{}{query}",
@@ -332,16 +348,16 @@ impl Registry {
                 .parse()
                 .context("the token cannot be sent in a header")?,
         );
-        let mut reply = self.send(http::Method::GET, &url, &basic).await?;
+        let mut reply = self.send(http::Method::GET, &url, &basic, &[]).await?;
         if reply.status == 401 || reply.status == 403 {
             // Public images also work anonymously.
             reply = self
-                .send(http::Method::GET, &url, &HeaderMap::new())
+                .send(http::Method::GET, &url, &HeaderMap::new(), &[])
                 .await?;
         }
         if reply.status != 200 {
             bail!(
-                "the registry refused a pull token for {repository} (HTTP {} from {realm})",
+                "the registry refused a {access} token for {repository} (HTTP {} from {realm})",
                 reply.status
             );
         }
@@ -355,6 +371,74 @@ impl Registry {
         Ok(Session { repository, bearer })
     }
 
+    /// A manifest's bytes as stored, and its media type (a `GET`: a download on GHCR).
+    pub async fn manifest_bytes(
+        &self,
+        session: &Session,
+        digest: &str,
+    ) -> Result<(String, Vec<u8>)> {
+        let headers = self.headers(session)?;
+        let path = format!("/v2/{}/manifests/{digest}", session.repository);
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        let reply = self.send(http::Method::GET, &path, &headers, &[]).await?;
+        if reply.status != 200 {
+            bail!("GET {path}: HTTP {}", reply.status);
+        }
+        let media_type = media_type(&reply.headers)
+            .unwrap_or_else(|| "application/vnd.oci.image.manifest.v1+json".to_string());
+        Ok((media_type, reply.body))
+    }
+
+    /// Push `manifest` under `tag`; the digest the registry gives it (`Docker-Content-Digest`).
+    pub async fn push(
+        &self,
+        session: &Session,
+        tag: &str,
+        media_type: &str,
+        manifest: &[u8],
+    ) -> Result<String> {
+        let mut headers = self.headers(session)?;
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            media_type
+                .parse()
+                .map_err(|_| anyhow!("media type '{media_type}' cannot be sent"))?,
+        );
+        let path = format!("/v2/{}/manifests/{tag}", session.repository);
+        let reply = self
+            .send(http::Method::PUT, &path, &headers, manifest)
+            .await?;
+        if !(200..300).contains(&reply.status) {
+            bail!(
+                "PUT {path}: HTTP {} {}",
+                reply.status,
+                String::from_utf8_lossy(&reply.body)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            );
+        }
+        reply
+            .headers
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("PUT {path}: no Docker-Content-Digest in the answer"))
+    }
+
+    /// `Accept` for every manifest type, and the session's bearer token.
+    fn headers(&self, session: &Session) -> Result<HeaderMap> {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::ACCEPT, http::HeaderValue::from_static(ACCEPT));
+        if let Some(bearer) = &session.bearer {
+            let value = format!("Bearer {bearer}")
+                .parse()
+                .map_err(|_| anyhow!("the registry's token cannot be sent in a header"))?;
+            headers.insert(http::header::AUTHORIZATION, value);
+        }
+        Ok(headers)
+    }
+
     /// Read one manifest: a `HEAD` settles a single image when the registry names one of the
     /// two image media types; anything else (an index, another type, none) means reading the
     /// body (SPEC §4). Server errors and transport failures are retried; then unreadable.
@@ -366,18 +450,11 @@ impl Registry {
     }
 
     async fn manifest_once(&self, session: &Session, digest: &str) -> Result<ManifestRead> {
-        let mut headers = HeaderMap::new();
-        headers.insert(http::header::ACCEPT, http::HeaderValue::from_static(ACCEPT));
-        if let Some(bearer) = &session.bearer {
-            let value = format!("Bearer {bearer}")
-                .parse()
-                .map_err(|_| anyhow!("the registry's token cannot be sent in a header"))?;
-            headers.insert(http::header::AUTHORIZATION, value);
-        }
+        let headers = self.headers(session)?;
         let path = format!("/v2/{}/manifests/{digest}", session.repository);
         // HEAD first: it tells the media type without counting as a download.
         self.looks.fetch_add(1, Ordering::Relaxed);
-        let head = self.send(http::Method::HEAD, &path, &headers).await?;
+        let head = self.send(http::Method::HEAD, &path, &headers, &[]).await?;
         if head.status != 200 {
             bail!("HTTP {}", head.status);
         }
@@ -385,7 +462,7 @@ impl Registry {
             return Ok(ManifestRead::Image);
         }
         self.reads.fetch_add(1, Ordering::Relaxed);
-        let get = self.send(http::Method::GET, &path, &headers).await?;
+        let get = self.send(http::Method::GET, &path, &headers, &[]).await?;
         if get.status != 200 {
             bail!("HTTP {}", get.status);
         }

@@ -185,8 +185,73 @@ async fn list_and_plan(
         warn_unmatched(&listing, config, log);
         listings.push(listing);
     }
-    let plan = plan(&listings, &config.policy, now);
+    let placeholders = match (&pre.registry, config.policy.untag) {
+        (Some(registry), true) => {
+            let images = containers::Images {
+                registry,
+                owner: &config.owner,
+            };
+            containers::find_placeholders(&images, &listings).await
+        }
+        _ => Vec::new(),
+    };
+    let plan = plan_with_placeholders(&listings, &config.policy, now, &placeholders, log);
     Ok((listings, plan))
+}
+
+/// The plan, with the placeholders an interrupted `untag` run left (SPEC §4) taken out of the
+/// planner's view — they are no versions anyone chose, so `keep-latest` and `min-versions`
+/// do not count them — and put back as deletions.
+fn plan_with_placeholders(
+    listings: &[PackageListing],
+    policy: &crate::plan::Policy,
+    now: chrono::DateTime<Utc>,
+    placeholders: &[(String, std::collections::BTreeSet<u64>)],
+    log: &mut Log,
+) -> Plan {
+    let ids_of = |name: &str| {
+        placeholders
+            .iter()
+            .find(|(p, _)| p == name)
+            .map(|(_, ids)| ids)
+    };
+    let seen: Vec<PackageListing> = listings
+        .iter()
+        .map(|listing| PackageListing {
+            name: listing.name.clone(),
+            versions: listing
+                .versions
+                .iter()
+                .filter(|v| !ids_of(&listing.name).is_some_and(|ids| ids.contains(&v.id)))
+                .cloned()
+                .collect(),
+        })
+        .collect();
+    let mut plan = plan(&seen, policy, now);
+    for (package, listing) in plan.packages.iter_mut().zip(listings) {
+        for version in listing
+            .versions
+            .iter()
+            .filter(|v| ids_of(&listing.name).is_some_and(|ids| ids.contains(&v.id)))
+        {
+            log.info(&format!(
+                "{}: version {} ({}) is a placeholder left by an interrupted untag; it is deleted",
+                listing.name,
+                version.id,
+                version.tags.join(", ")
+            ));
+            package.listed += 1;
+            package.entries.push(crate::plan::Entry {
+                version: version.clone(),
+                decision: crate::plan::Decision::Change,
+                note: Some("leftover untag placeholder".into()),
+            });
+        }
+        package
+            .entries
+            .sort_by(|a, b| PackageVersion::newer_first(&a.version, &b.version));
+    }
+    plan
 }
 
 /// Container safety in delete mode: what stays keeps what it needs, a deleted index takes its
@@ -267,6 +332,9 @@ async fn apply(
         target: config.target,
     };
     let mut outcomes = execute(github, &to, plan, log).await;
+    if let (Some(images), true) = (images, config.policy.untag) {
+        outcomes.extend(crate::untag::execute(github, &to, images, plan, log).await);
+    }
     let incomplete_images = match (images, config.policy.mode) {
         (Some(images), Mode::Restore) => {
             containers::restore_parts(github, &to, images, plan, listings, &mut outcomes, log).await
@@ -453,6 +521,10 @@ fn check_scopes(scopes: Option<&[String]>, config: &Config) -> Result<()> {
         Mode::Delete => "delete:packages",
         Mode::Restore => "write:packages",
     });
+    // `untag` pushes placeholders to the registry (SPEC §3).
+    if config.policy.untag {
+        needed.push("write:packages");
+    }
     // Only the repository-scoped registries need `repo`; container, npm, NuGet and RubyGems
     // have granular permissions (SPEC §3, facts file "Tokens").
     if matches!(

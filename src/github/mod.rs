@@ -344,4 +344,47 @@ impl GitHub {
             Err(answer.error())
         })
     }
+
+    /// A mutation's turn for a request sent elsewhere (a registry push): one at a time and
+    /// spaced with the REST mutations; `Err` with the outcome when none may start.
+    pub async fn mutation_turn(
+        &self,
+    ) -> Result<crate::limits::Admission<'_>, crate::execute::Outcome> {
+        use crate::execute::Outcome;
+        let turn = self
+            .pacer
+            .admit(crate::limits::MUTATION_POINTS, true)
+            .await
+            .ok_or(Outcome::Cancelled)?;
+        if self.out_of_time() {
+            return Err(Outcome::OutOfTime);
+        }
+        if let Some(Stopped::RateLimited { resets_at, .. }) = self.stopped() {
+            return Err(Outcome::Deferred(resets_at));
+        }
+        Ok(turn)
+    }
+
+    /// The version of a package named `digest` (a pushed manifest), looked for page by page
+    /// from the newest; `None` when no page lists it.
+    pub async fn find_version(
+        &self,
+        route: &OwnerRoute,
+        package_type: PackageType,
+        name: &str,
+        digest: &str,
+    ) -> Result<Option<PackageVersion>> {
+        let mut next = Some(format!(
+            "{}/versions?per_page={PER_PAGE}",
+            route.package(package_type, name)
+        ));
+        while let Some(url) = next.take() {
+            let (page, links) = self.page::<VersionJson>(&url).await?;
+            if let Some(found) = page.into_iter().find(|v| v.name == digest) {
+                return Ok(Some(found.into_version()));
+            }
+            next = links.next.map(|link| self.relative(&link)).transpose()?;
+        }
+        Ok(None)
+    }
 }

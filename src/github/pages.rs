@@ -63,7 +63,10 @@ impl GitHub {
         Ok((pages, false))
     }
 
-    async fn page<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<(Vec<T>, Links)> {
+    pub(super) async fn page<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<(Vec<T>, Links)> {
         let answer = self.send(http::Method::GET, url).await?;
         if !answer.status.is_success() {
             return Err(anyhow!(answer.error()));
@@ -73,7 +76,7 @@ impl GitHub {
 
     /// A pagination link as a path and query on the API host. The token is only ever sent to
     /// the API host, so a link elsewhere is an error rather than a request.
-    fn relative(&self, link: &str) -> Result<String> {
+    pub(super) fn relative(&self, link: &str) -> Result<String> {
         let uri: http::Uri = link
             .parse()
             .with_context(|| format!("pagination link '{link}' is not a URL"))?;

@@ -231,7 +231,7 @@ impl GitHub {
     }
 
     /// Why no further request may be sent, once a rate-limit wait was too long.
-    fn stopped(&self) -> Option<Stopped> {
+    pub(super) fn stopped(&self) -> Option<Stopped> {
         self.stopped.lock().ok().and_then(|s| s.clone())
     }
 

@@ -57,6 +57,7 @@ prop_compose! {
             max_changes,
             semver_range: None,
             keep_per: None,
+            untag: false,
         }
     }
 }
@@ -205,6 +206,7 @@ fn per_line_policy(n: usize, per: KeepPer) -> Policy {
         max_changes: None,
         semver_range: None,
         keep_per: Some(per),
+        untag: false,
         mode: Mode::Delete,
     }
 }

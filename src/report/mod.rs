@@ -60,24 +60,42 @@ pub enum Fate<'a> {
     Changed(Option<u64>),
     Skipped(SkipReason),
     Failed(&'a str),
+    /// `untag`: these tags are to come off (planned, not sent).
+    UntagPlanned(&'a [String]),
+    /// `untag`: these tags came off; the version stays.
+    Untagged(&'a [String]),
 }
 
-pub fn fate<'a>(package: &str, entry: &Entry, outcomes: &'a Outcomes) -> Fate<'a> {
+pub fn fate<'a>(package: &str, entry: &'a Entry, outcomes: &'a Outcomes) -> Fate<'a> {
+    let outcome = outcomes.get(&(package.to_string(), entry.version.id));
     match &entry.decision {
         Decision::Skip(reason) => Fate::Skipped(reason.clone()),
-        Decision::Change => match outcomes.get(&(package.to_string(), entry.version.id)) {
-            None => Fate::Planned,
-            Some(Outcome::Changed(id)) => Fate::Changed(*id),
-            Some(Outcome::Refused(message)) => Fate::Skipped(SkipReason::Refused {
-                message: message.clone(),
-            }),
-            Some(Outcome::Failed(message)) => Fate::Failed(message),
-            Some(Outcome::Deferred(resets)) => Fate::Skipped(SkipReason::RateLimitBudget {
-                resets_at: resets.clone(),
-            }),
-            Some(Outcome::OutOfTime) => Fate::Skipped(SkipReason::TimeBudget),
-            Some(Outcome::Cancelled) => Fate::Skipped(SkipReason::Cancelled),
+        Decision::Untag(tags) => match outcome {
+            None => Fate::UntagPlanned(tags),
+            Some(Outcome::Untagged(removed)) => Fate::Untagged(removed),
+            Some(other) => change_fate(other),
         },
+        Decision::Change => match outcome {
+            None => Fate::Planned,
+            Some(other) => change_fate(other),
+        },
+    }
+}
+
+/// What a change's outcome makes of its version.
+fn change_fate(outcome: &Outcome) -> Fate<'_> {
+    match outcome {
+        Outcome::Changed(id) => Fate::Changed(*id),
+        Outcome::Untagged(removed) => Fate::Untagged(removed),
+        Outcome::Refused(message) => Fate::Skipped(SkipReason::Refused {
+            message: message.clone(),
+        }),
+        Outcome::Failed(message) => Fate::Failed(message),
+        Outcome::Deferred(resets) => Fate::Skipped(SkipReason::RateLimitBudget {
+            resets_at: resets.clone(),
+        }),
+        Outcome::OutOfTime => Fate::Skipped(SkipReason::TimeBudget),
+        Outcome::Cancelled => Fate::Skipped(SkipReason::Cancelled),
     }
 }
 
@@ -119,6 +137,15 @@ fn fate_words(fate: &Fate, context: &RunContext) -> (String, String) {
         Fate::Changed(_) => (done.into(), String::new()),
         Fate::Skipped(reason) => ("skip".into(), reason.to_string()),
         Fate::Failed(message) => ("FAILED".into(), message.to_string()),
+        Fate::UntagPlanned(tags) => match (&context.held, context.dry_run) {
+            (Some(reason), _) => ("untag (held)".into(), reason.clone()),
+            (None, true) => (
+                "untag (dry run)".into(),
+                format!("removes {}", tags.join(", ")),
+            ),
+            (None, false) => ("untag".into(), format!("removes {}", tags.join(", "))),
+        },
+        Fate::Untagged(tags) => ("untagged".into(), format!("removed {}", tags.join(", "))),
     }
 }
 

@@ -23,6 +23,8 @@ pub struct Outputs {
     pub restored_ids: Vec<u64>,
     pub skipped_count: usize,
     pub failed_count: usize,
+    /// `untag`: the tags removed, as `TAG@DIGEST` (the digest the tag pointed to).
+    pub removed_tags: Vec<String>,
     pub result: Value,
 }
 
@@ -68,6 +70,7 @@ impl Outputs {
             restored_ids,
             skipped_count: counts.skipped,
             failed_count: counts.failed,
+            removed_tags: counts.removed_tags,
             result,
         }
     }
@@ -83,6 +86,8 @@ impl Outputs {
             ("restored-ids", join_ids(&self.restored_ids)),
             ("skipped-count", self.skipped_count.to_string()),
             ("failed-count", self.failed_count.to_string()),
+            ("removed-tags-count", self.removed_tags.len().to_string()),
+            ("removed-tags", self.removed_tags.join(",")),
             ("result", self.result.to_string()),
         ]
     }
@@ -121,12 +126,14 @@ struct Counts {
     changed_ids: Vec<u64>,
     skipped: usize,
     failed: usize,
+    removed_tags: Vec<String>,
 }
 
 /// One package in `result`: its planned, changed, skipped and failed versions.
 fn package_json(package: &PackagePlan, outcomes: &Outcomes, counts: &mut Counts) -> Value {
     let (mut planned, mut changed, mut skipped, mut failed) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut untag, mut untagged) = (Vec::new(), Vec::new());
     let noted = |version: &PackageVersion, note: &Option<String>| {
         let mut v = version_json(version);
         if let Some(note) = note {
@@ -158,6 +165,21 @@ fn package_json(package: &PackagePlan, outcomes: &Outcomes, counts: &mut Counts)
                     .unwrap_or(Value::Null);
                 skipped.push(v);
             }
+            Fate::UntagPlanned(tags) => {
+                let mut v = version_json(&entry.version);
+                v["tags_to_remove"] = json!(tags);
+                untag.push(v);
+            }
+            Fate::Untagged(removed) => {
+                counts.removed_tags.extend(
+                    removed
+                        .iter()
+                        .map(|tag| format!("{tag}@{}", entry.version.name)),
+                );
+                let mut v = version_json(&entry.version);
+                v["removed_tags"] = json!(removed);
+                untagged.push(v);
+            }
             Fate::Failed(message) => {
                 counts.failed += 1;
                 let mut v = version_json(&entry.version);
@@ -173,6 +195,8 @@ fn package_json(package: &PackagePlan, outcomes: &Outcomes, counts: &mut Counts)
         "changed": changed,
         "skipped": skipped,
         "failed": failed,
+        "untag": untag,
+        "untagged": untagged,
     })
 }
 

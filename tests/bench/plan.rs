@@ -133,6 +133,7 @@ fn main() {
         max_changes: None,
         semver_range: None,
         keep_per: None,
+        untag: false,
     };
     let input = LIVE.load(Ordering::Relaxed);
 

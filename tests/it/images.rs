@@ -26,7 +26,7 @@ fn get(emulator: &Emulator, path: &str, auth: &str) -> (u16, String) {
 }
 
 /// Whether `tag` of `acme/web` resolves fully: the index and every manifest it lists.
-fn resolves(emulator: &Emulator, tag: &str) -> bool {
+pub fn resolves(emulator: &Emulator, tag: &str) -> bool {
     // Basic x:PAT, as the registry's token exchange takes it.
     let basic = "Basic eDpnaHBfWnE5c0VjUmVUdE9rRW5UaEF0TXVTdE5lVmVSbEVhSzAx";
     let (_, token) = get(

@@ -20,4 +20,5 @@ mod routes;
 mod select;
 mod semver;
 mod snapshots;
+mod untag;
 mod util;

@@ -46,6 +46,10 @@ pub struct Request {
     pub authorization: Option<String>,
     /// Singular header fields that came more than once, joined as a proxy would join them.
     pub repeated: Vec<String>,
+    /// The request's body (a manifest pushed to the registry).
+    pub body: Vec<u8>,
+    /// The request's `Content-Type`, if any.
+    pub content_type: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -165,7 +169,8 @@ pub struct GitHub {
     pub mutation_arrivals: Vec<DateTime<Utc>>,
     /// Registry tokens issued, and the repository each may pull.
     pub registry_tokens: u64,
-    pub registry_grants: std::collections::HashMap<String, String>,
+    /// Registry tokens issued: the repository each is for, and whether it may push.
+    pub registry_grants: std::collections::HashMap<String, (String, bool)>,
     /// Transient faults in a row per request (method, path and query).
     streaks: std::collections::HashMap<String, u32>,
 }
@@ -236,11 +241,14 @@ fn parse_query(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A REST mutation: a DELETE or a restore POST (the registry's requests are not).
+/// A mutation: a REST DELETE or restore POST, or a registry push (`PUT /v2/…`).
 pub fn is_mutation(request: &Request) -> bool {
-    (request.method == "DELETE" || request.method == "POST")
-        && !request.path.starts_with("/v2/")
-        && !request.path.contains("/token")
+    let registry = request.path.starts_with("/v2/") || request.path.contains("/token");
+    match request.method.as_str() {
+        "DELETE" | "POST" => !registry,
+        "PUT" => request.path.starts_with("/v2/"),
+        _ => false,
+    }
 }
 
 impl GitHub {
@@ -279,6 +287,16 @@ impl GitHub {
 
     /// Whether `token` may read `package` (the registry's token exchange).
     pub fn may_read(&self, token: &str, package: &PackageSpec) -> bool {
+        self.may(token, package, Access::Read)
+    }
+
+    /// Whether `token` may push to `package`: `write:packages` for a classic PAT, the Admin
+    /// role for a GITHUB_TOKEN's repository (facts file, "Tokens").
+    pub fn may_push(&self, token: &str, package: &PackageSpec) -> bool {
+        self.may(token, package, Access::Restore)
+    }
+
+    fn may(&self, token: &str, package: &PackageSpec, access: Access) -> bool {
         let Some(spec) = self.tokens.iter().find(|t| t.token == token) else {
             return false;
         };
@@ -294,7 +312,7 @@ impl GitHub {
             owner,
             Some(package),
             package.package_type,
-            Access::Read,
+            access,
         )
         .is_ok()
     }

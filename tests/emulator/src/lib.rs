@@ -204,6 +204,12 @@ impl Drop for Emulator {
 }
 
 async fn serve(State(state): State<Arc<Shared>>, request: HttpRequest<Body>) -> HttpResponse {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 4 * 1024 * 1024)
+        .await
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    let request = HttpRequest::from_parts(parts, body);
     if state.echo.load(std::sync::atomic::Ordering::Relaxed) {
         println!(
             "{} {} {}",
@@ -222,6 +228,12 @@ async fn serve(State(state): State<Arc<Shared>>, request: HttpRequest<Body>) -> 
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
         repeated: repeated_fields(request.headers()),
+        content_type: request
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body: request.body().clone(),
     };
     let lock = || {
         state

@@ -37,6 +37,8 @@ pub struct Quirks {
     /// Answer this many manifest requests with 429 and `retry-after: 2` before serving them
     /// (a registry's own rate limit, which GitHub does not publish for ghcr.io).
     pub registry_429s: u32,
+    /// Refuse every manifest push (403 DENIED), as a registry does a token without push.
+    pub push_denied: bool,
 }
 
 impl Default for Quirks {
@@ -51,6 +53,7 @@ impl Default for Quirks {
             never_answer: false,
             stale_last_link: false,
             registry_429s: 0,
+            push_denied: false,
         }
     }
 }

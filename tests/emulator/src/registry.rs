@@ -43,6 +43,9 @@ impl GitHub {
         }
         let rest = request.path.strip_prefix("/v2/")?;
         let (repository, reference) = rest.rsplit_once("/manifests/")?;
+        if request.method == "PUT" {
+            return Some(self.push(request, repository, reference));
+        }
         Some(self.manifest(request, repository, reference))
     }
 
@@ -51,13 +54,24 @@ impl GitHub {
             .query
             .split('&')
             .find_map(|p| p.strip_prefix("scope="))
-            .map(|s| s.replace("%3A", ":").replace("%2F", "/"))
+            .map(|s| {
+                s.replace("%3A", ":")
+                    .replace("%2F", "/")
+                    .replace("%2C", ",")
+            })
             .unwrap_or_default();
-        let Some(repository) = scope
-            .strip_prefix("repository:")
-            .and_then(|s| s.strip_suffix(":pull"))
-        else {
-            return registry_error(400, "DENIED", "scope must be repository:OWNER/NAME:pull");
+        let (repository, push) = match scope.strip_prefix("repository:") {
+            Some(rest) if rest.ends_with(":pull,push") || rest.ends_with(":push,pull") => {
+                (&rest[..rest.len() - ":pull,push".len()], true)
+            }
+            Some(rest) if rest.ends_with(":pull") => (&rest[..rest.len() - ":pull".len()], false),
+            _ => {
+                return registry_error(
+                    400,
+                    "DENIED",
+                    "scope must be repository:OWNER/NAME:pull or :pull,push",
+                )
+            }
         };
         let Some((owner, name)) = repository.split_once('/') else {
             return registry_error(400, "DENIED", "bad repository");
@@ -82,6 +96,11 @@ impl GitHub {
             Some(token) => self.may_read(token, package),
             None => package.visibility == Visibility::Public,
         };
+        // As ghcr.io: a token that may not write gets a pull-only token, refused at the push.
+        let push = push
+            && password
+                .as_deref()
+                .is_some_and(|t| self.may_push(t, package));
         if !allowed {
             return registry_error(401, "UNAUTHORIZED", "authentication required");
         }
@@ -92,7 +111,7 @@ impl GitHub {
             repository.replace('/', "_")
         );
         self.registry_grants
-            .insert(token.clone(), repository.to_string());
+            .insert(token.clone(), (repository.to_string(), push));
         Response::json_body(200, json!({"token": token, "access_token": token}))
     }
 
@@ -127,7 +146,7 @@ impl GitHub {
             .as_deref()
             .and_then(|h| h.strip_prefix("Bearer "))
             .and_then(|t| self.registry_grants.get(t.trim()))
-            .is_some_and(|r| r == repository);
+            .is_some_and(|(r, _)| r == repository);
         if !granted {
             return self.challenge(request, Some(repository));
         }
@@ -191,6 +210,127 @@ impl GitHub {
         }
         response
     }
+}
+
+impl GitHub {
+    /// `PUT /v2/<owner>/<name>/manifests/<tag>` (facts file, "ghcr.io"): with a push-scoped
+    /// token; the blobs and manifests it references must exist in the repository (or its lists
+    /// be empty); a new digest becomes a new package version, and the tag moves to it from the
+    /// version that had it. 201 with `Docker-Content-Digest`.
+    fn push(&mut self, request: &Request, repository: &str, tag: &str) -> Response {
+        let grant = request
+            .authorization
+            .as_deref()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .and_then(|t| self.registry_grants.get(t.trim()))
+            .cloned();
+        if self.quirks.push_denied {
+            return registry_error(403, "DENIED", "requested access to the resource is denied");
+        }
+        match grant {
+            Some((r, true)) if r == repository => {}
+            Some((r, false)) if r == repository => {
+                return registry_error(403, "DENIED", "requested access to the resource is denied")
+            }
+            _ => return self.challenge(request, Some(repository)),
+        }
+        let Ok(manifest) = serde_json::from_slice::<serde_json::Value>(&request.body) else {
+            return registry_error(400, "MANIFEST_INVALID", "manifest invalid");
+        };
+        let Some(index) = self.packages.iter().position(|p| {
+            p.package_type == PackageType::Container
+                && repository.split_once('/').is_some_and(|(owner, name)| {
+                    p.owner.eq_ignore_ascii_case(owner) && p.name == name
+                })
+                && p.deleted_at.is_none()
+        }) else {
+            return registry_error(404, "NAME_UNKNOWN", "repository name not known to registry");
+        };
+        if let Err(missing) = references_exist(&self.packages[index], &manifest) {
+            return registry_error(
+                400,
+                "MANIFEST_BLOB_UNKNOWN",
+                &format!("blob unknown: {missing}"),
+            );
+        }
+        use sha2::Digest as _;
+        let digest = format!("sha256:{:x}", sha2::Sha256::digest(&request.body));
+        let package = &mut self.packages[index];
+        for version in package.versions.iter_mut() {
+            version.tags.retain(|t| t != tag);
+        }
+        let now = chrono::Utc::now();
+        match package
+            .versions
+            .iter_mut()
+            .find(|v| v.name == digest && v.deleted_at.is_none())
+        {
+            Some(version) => version.tags.push(tag.to_string()),
+            None => {
+                let id = package.versions.iter().map(|v| v.id).max().unwrap_or(0) + 1;
+                let mut version = crate::scenario::VersionSpec::new(id, &digest, now);
+                version.tags = vec![tag.to_string()];
+                version.manifest = Some(manifest);
+                package.versions.push(version);
+            }
+        }
+        let mut response = Response::json_body(201, json!({}));
+        response.body = None;
+        response.headers.extend([
+            ("docker-content-digest".into(), digest.clone()),
+            (
+                "location".into(),
+                format!("/v2/{repository}/manifests/{digest}"),
+            ),
+        ]);
+        response
+    }
+}
+
+/// Every blob and manifest a pushed manifest references exists in the package: its config
+/// and layers among the blobs the package's manifests name, its `manifests[]` among the
+/// package's versions. `Err` names the first missing digest.
+fn references_exist(
+    package: &crate::scenario::PackageSpec,
+    manifest: &serde_json::Value,
+) -> Result<(), String> {
+    let stored: Vec<serde_json::Value> = package
+        .versions
+        .iter()
+        .map(|v| v.manifest.clone().unwrap_or_else(image_manifest))
+        .collect();
+    let blobs: std::collections::BTreeSet<String> = stored
+        .iter()
+        .flat_map(|m| {
+            let config = m["config"]["digest"].as_str().map(str::to_string);
+            let layers = m["layers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l["digest"].as_str().map(str::to_string));
+            config.into_iter().chain(layers)
+        })
+        .collect();
+    let digests = |field: &str| -> Vec<String> {
+        manifest[field]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["digest"].as_str().map(str::to_string))
+            .collect()
+    };
+    let config = manifest["config"]["digest"].as_str().map(str::to_string);
+    for blob in config.into_iter().chain(digests("layers")) {
+        if !blobs.contains(&blob) {
+            return Err(blob);
+        }
+    }
+    for child in digests("manifests") {
+        if !package.versions.iter().any(|v| v.name == child) {
+            return Err(child);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

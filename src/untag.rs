@@ -1,0 +1,184 @@
+//! Untag at run time (SPEC §4): neither the REST API nor the registry can remove one tag, so
+//! to take tag T off version V and keep V, push under T a placeholder (V's manifest emptied
+//! and marked, [`images::placeholder`]) — which moves T to a new package version — then find
+//! that version by its digest and delete it through the REST API. V keeps its digest and its
+//! other tags. Each removed tag is one change: it waits for its mutation turn (one at a time,
+//! spaced), stops at `max-duration` or a cancellation, and a failure says what state the tag
+//! is in.
+
+use crate::containers::Images;
+use crate::execute::{Destination, Outcome, Outcomes};
+use crate::github::GitHub;
+use crate::images;
+use crate::model::{Mode, PackageVersion};
+use crate::plan::Plan;
+use crate::registry::Session;
+use crate::workflow::Log;
+
+/// Remove the tags the plan takes off, version by version; one outcome per version.
+pub async fn execute(
+    github: &GitHub,
+    to: &Destination<'_>,
+    images: &Images<'_>,
+    plan: &Plan,
+    log: &mut Log,
+) -> Outcomes {
+    let mut outcomes = Outcomes::new();
+    for package in &plan.packages {
+        let untags: Vec<(&PackageVersion, &[String])> = package.untags().collect();
+        if untags.is_empty() {
+            continue;
+        }
+        let session = images
+            .registry
+            .push_session(images.owner, &package.package)
+            .await;
+        for (version, tags) in untags {
+            let outcome = match &session {
+                Ok(session) => {
+                    untag_version(github, to, images, session, &package.package, version, tags)
+                        .await
+                }
+                Err(error) => Outcome::Failed(format!(
+                    "no tag was removed (all are still on {}): no push token for {}: {error:#}",
+                    version.name, package.package
+                )),
+            };
+            if let Outcome::Failed(message) = &outcome {
+                log.error(
+                    "Untag failed",
+                    &format!("{} version {}: {message}", package.package, version.id),
+                );
+            }
+            outcomes.insert((package.package.clone(), version.id), outcome);
+        }
+    }
+    outcomes
+}
+
+/// Take `tags` off `version`, one at a time.
+async fn untag_version(
+    github: &GitHub,
+    to: &Destination<'_>,
+    images: &Images<'_>,
+    session: &Session,
+    package: &str,
+    version: &PackageVersion,
+    tags: &[String],
+) -> Outcome {
+    let placeholder = match images.registry.manifest_bytes(session, &version.name).await {
+        Ok((media_type, bytes)) => images::placeholder(&bytes).map(|p| (media_type, p)),
+        Err(error) => Err(format!("{error:#}")),
+    };
+    let (media_type, placeholder) = match placeholder {
+        Ok(made) => made,
+        Err(error) => {
+            return Outcome::Failed(format!(
+                "no tag was removed (all are still on {}): its manifest could not be read: {error}",
+                version.name
+            ))
+        }
+    };
+    let mut removed = Vec::new();
+    for tag in tags {
+        let step = remove_tag(
+            github,
+            to,
+            images,
+            session,
+            package,
+            version,
+            tag,
+            &media_type,
+            &placeholder,
+        )
+        .await;
+        match step {
+            Ok(()) => removed.push(tag.clone()),
+            Err(Stop::NotStarted(outcome)) if removed.is_empty() => return outcome,
+            Err(Stop::NotStarted(_)) => break,
+            Err(Stop::Failed(state)) => {
+                let done = if removed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (removed before it: {})", removed.join(", "))
+                };
+                return Outcome::Failed(format!("{state}{done}"));
+            }
+        }
+    }
+    Outcome::Untagged(removed)
+}
+
+/// Why a tag was not removed.
+enum Stop {
+    /// Nothing was sent for it: `max-duration`, a cancellation or a too-long rate-limit wait.
+    NotStarted(Outcome),
+    /// Something went wrong; the tag's state in words.
+    Failed(String),
+}
+
+/// Push the placeholder under `tag`, find the version it became, delete that version.
+#[allow(clippy::too_many_arguments)]
+async fn remove_tag(
+    github: &GitHub,
+    to: &Destination<'_>,
+    images: &Images<'_>,
+    session: &Session,
+    package: &str,
+    version: &PackageVersion,
+    tag: &str,
+    media_type: &str,
+    placeholder: &[u8],
+) -> Result<(), Stop> {
+    // The push is a mutation: it waits for its turn, as DELETEs do.
+    let turn = github.mutation_turn().await.map_err(Stop::NotStarted)?;
+    let pushed = images
+        .registry
+        .push(session, tag, media_type, placeholder)
+        .await;
+    drop(turn);
+    let digest = pushed.map_err(|e| {
+        Stop::Failed(format!(
+            "tag {tag} is still on {}: the push failed: {e:#}",
+            version.name
+        ))
+    })?;
+    let moved = format!(
+        "tag {tag} no longer points at {}: it points at the placeholder {digest}",
+        version.name
+    );
+    let found = github
+        .find_version(to.route, to.package_type, package, &digest)
+        .await
+        .map_err(|e| {
+            Stop::Failed(format!(
+                "{moved}, which could not be found: {e:#}; run again to delete it"
+            ))
+        })?;
+    let Some(placeholder_version) = found else {
+        return Err(Stop::Failed(format!(
+            "{moved}, which GitHub does not list yet; run again to delete it"
+        )));
+    };
+    match github
+        .change_version(
+            to.route,
+            to.package_type,
+            package,
+            placeholder_version.id,
+            Mode::Delete,
+        )
+        .await
+    {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(Stop::Failed(format!(
+            "{moved} (version {}), which could not be deleted: {e}; delete it, or run again",
+            placeholder_version.id
+        ))),
+        Err(e) => Err(Stop::Failed(format!(
+            "{moved} (version {}), which could not be deleted: {e:#}; delete it, or run again",
+            placeholder_version.id
+        ))),
+    }
+}

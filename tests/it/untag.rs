@@ -1,0 +1,265 @@
+//! Untag (issue 14, SPEC §2 and §4): tags come off an image that stays — a placeholder pushed
+//! under each tag, then deleted — through the binary, the emulator's registry and its log.
+
+use crate::util::*;
+use gh_emulator::scenario::{digest, PackageSpec, PackageType, VersionSpec};
+use gh_emulator::Emulator;
+
+const PLATFORMS: &[&str] = &["linux/amd64", "linux/arm64"];
+
+fn web() -> PackageSpec {
+    PackageSpec::new("acme", PackageType::Container, "web", 7001).repository("acme/web")
+}
+
+/// The tags of each active version of acme's web, by id.
+fn tags(emulator: &Emulator) -> Vec<(u64, Vec<String>)> {
+    let package = emulator
+        .package("acme", PackageType::Container, "web")
+        .unwrap();
+    let mut tags: Vec<(u64, Vec<String>)> = package
+        .versions
+        .iter()
+        .filter(|v| v.deleted_at.is_none())
+        .map(|v| (v.id, v.tags.clone()))
+        .collect();
+    tags.sort();
+    tags
+}
+
+#[test]
+fn a_single_arch_image_loses_its_pr_tag_and_keeps_its_digest_and_release_tag() {
+    let package = web()
+        .version(VersionSpec::image(
+            100,
+            &["pr-128", "sha-3f2a9c1", "v1.3.0"],
+            at(0),
+        ))
+        .version(VersionSpec::image(200, &["pr-129"], at(1)))
+        .version(VersionSpec::image(300, &["v1.4.0"], at(2)));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*"), ("untag", "true")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    // 200 (pr-129 only) is deleted; 100 loses pr-128 and keeps its other tags and digest.
+    assert_eq!(run.ids("deleted-ids"), [200]);
+    assert_eq!(run.output("removed-tags-count"), "1");
+    assert_eq!(
+        run.output("removed-tags"),
+        format!("pr-128@{}", digest(100))
+    );
+    assert_eq!(
+        tags(&emulator),
+        [
+            (100, vec!["sha-3f2a9c1".to_string(), "v1.3.0".to_string()]),
+            (300, vec!["v1.4.0".to_string()])
+        ]
+    );
+    // One push under the tag, the placeholder found and deleted; one mutation at a time.
+    let requests = emulator.requests();
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.method == "PUT" && r.path == "/v2/acme/web/manifests/pr-128")
+            .count(),
+        1
+    );
+    assert_eq!(count(&requests, "DELETE"), 2);
+    assert_eq!(emulator.state().max_mutations_in_flight, 1);
+    // Still pullable by its release tag; the removed tag no longer resolves.
+    assert!(crate::images::resolves(&emulator, "v1.3.0"));
+    assert!(!crate::images::resolves(&emulator, "pr-128"));
+    assert!(run.stdout.contains("untagged"), "{}", run.stdout);
+    assert!(run.stdout.contains("removed pr-128"), "{}", run.stdout);
+    let result = run.result();
+    assert_eq!(
+        result["packages"][0]["untagged"][0]["removed_tags"],
+        serde_json::json!(["pr-128"])
+    );
+}
+
+#[test]
+fn a_multi_arch_index_loses_its_pr_tag_and_keeps_every_child() {
+    let package = web()
+        .multi_arch(100, &["pr-7", "v2.0.0"], PLATFORMS, true, at(0))
+        .version(VersionSpec::image(200, &["v1"], at(5)));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[("tags", "pr-*"), ("untagged", "true"), ("untag", "true")]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.output("deleted-count"), "0", "{}", run.stdout);
+    assert_eq!(run.output("removed-tags"), format!("pr-7@{}", digest(100)));
+    // The index and its four children stay; the index keeps v2.0.0.
+    let active: Vec<u64> = tags(&emulator).iter().map(|(id, _)| *id).collect();
+    assert_eq!(active, [100, 101, 102, 103, 104, 200]);
+    assert_eq!(tags(&emulator)[0].1, ["v2.0.0"]);
+    // Still pullable by its other tag, every platform image and attestation with it.
+    assert!(crate::images::resolves(&emulator, "v2.0.0"));
+    assert!(!crate::images::resolves(&emulator, "pr-7"));
+}
+
+#[test]
+fn a_dry_run_shows_the_untag_and_sends_no_push_and_no_delete() {
+    let package = web()
+        .version(VersionSpec::image(100, &["pr-1", "v1"], at(0)))
+        .version(VersionSpec::image(200, &["v2"], at(1)));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[("tags", "pr-*"), ("untag", "true"), ("dry-run", "true")]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("untag (dry run)"), "{}", run.stdout);
+    assert!(run.stdout.contains("removes pr-1"), "{}", run.stdout);
+    assert_eq!(run.output("removed-tags-count"), "0");
+    let requests = emulator.requests();
+    assert!(requests
+        .iter()
+        .all(|r| r.method != "PUT" && r.method != "DELETE"));
+}
+
+#[test]
+fn exclude_tags_protect_the_excluded_tags_themselves() {
+    // `tags: '*'` matches every tag; `exclude-tags: v*` spares v1, so only pr-1 comes off.
+    let package = web()
+        .version(VersionSpec::image(100, &["pr-1", "v1"], at(0)))
+        .version(VersionSpec::image(200, &["v2"], at(1)));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[("tags", "*"), ("exclude-tags", "v*"), ("untag", "true")]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.output("removed-tags"), format!("pr-1@{}", digest(100)));
+    assert_eq!(
+        tags(&emulator),
+        [(100, vec!["v1".to_string()]), (200, vec!["v2".to_string()])]
+    );
+}
+
+#[test]
+fn max_changes_counts_each_removed_tag() {
+    let package = web()
+        .version(VersionSpec::image(100, &["pr-1", "pr-2", "v1"], at(0)))
+        .version(VersionSpec::image(200, &["v2"], at(1)));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[("tags", "pr-*"), ("untag", "true"), ("max-changes", "1")]),
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("the plan has 2 changes"),
+        "{}",
+        run.stdout
+    );
+    assert!(emulator.requests().iter().all(|r| r.method != "PUT"));
+    let run = janitor(
+        &emulator,
+        &acme(&[("tags", "pr-*"), ("untag", "true"), ("max-changes", "2")]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.output("removed-tags-count"), "2");
+    assert_eq!(tags(&emulator)[0].1, ["v1"]);
+}
+
+#[test]
+fn a_placeholder_left_by_an_interrupted_run_is_deleted_by_the_next() {
+    // Version 300 is a placeholder an interrupted run pushed under pr-9: newest, single-tag.
+    let mut leftover = VersionSpec::image(300, &["pr-9"], at(9));
+    leftover.manifest = Some(serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(0), "size": 2},
+        "layers": [],
+        "annotations": {"org.opencontainers.image.description": "package-janitor untag placeholder"},
+    }));
+    let package = web()
+        .version(VersionSpec::image(100, &["v1"], at(0)))
+        .version(VersionSpec::image(200, &["pr-8"], at(1)))
+        .version(leftover);
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    // keep-latest 1 would keep the newest pr- version, the placeholder: it goes all the same.
+    let run = janitor(
+        &emulator,
+        &acme(&[("tags", "pr-*"), ("untag", "true"), ("keep-latest", "1")]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("deleted-ids"), [300]);
+    assert!(
+        run.stdout.contains("leftover untag placeholder"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn untag_needs_write_packages_and_conflicting_inputs_stop_before_any_change() {
+    let package = web().version(VersionSpec::image(100, &["pr-1", "v1"], at(0)));
+    let scenario = base()
+        .classic_pat(
+            "ghp_nowrite",
+            "alice",
+            &["read:packages", "delete:packages"],
+        )
+        .package(package);
+    let emulator = Emulator::start(scenario).unwrap();
+    let run = janitor(
+        &emulator,
+        &[
+            ("token", "ghp_nowrite"),
+            ("owner", "acme"),
+            ("packages", "web"),
+            ("tags", "pr-*"),
+            ("untag", "true"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("missing the scope(s) write:packages"),
+        "{}",
+        run.stdout
+    );
+    for (extra, text) in [
+        (("tag-match", "any"), "conflicts with `tag-match: any`"),
+        (("package-type", "npm"), "works on container images only"),
+        (("mode", "restore"), "conflicts with `mode: restore`"),
+    ] {
+        let run = janitor(
+            &emulator,
+            &acme(&[("tags", "pr-*"), ("untag", "true"), extra]),
+        );
+        assert_eq!(run.code, 2, "{}", run.stdout);
+        assert!(
+            run.stdout.contains("input 'untag'") && run.stdout.contains(text),
+            "{}",
+            run.stdout
+        );
+    }
+    assert!(emulator.requests().iter().all(|r| r.method == "GET"));
+}
+
+#[test]
+fn a_refused_push_is_a_failure_that_says_the_tag_is_still_there() {
+    let package = web()
+        .version(VersionSpec::image(100, &["pr-1", "v1"], at(0)))
+        .version(VersionSpec::image(200, &["v2"], at(1)));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    emulator.set_quirks(gh_emulator::Quirks {
+        push_denied: true,
+        ..Default::default()
+    });
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*"), ("untag", "true")]));
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!(
+            "::error title=Untag failed::web version 100: tag pr-1 is still on {}: the push failed",
+            digest(100)
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.output("removed-tags-count"), "0");
+    assert_eq!(run.output("failed-count"), "1");
+    assert_eq!(tags(&emulator)[0].1, ["pr-1", "v1"]);
+}
