@@ -36,8 +36,14 @@ pub async fn execute(
         for (version, tags) in untags {
             let outcome = match &session {
                 Ok(session) => {
-                    untag_version(github, to, images, session, &package.package, version, tags)
-                        .await
+                    let at = Where {
+                        github,
+                        to,
+                        images,
+                        session,
+                        package: &package.package,
+                    };
+                    untag_version(&at, version, tags).await
                 }
                 Err(error) => Outcome::Failed(format!(
                     "no tag was removed (all are still on {}): no push token for {}: {error:#}",
@@ -56,17 +62,23 @@ pub async fn execute(
     outcomes
 }
 
+/// Where the tags come off: the clients, the package and a push-scoped registry session.
+struct Where<'a> {
+    github: &'a GitHub,
+    to: &'a Destination<'a>,
+    images: &'a Images<'a>,
+    session: &'a Session,
+    package: &'a str,
+}
+
 /// Take `tags` off `version`, one at a time.
-async fn untag_version(
-    github: &GitHub,
-    to: &Destination<'_>,
-    images: &Images<'_>,
-    session: &Session,
-    package: &str,
-    version: &PackageVersion,
-    tags: &[String],
-) -> Outcome {
-    let placeholder = match images.registry.manifest_bytes(session, &version.name).await {
+async fn untag_version(at: &Where<'_>, version: &PackageVersion, tags: &[String]) -> Outcome {
+    let read = at
+        .images
+        .registry
+        .manifest_bytes(at.session, &version.name)
+        .await;
+    let placeholder = match read {
         Ok((media_type, bytes)) => images::placeholder(&bytes).map(|p| (media_type, p)),
         Err(error) => Err(format!("{error:#}")),
     };
@@ -81,18 +93,7 @@ async fn untag_version(
     };
     let mut removed = Vec::new();
     for tag in tags {
-        let step = remove_tag(
-            github,
-            to,
-            images,
-            session,
-            package,
-            version,
-            tag,
-            &media_type,
-            &placeholder,
-        )
-        .await;
+        let step = remove_tag(at, version, tag, &media_type, &placeholder).await;
         match step {
             Ok(()) => removed.push(tag.clone()),
             Err(Stop::NotStarted(outcome)) if removed.is_empty() => return outcome,
@@ -119,18 +120,20 @@ enum Stop {
 }
 
 /// Push the placeholder under `tag`, find the version it became, delete that version.
-#[allow(clippy::too_many_arguments)]
 async fn remove_tag(
-    github: &GitHub,
-    to: &Destination<'_>,
-    images: &Images<'_>,
-    session: &Session,
-    package: &str,
+    at: &Where<'_>,
     version: &PackageVersion,
     tag: &str,
     media_type: &str,
     placeholder: &[u8],
 ) -> Result<(), Stop> {
+    let Where {
+        github,
+        to,
+        images,
+        session,
+        package,
+    } = *at;
     // The push is a mutation: it waits for its turn, as DELETEs do.
     let turn = github.mutation_turn().await.map_err(Stop::NotStarted)?;
     let pushed = images

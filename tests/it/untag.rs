@@ -11,6 +11,14 @@ fn web() -> PackageSpec {
     PackageSpec::new("acme", PackageType::Container, "web", 7001).repository("acme/web")
 }
 
+/// 100 tagged `pr-1` and `v1`, 200 tagged `v2`.
+fn pr_and_release() -> Emulator {
+    let package = web()
+        .version(VersionSpec::image(100, &["pr-1", "v1"], at(0)))
+        .version(VersionSpec::image(200, &["v2"], at(1)));
+    Emulator::start(base().package(package)).unwrap()
+}
+
 /// The tags of each active version of acme's web, by id.
 fn tags(emulator: &Emulator) -> Vec<(u64, Vec<String>)> {
     let package = emulator
@@ -100,10 +108,7 @@ fn a_multi_arch_index_loses_its_pr_tag_and_keeps_every_child() {
 
 #[test]
 fn a_dry_run_shows_the_untag_and_sends_no_push_and_no_delete() {
-    let package = web()
-        .version(VersionSpec::image(100, &["pr-1", "v1"], at(0)))
-        .version(VersionSpec::image(200, &["v2"], at(1)));
-    let emulator = Emulator::start(base().package(package)).unwrap();
+    let emulator = pr_and_release();
     let run = janitor(
         &emulator,
         &acme(&[("tags", "pr-*"), ("untag", "true"), ("dry-run", "true")]),
@@ -121,10 +126,7 @@ fn a_dry_run_shows_the_untag_and_sends_no_push_and_no_delete() {
 #[test]
 fn exclude_tags_protect_the_excluded_tags_themselves() {
     // `tags: '*'` matches every tag; `exclude-tags: v*` spares v1, so only pr-1 comes off.
-    let package = web()
-        .version(VersionSpec::image(100, &["pr-1", "v1"], at(0)))
-        .version(VersionSpec::image(200, &["v2"], at(1)));
-    let emulator = Emulator::start(base().package(package)).unwrap();
+    let emulator = pr_and_release();
     let run = janitor(
         &emulator,
         &acme(&[("tags", "*"), ("exclude-tags", "v*"), ("untag", "true")]),
@@ -241,10 +243,7 @@ fn untag_needs_write_packages_and_conflicting_inputs_stop_before_any_change() {
 
 #[test]
 fn a_refused_push_is_a_failure_that_says_the_tag_is_still_there() {
-    let package = web()
-        .version(VersionSpec::image(100, &["pr-1", "v1"], at(0)))
-        .version(VersionSpec::image(200, &["v2"], at(1)));
-    let emulator = Emulator::start(base().package(package)).unwrap();
+    let emulator = pr_and_release();
     emulator.set_quirks(gh_emulator::Quirks {
         push_denied: true,
         ..Default::default()
