@@ -50,11 +50,29 @@ pub async fn execute(
                     version.name, package.package
                 )),
             };
-            if let Outcome::Failed(message) = &outcome {
-                log.error(
+            match &outcome {
+                Outcome::Failed(message) => log.error(
                     "Untag failed",
                     &format!("{} version {}: {message}", package.package, version.id),
-                );
+                ),
+                Outcome::Untagged(removed) if removed.len() < tags.len() => {
+                    let left: Vec<&str> = tags
+                        .iter()
+                        .filter(|t| !removed.contains(t))
+                        .map(String::as_str)
+                        .collect();
+                    log.notice(
+                        "Untag not finished",
+                        &format!(
+                            "{} version {}: {} left on it for a later run (time or rate-limit \
+                             budget, or a cancellation)",
+                            package.package,
+                            version.id,
+                            left.join(", ")
+                        ),
+                    );
+                }
+                _ => {}
             }
             outcomes.insert((package.package.clone(), version.id), outcome);
         }
@@ -111,6 +129,9 @@ async fn untag_version(at: &Where<'_>, version: &PackageVersion, tags: &[String]
     Outcome::Untagged(removed)
 }
 
+/// REST requests one removed tag costs: a page of the listing, and the DELETE.
+const REST_COST: u64 = 2;
+
 /// Why a tag was not removed.
 enum Stop {
     /// Nothing was sent for it: `max-duration`, a cancellation or a too-long rate-limit wait.
@@ -134,6 +155,16 @@ async fn remove_tag(
         session,
         package,
     } = *at;
+    // The primary budget must cover what the tag costs on the REST API: the page that finds
+    // the placeholder and its DELETE (SPEC §5: never meet the primary limit).
+    if let Some(budget) = github.budget() {
+        if crate::execute::affordable(budget.remaining, &[REST_COST]) == 0 {
+            let resets = chrono::DateTime::from_timestamp(budget.reset, 0)
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_else(|| format!("{}s from now", budget.reset_in));
+            return Err(Stop::NotStarted(Outcome::Deferred(resets)));
+        }
+    }
     // The push is a mutation: it waits for its turn, as DELETEs do.
     let turn = github.mutation_turn().await.map_err(Stop::NotStarted)?;
     let pushed = images

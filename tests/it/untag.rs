@@ -262,3 +262,35 @@ fn a_refused_push_is_a_failure_that_says_the_tag_is_still_there() {
     assert_eq!(run.output("failed-count"), "1");
     assert_eq!(tags(&emulator)[0].1, ["pr-1", "v1"]);
 }
+
+#[test]
+fn untag_spends_the_primary_budget_but_never_meets_its_limit() {
+    // 8 requests an hour: the preflight and the listing take 2; each tag costs 2 more (a
+    // page and a DELETE) and one request stays in reserve: two of three tags come off.
+    let package = web()
+        .version(VersionSpec::image(
+            100,
+            &["pr-1", "pr-2", "pr-3", "v1"],
+            at(0),
+        ))
+        .version(VersionSpec::image(200, &["v2"], at(1)));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    emulator.set_faults(gh_emulator::Faults {
+        primary_limit: Some(8),
+        ..Default::default()
+    });
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*"), ("untag", "true")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.output("removed-tags-count"), "2", "{}", run.stdout);
+    assert!(emulator
+        .requests()
+        .iter()
+        .all(|r| r.fault != Some("primary-limit")));
+    assert_eq!(tags(&emulator)[0].1, ["pr-3", "v1"]);
+    assert!(
+        run.stdout
+            .contains("::notice title=Untag not finished::web version 100: pr-3 left on it"),
+        "{}",
+        run.stdout
+    );
+}
