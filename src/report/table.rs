@@ -37,10 +37,15 @@ pub fn group_title(context: &RunContext, package: &PackagePlan) -> String {
     )
 }
 
-/// The totals line: `Done: 3 planned, 3 deleted, 2 skipped, 0 failed`.
+/// The totals line: `Done: 3 planned, 3 deleted, 2 skipped, 0 failed`, and the tags `untag`
+/// removed when it removed any.
 pub fn totals(context: &RunContext, outputs: &Outputs) -> String {
+    let removed = match outputs.removed_tags.len() {
+        0 => String::new(),
+        n => format!(", {n} tags removed"),
+    };
     format!(
-        "{}: {} planned, {} {}, {} skipped, {} failed",
+        "{}: {} planned, {} {}, {} skipped, {} failed{removed}",
         match (&context.held, context.dry_run) {
             (Some(_), _) => "Held",
             (None, true) => "Dry run",

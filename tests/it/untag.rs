@@ -77,6 +77,12 @@ fn a_single_arch_image_loses_its_pr_tag_and_keeps_its_digest_and_release_tag() {
     assert!(!crate::images::resolves(&emulator, "pr-128"));
     assert!(run.stdout.contains("untagged"), "{}", run.stdout);
     assert!(run.stdout.contains("removed pr-128"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Done: 1 planned, 1 deleted, 0 skipped, 0 failed, 1 tags removed"),
+        "{}",
+        run.stdout
+    );
     let result = run.result();
     assert_eq!(
         result["packages"][0]["untagged"][0]["removed_tags"],

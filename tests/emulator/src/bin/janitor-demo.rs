@@ -2,8 +2,8 @@
 //!
 //! Serves the demo scenario, then runs the real `package-janitor` binary (built next to this
 //! one) as the Actions runner would: a dry run, the real cleanup, the `$GITHUB_OUTPUT` file and
-//! what changed in the emulated GitHub, the undo (a restore of the deleted ids), and what
-//! `keep-latest` really keeps.
+//! what changed in the emulated GitHub, the undo (a restore of the deleted ids), `untag`
+//! taking tags off images that stay, and what `keep-latest` really keeps.
 
 use anyhow::{bail, Context, Result};
 use gh_emulator::{Emulator, PackageType, Scenario};
@@ -98,6 +98,22 @@ fn main() -> Result<()> {
         output(&restored, "restored-count")
     );
 
+    // untag: a partly matching version keeps its image and loses just the matching tags.
+    let untag = [
+        ("token", "ghp_demoAliceClassicPat"),
+        ("owner", "acme"),
+        ("packages", "web"),
+        ("tags", "pr-*"),
+        ("untag", "true"),
+    ];
+    banner(
+        "6. The cleanup again with untag: true: the pr- images go again, and the versions skipped \
+         above for a partial tag match (pr-113 on v1.3.0-rc.1, pr-129 on latest) lose just their \
+         pr- tag and keep their image",
+    );
+    let untagged = run(&janitor, &emulator, &untag, false)?;
+    println!("removed-tags: {}", output(&untagged, "removed-tags"));
+
     // keep-latest counts *selected* versions: the two newest release candidates stay.
     let candidates = [
         ("token", "ghp_demoAliceClassicPat"),
@@ -108,7 +124,7 @@ fn main() -> Result<()> {
         ("keep-latest", "1"),
     ];
     banner(
-        "6. Dry run on npm: release candidates ('*-rc.*' matches the version name), keeping the \
+        "7. Dry run on npm: release candidates ('*-rc.*' matches the version name), keeping the \
          newest one (keep-latest counts the selected versions)",
     );
     run(&janitor, &emulator, &candidates, true)?;
