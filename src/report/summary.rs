@@ -82,6 +82,9 @@ pub fn summary(
     if !outputs.deleted_ids.is_empty() {
         md.push_str(&undo_step(context, plan, outcomes, &outputs.deleted_ids));
     }
+    if !outputs.removed_tags.is_empty() {
+        md.push_str(&removed_tags(&outputs.removed_tags));
+    }
     md
 }
 
@@ -169,6 +172,19 @@ fn undo_step(context: &RunContext, plan: &Plan, outcomes: &Outcomes, ids: &[u64]
         context.package_type,
         packages.join(", ")
     )
+}
+
+/// After `untag`: the tags removed, and how to put one back (a tag is a registry's to move).
+fn removed_tags(removed: &[String]) -> String {
+    let mut md = String::from(
+        "### Tags removed\n\nEach tag pointed at the digest after it; put one back with any \
+         registry client, e.g. `crane tag ghcr.io/OWNER/NAME@DIGEST TAG`:\n\n",
+    );
+    for tag in removed {
+        let _ = writeln!(md, "- `{}`", md_cell(tag));
+    }
+    md.push('\n');
+    md
 }
 
 /// The short summary of a run that stopped before changing anything (exit 2).

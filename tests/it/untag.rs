@@ -83,6 +83,17 @@ fn a_single_arch_image_loses_its_pr_tag_and_keeps_its_digest_and_release_tag() {
         "{}",
         run.stdout
     );
+    assert!(
+        run.summary
+            .contains("### Tags removed\n\nEach tag pointed at the digest after it"),
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.summary.contains(&format!("- `pr-128@{}`", digest(100))),
+        "{}",
+        run.summary
+    );
     let result = run.result();
     assert_eq!(
         result["packages"][0]["untagged"][0]["removed_tags"],
