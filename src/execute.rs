@@ -101,9 +101,7 @@ fn defer_unaffordable(
     if now == changes.len() {
         return outcomes;
     }
-    let resets = chrono::DateTime::from_timestamp(budget.reset, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| format!("{}s from now", budget.reset_in));
+    let resets = budget.resets_at();
     log.notice(
         "Rate-limit budget",
         &format!(

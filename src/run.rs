@@ -279,6 +279,11 @@ fn hold(
 ) -> Option<String> {
     let max = config.policy.max_changes?;
     let changes = plan.change_count();
+    if plan.exceeds(&config.policy) {
+        return Some(format!(
+            "the plan has {changes} changes, more than max-changes {max}"
+        ));
+    }
     let possible_parts: usize = if containers && config.policy.mode == Mode::Restore {
         plan.packages
             .iter()
@@ -292,11 +297,7 @@ fn hold(
     } else {
         0
     };
-    if changes > max {
-        Some(format!(
-            "the plan has {changes} changes, more than max-changes {max}"
-        ))
-    } else if changes + possible_parts > max {
+    if changes + possible_parts > max {
         Some(format!(
             "the plan has {changes} restores, and restoring their images may bring back up to \
              {possible_parts} deleted parts (platform images, attestations, signatures: known \

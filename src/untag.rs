@@ -159,10 +159,7 @@ async fn remove_tag(
     // the placeholder and its DELETE (SPEC §5: never meet the primary limit).
     if let Some(budget) = github.budget() {
         if crate::execute::affordable(budget.remaining, &[REST_COST]) == 0 {
-            let resets = chrono::DateTime::from_timestamp(budget.reset, 0)
-                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                .unwrap_or_else(|| format!("{}s from now", budget.reset_in));
-            return Err(Stop::NotStarted(Outcome::Deferred(resets)));
+            return Err(Stop::NotStarted(Outcome::Deferred(budget.resets_at())));
         }
     }
     // The push is a mutation: it waits for its turn, as DELETEs do.

@@ -57,6 +57,20 @@ pub struct Budget {
     pub reset_in: i64,
 }
 
+impl Budget {
+    /// When the budget resets, for people: `2026-12-02 15:00 UTC`.
+    pub fn resets_at(&self) -> String {
+        DateTime::from_timestamp(self.reset, 0)
+            .map(minute)
+            .unwrap_or_else(|| format!("{}s from now", self.reset_in))
+    }
+}
+
+/// A time to the minute, for people: `2026-12-02 15:00 UTC`.
+pub fn minute(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 impl GitHub {
     pub fn new(api_url: &str, token: &str, limits: Limits) -> Result<GitHub> {
         let base: http::Uri = api_url

@@ -218,7 +218,7 @@ impl GitHub {
         let resets_at = chrono::TimeDelta::from_std(wait)
             .ok()
             .and_then(|d| Utc::now().checked_add_signed(d))
-            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .map(super::minute)
             .unwrap_or_else(|| format!("{}s", wait.as_secs()));
         let stop = Stopped::RateLimited {
             wait_secs: wait.as_secs(),

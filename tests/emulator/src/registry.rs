@@ -15,20 +15,10 @@ fn registry_error(status: u16, code: &str, message: &str) -> Response {
 
 /// Decode standard base64 (for Basic credentials).
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for c in text.trim().bytes().filter(|c| *c != b'=') {
-        let value = ALPHABET.iter().position(|a| *a == c)? as u32;
-        bits = (bits << 6) | value;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-        }
-    }
-    Some(out)
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()
 }
 
 impl GitHub {
@@ -54,11 +44,7 @@ impl GitHub {
             .query
             .split('&')
             .find_map(|p| p.strip_prefix("scope="))
-            .map(|s| {
-                s.replace("%3A", ":")
-                    .replace("%2F", "/")
-                    .replace("%2C", ",")
-            })
+            .and_then(crate::github::percent_decode)
             .unwrap_or_default();
         let (repository, push) = match scope.strip_prefix("repository:") {
             Some(rest) if rest.ends_with(":pull,push") || rest.ends_with(":push,pull") => {
