@@ -2,11 +2,11 @@
 //! and applies [`images`](crate::images)' rules; after a restore, brings back the deleted
 //! children and referrers of every restored image index.
 
-use crate::execute::{execute, Destination, Outcome, Outcomes};
+use crate::execute::{Change, Destination, Executed, Outcome};
 use crate::github::GitHub;
-use crate::images::{ManifestRead, Manifests};
-use crate::model::PackageListing;
-use crate::plan::{Decision, Entry, PackagePlan, Plan, SkipReason};
+use crate::images::{Child, ManifestRead, Manifests};
+use crate::model::{Mode, PackageListing, PackageVersion};
+use crate::plan::{Decision, Entry, Plan, SkipReason};
 use crate::registry::Registry;
 use crate::workflow::Log;
 use futures_util::StreamExt;
@@ -34,7 +34,14 @@ pub async fn protect(
         let Some(listing) = listings.iter().find(|l| l.name == package.package) else {
             continue;
         };
-        let manifests = read_manifests(images, &package.package, &listing.versions).await;
+        // A placeholder's bytes are known from its listing: an empty index, never read.
+        let known: Manifests = listing
+            .versions
+            .iter()
+            .filter(|v| package.placeholders.contains_key(&v.id))
+            .map(|v| (v.name.clone(), ManifestRead::Index(Vec::new())))
+            .collect();
+        let manifests = read_manifests(images, &package.package, &listing.versions, known).await;
         crate::images::protect(package, &listing.versions, &manifests);
         let planned: BTreeSet<&str> = package.changes().map(|v| v.name.as_str()).collect();
         for (digest, read) in &manifests {
@@ -43,8 +50,8 @@ pub async fn protect(
                     log.warning(
                         "Manifest unreadable",
                         &format!(
-                            "{}: manifest {digest} could not be read ({error}); no untagged \
-                             version of {} is deleted in this run",
+                            "{}: manifest {digest} could not be read ({error}); no version of \
+                             {} is deleted in this run",
                             package.package, package.package
                         ),
                     );
@@ -67,53 +74,15 @@ pub async fn protect(
     failed_closed
 }
 
-/// `untag` runs: the placeholders left by an interrupted one — versions with a single tag
-/// whose manifest carries the placeholder mark. Reading a manifest in full counts as a
-/// download, so only single-tag versions are read. Ids, per package.
-pub async fn find_placeholders(
-    images: &Images<'_>,
-    listings: &[PackageListing],
-) -> Vec<(String, BTreeSet<u64>)> {
-    let mut found = Vec::new();
-    for listing in listings {
-        let single: Vec<&crate::model::PackageVersion> = listing
-            .versions
-            .iter()
-            .filter(|v| v.tags.len() == 1)
-            .collect();
-        if single.is_empty() {
-            continue;
-        }
-        let Ok(session) = images.registry.session(images.owner, &listing.name).await else {
-            continue;
-        };
-        let mut ids = BTreeSet::new();
-        for version in single {
-            if let Ok((_, bytes)) = images
-                .registry
-                .manifest_bytes(&session, &version.name)
-                .await
-            {
-                if crate::images::is_placeholder(&bytes) {
-                    ids.insert(version.id);
-                }
-            }
-        }
-        if !ids.is_empty() {
-            found.push((listing.name.clone(), ids));
-        }
-    }
-    found
-}
-
 /// Every manifest the rules need, tagged versions first, with bounded concurrency.
 async fn read_manifests(
     images: &Images<'_>,
     name: &str,
     versions: &[crate::model::PackageVersion],
+    known: Manifests,
 ) -> Manifests {
     let registry = images.registry;
-    let mut manifests = Manifests::new();
+    let mut manifests = known;
     let session = match registry.session(images.owner, name).await {
         Ok(session) => session,
         Err(error) => {
@@ -145,142 +114,112 @@ async fn read_manifests(
     }
 }
 
-/// After a restore: read each restored version's manifest and restore the deleted versions it
-/// references (platform images, attestations, nested indexes) and the deleted referrers of
-/// its digest, until nothing more is found. They join the plan as "part of `<image>`". Like
-/// the cascade it mirrors, a version with a tag of its own is never brought back as a part.
-/// Returns the restored images whose parts could not be learnt (SPEC §4: a failure, exit 1,
-/// never a silent partial image).
+/// The rest of a restore's change (SPEC §4): the restored version's manifest read (and its
+/// nested indexes'), and the deleted versions it lists (platform images, attestations,
+/// nested indexes) and the deleted referrers of each digest restored, one by one, finished
+/// whatever a cancellation or `max-duration` says. Like the cascade it mirrors, a version with
+/// a tag of its own is never brought back as a part. The parts join the plan as "part of
+/// `<image>`"; the image's outcome is a failure naming it when a manifest could not be read
+/// or a part could not be restored (`None` when it came back whole).
+#[allow(clippy::too_many_arguments)]
 pub async fn restore_parts(
     github: &GitHub,
     to: &Destination<'_>,
     images: &Images<'_>,
-    plan: &mut Plan,
-    listings: &[PackageListing],
-    outcomes: &mut Outcomes,
-    log: &mut Log,
-) -> usize {
-    let mut examined: BTreeSet<u64> = BTreeSet::new();
-    let mut incomplete = 0;
-    loop {
-        let mut wave = Plan {
-            packages: Vec::new(),
-            missing_ids: Vec::new(),
+    plan: &Plan,
+    deleted: &[PackageListing],
+    change: &Change<'_>,
+    done: &mut Executed,
+) -> Option<Outcome> {
+    let _finishing = crate::signals::Shield::up();
+    let package = change.package;
+    let listing = deleted.iter().find(|l| l.name == package)?;
+    let label = change
+        .version
+        .tags
+        .first()
+        .unwrap_or(&change.version.name)
+        .clone();
+    let image = match change.version.tags.first() {
+        Some(tag) => format!("{} ({tag})", change.version.name),
+        None => change.version.name.clone(),
+    };
+    let session = match images.registry.session(images.owner, package).await {
+        Ok(session) => session,
+        Err(error) => return Some(incomplete(&image, &format!("no registry token: {error:#}"))),
+    };
+    let mut in_plan: BTreeSet<String> = plan
+        .packages
+        .iter()
+        .filter(|p| p.package == package)
+        .flat_map(|p| p.entries.iter().map(|e| e.version.name.clone()))
+        .collect();
+    in_plan.extend(
+        done.parts
+            .iter()
+            .filter(|(p, _)| p == package)
+            .map(|(_, e)| e.version.name.clone()),
+    );
+    let mut problems: Vec<String> = Vec::new();
+    // (version restored, whether its manifest may list children)
+    let mut queue: Vec<(PackageVersion, bool)> = vec![(change.version.clone(), true)];
+    while let Some((restored, may_be_index)) = queue.pop() {
+        let children: Vec<Child> = if may_be_index {
+            match images.registry.manifest(&session, &restored.name).await {
+                ManifestRead::Index(children) => children,
+                ManifestRead::Image => Vec::new(),
+                ManifestRead::Unreadable(error) => {
+                    problems.push(format!("manifest {} unreadable ({error})", restored.name));
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
         };
-        for package in &plan.packages {
-            let Some(listing) = listings.iter().find(|l| l.name == package.package) else {
-                continue;
-            };
-            let restored: Vec<&Entry> = package
-                .entries
-                .iter()
-                .filter(|e| !examined.contains(&e.version.id))
-                .filter(|e| {
-                    matches!(
-                        outcomes.get(&(package.package.clone(), e.version.id)),
-                        Some(Outcome::Changed(_))
-                    )
-                })
+        let digests: Vec<String> = children.iter().map(|c| c.digest.clone()).collect();
+        let names: BTreeSet<&str> = in_plan.iter().map(String::as_str).collect();
+        let parts: Vec<PackageVersion> =
+            crate::images::parts_of(&restored, &digests, &listing.versions, &names)
+                .into_iter()
+                .cloned()
                 .collect();
-            if restored.is_empty() {
-                continue;
+        for part in parts {
+            in_plan.insert(part.name.clone());
+            let outcome = match github
+                .change_version(to.route, to.package_type, package, part.id, Mode::Restore)
+                .await
+            {
+                Ok(Ok(())) => Outcome::Changed(None),
+                Ok(Err(e)) => Outcome::Failed(e.to_string()),
+                Err(e) => Outcome::Failed(format!("{e:#}")),
+            };
+            if let Outcome::Failed(why) = &outcome {
+                problems.push(format!(
+                    "part {} ({}) not restored: {why}",
+                    part.id, part.name
+                ));
+            } else {
+                let nested = children.iter().any(|c| c.digest == part.name && c.is_index);
+                queue.push((part.clone(), nested));
             }
-            examined.extend(restored.iter().map(|e| e.version.id));
-            let (parts, unreadable) = parts_of(images, package, &restored, listing).await;
-            for (digest, error) in unreadable {
-                incomplete += 1;
-                log.error(
-                    "Image restored incompletely",
-                    &format!(
-                        "{}: {digest} was restored, but its manifest could not be read \
-                         ({error}), so its deleted parts (platform images, attestations, \
-                         signatures) were not restored; run again with the same inputs, or \
-                         restore them by version-ids",
-                        package.package
-                    ),
-                );
-            }
-            if !parts.is_empty() {
-                wave.packages.push(PackagePlan {
-                    package: package.package.clone(),
-                    listed: package.listed,
-                    entries: parts,
-                });
-            }
-        }
-        if wave.packages.is_empty() {
-            return incomplete;
-        }
-        outcomes.extend(execute(github, to, &wave, log).await);
-        for part in wave.packages {
-            if let Some(package) = plan.packages.iter_mut().find(|p| p.package == part.package) {
-                package.entries.extend(part.entries);
-                package.entries.sort_by(|a, b| {
-                    crate::model::PackageVersion::newer_first(&a.version, &b.version)
-                });
-            }
+            done.outcomes
+                .insert((package.to_string(), part.id), outcome);
+            done.parts.push((
+                package.to_string(),
+                Entry {
+                    version: part,
+                    decision: Decision::Change,
+                    note: Some(format!("part of {label}")),
+                },
+            ));
         }
     }
+    (!problems.is_empty()).then(|| incomplete(&image, &problems.join("; ")))
 }
 
-/// The deleted parts of the `restored` versions of one package, read from their manifests,
-/// and the digests whose manifest could not be read (with why).
-async fn parts_of(
-    images: &Images<'_>,
-    package: &PackagePlan,
-    restored: &[&Entry],
-    listing: &PackageListing,
-) -> (Vec<Entry>, Vec<(String, String)>) {
-    let session = match images
-        .registry
-        .session(images.owner, &package.package)
-        .await
-    {
-        Ok(session) => session,
-        Err(error) => {
-            let why = format!("{error:#}");
-            let all = restored
-                .iter()
-                .map(|e| (e.version.name.clone(), why.clone()))
-                .collect();
-            return (Vec::new(), all);
-        }
-    };
-    let in_plan: BTreeSet<&str> = package
-        .entries
-        .iter()
-        .map(|e| e.version.name.as_str())
-        .collect();
-    let mut parts: Vec<Entry> = Vec::new();
-    let mut unreadable = Vec::new();
-    for entry in restored {
-        let children: Vec<String> = match images
-            .registry
-            .manifest(&session, &entry.version.name)
-            .await
-        {
-            ManifestRead::Index(children) => children.into_iter().map(|c| c.digest).collect(),
-            ManifestRead::Image => Vec::new(),
-            ManifestRead::Unreadable(error) => {
-                unreadable.push((entry.version.name.clone(), error));
-                Vec::new()
-            }
-        };
-        let image = entry
-            .version
-            .tags
-            .first()
-            .cloned()
-            .unwrap_or_else(|| entry.version.name.clone());
-        for v in crate::images::parts_of(&entry.version, &children, &listing.versions, &in_plan) {
-            if !parts.iter().any(|p| p.version.id == v.id) {
-                parts.push(Entry {
-                    version: v.clone(),
-                    decision: Decision::Change,
-                    note: Some(format!("part of {image}")),
-                });
-            }
-        }
-    }
-    (parts, unreadable)
+/// A restored image that did not come back whole: a failure that names it (SPEC §4).
+fn incomplete(image: &str, why: &str) -> Outcome {
+    Outcome::Incomplete(format!(
+        "{image} was restored, but not whole: {why}; run the same restore again to complete it"
+    ))
 }

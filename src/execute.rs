@@ -6,12 +6,13 @@
 //! GitHub's refusals of a single version (400/422, such as the last-version rule or the
 //! download limit) are skips with GitHub's message, not failures.
 
+use crate::containers::Images;
 use crate::github::{GitHub, OwnerRoute, Stopped};
 use crate::limits::BUDGET_RESERVE;
-use crate::model::{Mode, PackageType, PackageVersion, Target};
-use crate::plan::Plan;
+use crate::model::{Mode, PackageListing, PackageType, PackageVersion, Target};
+use crate::plan::{Decision, Entry, Plan, SkipReason};
 use crate::workflow::Log;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What happened to one planned change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +30,41 @@ pub enum Outcome {
     OutOfTime,
     /// Not started: the run was cancelled.
     Cancelled,
-    /// `untag`: these tags were removed and the version stays.
-    Untagged(Vec<String>),
+    /// Not started: a part of an image index whose deletion did not happen stays with it.
+    Kept(crate::plan::SkipReason),
+    /// `untag`: these tags were removed and the version stays; `failed` when a later tag's
+    /// removal failed (the tags removed before it are still gone).
+    Untagged {
+        removed: Vec<String>,
+        failed: Option<String>,
+    },
+    /// A restore put an untag placeholder's tag back on its image (`TAG@DIGEST`).
+    Retagged(String),
+    /// Restored, but the image did not come back whole (a failure all the same: SPEC §4).
+    Incomplete(String),
+}
+
+impl Outcome {
+    /// A change not started (time, cancel, budget, an index kept): nothing was sent for it.
+    fn not_started(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Deferred(_) | Outcome::OutOfTime | Outcome::Cancelled | Outcome::Kept(_)
+        )
+    }
+
+    /// Why a change that did not happen did not, for the parts that stay with it.
+    fn why_not(&self) -> String {
+        match self {
+            Outcome::Refused(message) => format!("refused by GitHub: {message}"),
+            Outcome::Failed(_) => "its deletion failed".into(),
+            Outcome::Deferred(_) => "rate-limit budget".into(),
+            Outcome::OutOfTime => "time budget".into(),
+            Outcome::Cancelled => "cancelled".into(),
+            Outcome::Kept(reason) => reason.to_string(),
+            _ => "not deleted".into(),
+        }
+    }
 }
 
 /// Outcomes keyed by (package name, version id).
@@ -44,62 +78,317 @@ pub struct Destination<'a> {
     pub target: Target,
 }
 
-/// Apply the plan's changes, most valuable first, one at a time; stop starting new ones when
-/// the budget, `max-duration` or a cancellation says so, and say how far it got.
+/// What one change does. A change may take several requests; it is one unit: a cancellation,
+/// `max-duration` or the budget stop the run between changes, never inside one (SPEC §4, §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// DELETE or restore (as the mode says) one version or package. A restored container
+    /// image brings its deleted parts back in the same change.
+    Version,
+    /// `untag`: take this tag off the version (push a placeholder, find it, delete it).
+    Untag(String),
+    /// Restore of an untag placeholder: put its tag back on its image instead.
+    Retag(crate::plan::Placeholder),
+}
+
+/// One planned change, and the changes that must have succeeded before it may run.
+#[derive(Debug, Clone)]
+pub struct Change<'p> {
+    pub package: &'p str,
+    pub version: &'p PackageVersion,
+    pub kind: Kind,
+    /// Ids (same package) of image indexes whose DELETE must succeed first.
+    pub after: Vec<u64>,
+}
+
+impl Change<'_> {
+    /// REST requests it costs against the primary budget: a restored package also reads
+    /// its id; an untag finds its placeholder (a page) and deletes it; a retag is all
+    /// registry.
+    fn cost(&self) -> u64 {
+        match &self.kind {
+            Kind::Version if self.version.id == 0 => 2,
+            Kind::Version => 1,
+            Kind::Untag(_) => 2,
+            Kind::Retag(_) => 0,
+        }
+    }
+}
+
+/// The plan's changes in the order they run: most valuable first (untagged, then oldest),
+/// except that a change never comes before an index it waits for (`PackagePlan::after`).
+pub fn changes(plan: &Plan) -> Vec<Change<'_>> {
+    let mut all: Vec<Change<'_>> = Vec::new();
+    for package in &plan.packages {
+        for entry in &package.entries {
+            let version = &entry.version;
+            match &entry.decision {
+                Decision::Change => all.push(Change {
+                    package: &package.package,
+                    version,
+                    kind: match package.placeholders.get(&version.id) {
+                        Some(placeholder) if entry.note.is_none() => {
+                            Kind::Retag(placeholder.clone())
+                        }
+                        _ => Kind::Version,
+                    },
+                    after: package
+                        .after
+                        .get(&version.id)
+                        .map(|ids| ids.iter().copied().collect())
+                        .unwrap_or_default(),
+                }),
+                Decision::Untag(tags) => all.extend(tags.iter().map(|tag| Change {
+                    package: &package.package,
+                    version,
+                    kind: Kind::Untag(tag.clone()),
+                    after: Vec::new(),
+                })),
+                Decision::Skip(_) => {}
+            }
+        }
+    }
+    all.sort_by_key(|c| {
+        (
+            !c.version.tags.is_empty(),
+            c.version.created_at,
+            c.version.id,
+        )
+    });
+    dependency_order(all)
+}
+
+/// A stable topological order: each change after the ones it waits for, otherwise as given.
+fn dependency_order(changes: Vec<Change<'_>>) -> Vec<Change<'_>> {
+    let position: BTreeMap<(&str, u64), usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ((c.package, c.version.id), i))
+        .collect();
+    let mut waiting: Vec<usize> = vec![0; changes.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
+    for (i, change) in changes.iter().enumerate() {
+        for id in &change.after {
+            if let Some(&j) = position.get(&(change.package, *id)) {
+                waiting[i] += 1;
+                dependents[j].push(i);
+            }
+        }
+    }
+    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..changes.len())
+        .filter(|i| waiting[*i] == 0)
+        .map(std::cmp::Reverse)
+        .collect();
+    let mut order = Vec::with_capacity(changes.len());
+    while let Some(std::cmp::Reverse(i)) = ready.pop() {
+        order.push(i);
+        for &d in &dependents[i] {
+            waiting[d] -= 1;
+            if waiting[d] == 0 {
+                ready.push(std::cmp::Reverse(d));
+            }
+        }
+    }
+    // A cycle (two images listing each other) cannot be ordered: those changes go last, in
+    // their given order, each still waiting for the others (so none runs).
+    let placed: BTreeSet<usize> = order.iter().copied().collect();
+    order.extend((0..changes.len()).filter(|i| !placed.contains(i)));
+    let mut slots: Vec<Option<Change<'_>>> = changes.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+/// What a run of the executor did: the outcomes, and the parts that restored images brought
+/// back (they join the plan as "part of `<image>`").
+#[derive(Default)]
+pub struct Executed {
+    pub outcomes: Outcomes,
+    pub parts: Vec<(String, Entry)>,
+}
+
+/// Apply the plan's changes in order, one at a time; stop starting new ones when the budget,
+/// `max-duration` or a cancellation says so, and say how far it got.
 pub async fn execute(
     github: &GitHub,
     to: &Destination<'_>,
+    images: Option<&Images<'_>>,
     plan: &Plan,
+    deleted: &[PackageListing],
     log: &mut Log,
-) -> Outcomes {
-    let mut changes: Vec<(&str, &PackageVersion)> = plan
-        .packages
-        .iter()
-        .flat_map(|p| p.changes().map(move |v| (p.package.as_str(), v)))
-        .collect();
-    changes.sort_by_key(|(_, v)| (!v.tags.is_empty(), v.created_at, v.id));
-    let mut outcomes = defer_unaffordable(github, &mut changes, log);
+) -> Executed {
+    let changes = changes(plan);
+    let mut done = Executed::default();
+    let affordable = defer_unaffordable(github, &changes, log);
     let mut progress = Progress::new(github, changes.len());
-    let mut rest = changes.into_iter();
-    while let Some((package, version)) = rest.next() {
-        let outcome = change(github, to, package, version).await;
-        if matches!(outcome, Outcome::OutOfTime | Outcome::Cancelled) {
-            // Not started (it waited for its turn past the limit), nor is any after it.
-            if outcome == Outcome::OutOfTime {
+    let untag = crate::untag::Untagger::new(github, to, images);
+    let mut stop: Option<Outcome> = None;
+    for (i, change) in changes.iter().enumerate() {
+        let key = (change.package.to_string(), change.version.id);
+        let outcome = if let Some(kept) = waits_for_failed(change, &done.outcomes) {
+            kept
+        } else if let Some(stopped) = stop
+            .clone()
+            .or_else(|| may_not_start(github, i, affordable.as_ref()))
+        {
+            if stop.is_none() && stopped == Outcome::OutOfTime {
                 time_budget_notice(log, &progress);
             }
-            for (package, version) in std::iter::once((package, version)).chain(rest) {
-                outcomes.insert((package.to_string(), version.id), outcome.clone());
+            stop = Some(stopped.clone());
+            stopped
+        } else {
+            let outcome = match &change.kind {
+                Kind::Version => {
+                    let outcome = change_version(github, to, change).await;
+                    match (images, to.mode, &outcome) {
+                        (Some(images), Mode::Restore, Outcome::Changed(_)) => {
+                            let finished = crate::containers::restore_parts(
+                                github, to, images, plan, deleted, change, &mut done,
+                            )
+                            .await;
+                            finished.unwrap_or(outcome)
+                        }
+                        _ => outcome,
+                    }
+                }
+                Kind::Untag(tag) => untag.remove(change.package, change.version, tag).await,
+                Kind::Retag(placeholder) => untag.put_back(change.package, placeholder).await,
+            };
+            if outcome.not_started() {
+                // It waited for its turn past the limit: nothing after it starts either.
+                if outcome == Outcome::OutOfTime {
+                    time_budget_notice(log, &progress);
+                }
+                stop = Some(outcome.clone());
+            } else {
+                progress.step(log);
             }
-            break;
-        }
-        progress.step(log);
-        say_refusal_or_failure(log, to.mode, package, version, &outcome);
-        outcomes.insert((package.to_string(), version.id), outcome);
+            say_refusal_or_failure(log, to.mode, change, &outcome);
+            outcome
+        };
+        merge(&mut done.outcomes, key, outcome);
     }
-    progress.finish(log);
-    outcomes
+    progress.finish(log, stop.is_none());
+    untag_notices(plan, &done.outcomes, log);
+    done
+}
+
+/// A version that kept some of the tags `untag` was to take off (the run stopped first) says
+/// which, for a later run.
+fn untag_notices(plan: &Plan, outcomes: &Outcomes, log: &Log) {
+    for package in &plan.packages {
+        for (version, tags) in package.untags() {
+            let key = (package.package.clone(), version.id);
+            if let Some(Outcome::Untagged { removed, .. }) = outcomes.get(&key) {
+                let left: Vec<&str> = tags
+                    .iter()
+                    .filter(|t| !removed.contains(t))
+                    .map(String::as_str)
+                    .collect();
+                if !left.is_empty() {
+                    log.notice(
+                        "Untag not finished",
+                        &format!(
+                            "{} version {}: {} left on it for a later run (time or rate-limit \
+                             budget, or a cancellation)",
+                            package.package,
+                            version.id,
+                            left.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A change that waits for an index whose deletion did not happen stays, with that reason.
+fn waits_for_failed(change: &Change<'_>, outcomes: &Outcomes) -> Option<Outcome> {
+    change.after.iter().find_map(|id| {
+        let outcome = outcomes.get(&(change.package.to_string(), *id));
+        match outcome {
+            Some(Outcome::Changed(_)) => None,
+            other => Some(Outcome::Kept(SkipReason::ImageStays {
+                image: format!("version {id}"),
+                why: other.map_or_else(|| "not reached".into(), Outcome::why_not),
+            })),
+        }
+    })
+}
+
+/// Why change `i` may not start: the budget, a cancellation or `max-duration`.
+fn may_not_start(
+    github: &GitHub,
+    i: usize,
+    affordable: Option<&(usize, String)>,
+) -> Option<Outcome> {
+    if crate::signals::cancelled() {
+        return Some(Outcome::Cancelled);
+    }
+    if github.out_of_time() {
+        return Some(Outcome::OutOfTime);
+    }
+    match affordable {
+        Some((n, resets)) if i >= *n => Some(Outcome::Deferred(resets.clone())),
+        _ => None,
+    }
+}
+
+/// One version's outcome, the tags of an untag gathered into one.
+fn merge(outcomes: &mut Outcomes, key: (String, u64), outcome: Outcome) {
+    let merged = match outcomes.remove(&key) {
+        None => outcome,
+        Some(previous) => combine(previous, outcome),
+    };
+    outcomes.insert(key, merged);
+}
+
+/// Two outcomes of one version's tags (each tag `untag` removes is its own change): the tags
+/// removed stay said, whatever came after them, and the first failure is kept.
+fn combine(previous: Outcome, next: Outcome) -> Outcome {
+    match (previous, next) {
+        (
+            Outcome::Untagged {
+                mut removed,
+                failed,
+            },
+            Outcome::Untagged {
+                removed: more,
+                failed: later,
+            },
+        ) => {
+            removed.extend(more);
+            Outcome::Untagged {
+                removed,
+                failed: failed.or(later),
+            }
+        }
+        (Outcome::Untagged { removed, failed }, Outcome::Failed(message))
+        | (Outcome::Failed(message), Outcome::Untagged { removed, failed }) => Outcome::Untagged {
+            removed,
+            failed: failed.or(Some(message)),
+        },
+        // A later tag not started: the removed ones stand.
+        (untagged @ Outcome::Untagged { .. }, _) => untagged,
+        (first, Outcome::Untagged { removed, failed }) if first.not_started() => {
+            Outcome::Untagged { removed, failed }
+        }
+        (failed @ Outcome::Failed(_), _) => failed,
+        (_, next) => next,
+    }
 }
 
 /// When GitHub's primary budget cannot cover every change, the most valuable ones (first in
-/// `changes`) stay and the rest are deferred to a later run, with a notice.
+/// `changes`) go and the rest are deferred to a later run, with a notice: how many go and
+/// when the budget resets.
 fn defer_unaffordable(
     github: &GitHub,
-    changes: &mut Vec<(&str, &PackageVersion)>,
+    changes: &[Change<'_>],
     log: &Log,
-) -> Outcomes {
-    let mut outcomes = Outcomes::new();
-    let Some(budget) = github.budget() else {
-        return outcomes;
-    };
-    // A restored package costs a second request, to learn its id.
-    let costs: Vec<u64> = changes
-        .iter()
-        .map(|(_, v)| if v.id == 0 { 2 } else { 1 })
-        .collect();
+) -> Option<(usize, String)> {
+    let budget = github.budget()?;
+    let costs: Vec<u64> = changes.iter().map(Change::cost).collect();
     let now = affordable(budget.remaining, &costs);
     if now == changes.len() {
-        return outcomes;
+        return None;
     }
     let resets = budget.resets_at();
     log.notice(
@@ -112,24 +401,13 @@ fn defer_unaffordable(
             changes.len() - now
         ),
     );
-    for (package, version) in changes.drain(now..) {
-        outcomes.insert(
-            (package.to_string(), version.id),
-            Outcome::Deferred(resets.clone()),
-        );
-    }
-    outcomes
+    Some((now, resets))
 }
 
 /// A refusal is a warning with GitHub's message; a failure an error. A package to restore has
 /// no id yet (0): it is named by its name alone.
-fn say_refusal_or_failure(
-    log: &mut Log,
-    mode: Mode,
-    package: &str,
-    version: &PackageVersion,
-    outcome: &Outcome,
-) {
+fn say_refusal_or_failure(log: &mut Log, mode: Mode, change: &Change<'_>, outcome: &Outcome) {
+    let (package, version) = (change.package, change.version);
     let (what, named) = match version.id {
         0 => (package.to_string(), package.to_string()),
         id => (
@@ -137,15 +415,23 @@ fn say_refusal_or_failure(
             format!("{package} version {id} ({})", version.name),
         ),
     };
-    let failed = match mode {
-        Mode::Delete => "Delete failed",
-        Mode::Restore => "Restore failed",
+    let failed = match (&change.kind, mode) {
+        (Kind::Untag(_), _) => "Untag failed",
+        (Kind::Retag(_), _) => "Putting a tag back failed",
+        (_, Mode::Delete) => "Delete failed",
+        (_, Mode::Restore) => "Restore failed",
     };
     match outcome {
         Outcome::Refused(message) => {
             log.warning("Version refused by GitHub", &format!("{named}: {message}"))
         }
-        Outcome::Failed(message) => log.error(failed, &format!("{what}: {message}")),
+        Outcome::Failed(message) | Outcome::Incomplete(message) => {
+            log.error(failed, &format!("{what}: {message}"))
+        }
+        Outcome::Untagged {
+            failed: Some(message),
+            ..
+        } => log.error(failed, &format!("{what}: {message}")),
         _ => {}
     }
 }
@@ -205,9 +491,18 @@ impl<'a> Progress<'a> {
         }
     }
 
-    fn finish(&mut self, log: &Log) {
-        if self.total > 0 {
+    /// The last line; a run that stopped early says how far it got instead of a time left.
+    fn finish(&mut self, log: &Log, ran_to_the_end: bool) {
+        if self.total == 0 {
+            return;
+        }
+        if ran_to_the_end {
             self.say(log);
+        } else {
+            log.info(&format!(
+                "Progress: {}/{} changes; the run stopped before the rest",
+                self.done, self.total
+            ));
         }
     }
 
@@ -241,12 +536,9 @@ pub fn progress_line(done: usize, total: usize, per_minute: f64) -> String {
     format!("Progress: {done}/{total} changes, {per_minute:.0} per minute, {eta}")
 }
 
-async fn change(
-    github: &GitHub,
-    to: &Destination<'_>,
-    package: &str,
-    version: &PackageVersion,
-) -> Outcome {
+/// DELETE or restore one version (or package), settled (SPEC §5).
+async fn change_version(github: &GitHub, to: &Destination<'_>, change: &Change<'_>) -> Outcome {
+    let (package, version) = (change.package, change.version);
     let answer = match to.target {
         Target::Versions => {
             github
@@ -262,21 +554,26 @@ async fn change(
     match answer {
         Ok(Ok(())) if version.id == 0 => {
             // A restored package: now GitHub can tell its id.
+            let _finishing = crate::signals::Shield::up();
             let id = github.package(to.route, to.package_type, package).await;
             Outcome::Changed(id.ok().map(|(p, _)| p.id))
         }
         Ok(Ok(())) => Outcome::Changed(None),
         Ok(Err(e)) if e.status == 400 || e.status == 422 => Outcome::Refused(e.message),
         Ok(Err(e)) => Outcome::Failed(e.to_string()),
-        Err(e) => match e.downcast_ref::<Stopped>() {
-            // Never sent: the rate limit asked for a wait longer than the run may take.
-            Some(Stopped::RateLimited { resets_at, .. }) => Outcome::Deferred(resets_at.clone()),
-            // Never sent: the run was cancelled while this one waited for its turn.
-            Some(Stopped::Cancelled) => Outcome::Cancelled,
-            Some(Stopped::OutOfTime) => Outcome::OutOfTime,
-            None => Outcome::Failed(format!("{e:#}")),
-        },
+        Err(e) => stopped_outcome(&e).unwrap_or_else(|| Outcome::Failed(format!("{e:#}"))),
     }
+}
+
+/// A request that was never sent, as the change's outcome: the rate limit asked for a wait
+/// longer than the run may take, the run was cancelled or `max-duration` passed while it
+/// waited for its turn.
+pub fn stopped_outcome(error: &anyhow::Error) -> Option<Outcome> {
+    Some(match error.downcast_ref::<Stopped>()? {
+        Stopped::RateLimited { resets_at, .. } => Outcome::Deferred(resets_at.clone()),
+        Stopped::Cancelled => Outcome::Cancelled,
+        Stopped::OutOfTime => Outcome::OutOfTime,
+    })
 }
 
 #[cfg(test)]

@@ -146,8 +146,25 @@ pub fn protect(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Ma
     keep_what_staying_images_need(plan, active, &graph);
     fail_closed(plan, active, manifests);
     cascade(plan, active, &graph);
+    plan.after = deletion_order(plan, &graph);
     plan.entries
         .sort_by(|a, b| PackageVersion::newer_first(&a.version, &b.version));
+}
+
+/// The order deletions must keep (SPEC §4): each planned version waits for every planned
+/// index (or other image) that lists it, transitively or as a referrer of its digest, so a
+/// run cut anywhere leaves orphans, never an index pointing at nothing.
+fn deletion_order(plan: &PackagePlan, graph: &ImageGraph<'_>) -> BTreeMap<u64, BTreeSet<u64>> {
+    let planned: HashMap<&str, u64> = plan.changes().map(|v| (v.name.as_str(), v.id)).collect();
+    let mut after: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
+    for version in plan.changes() {
+        for part in graph.needs(&version.name) {
+            if let Some(id) = planned.get(part) {
+                after.entry(*id).or_default().insert(version.id);
+            }
+        }
+    }
+    after
 }
 
 /// The digests of the planned changes.
@@ -190,8 +207,9 @@ fn keep_what_staying_images_need(
     }
 }
 
-/// 2. If the manifest of a version that stays could not be read, no untagged version of the
-///    package is deleted: any could be its child.
+/// 2. If the manifest of a version that stays could not be read, no version of the package
+///    is deleted: any could be its child, tagged or not (`docker buildx imagetools create`
+///    makes indexes over tagged images).
 fn fail_closed(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Manifests) {
     let planned = planned(plan);
     let unreadable = active.iter().find_map(|v| match manifests.get(&v.name) {
@@ -204,7 +222,7 @@ fn fail_closed(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Ma
         return;
     };
     for entry in plan.entries.iter_mut() {
-        if entry.decision == Decision::Change && entry.version.tags.is_empty() {
+        if entry.decision == Decision::Change {
             entry.decision = Decision::Skip(SkipReason::ManifestUnreadable {
                 digest: digest.clone(),
                 error: error.clone(),
@@ -278,41 +296,93 @@ pub fn parts_of<'a>(
         .collect()
 }
 
-/// The annotation that marks an untag placeholder (SPEC §4).
-pub const PLACEHOLDER: &str = "package-janitor untag placeholder";
-const DESCRIPTION: &str = "org.opencontainers.image.description";
-
-/// The placeholder that takes a tag off a version (SPEC §4): the version's manifest with its
-/// `layers` (an index: `manifests`) emptied and the placeholder annotation, so it references
-/// nothing the repository lacks and is told from real images by the next run.
-pub fn placeholder(manifest: &[u8]) -> Result<Vec<u8>, String> {
-    let mut value: serde_json::Value =
-        serde_json::from_slice(manifest).map_err(|e| format!("not a manifest: {e}"))?;
-    let fields = value
-        .as_object_mut()
-        .ok_or_else(|| "not a manifest: not a JSON object".to_string())?;
-    let emptied = if fields.contains_key("manifests") {
-        "manifests"
-    } else {
-        "layers"
-    };
-    fields.insert(emptied.into(), serde_json::json!([]));
-    let annotations = fields
-        .entry("annotations")
-        .or_insert_with(|| serde_json::json!({}));
-    match annotations.as_object_mut() {
-        Some(annotations) => {
-            annotations.insert(DESCRIPTION.into(), serde_json::json!(PLACEHOLDER));
-        }
-        None => *annotations = serde_json::json!({ DESCRIPTION: PLACEHOLDER }),
-    }
-    serde_json::to_vec(&value).map_err(|e| e.to_string())
+/// The bytes of the placeholder that takes `tag` off the image `image` (SPEC §4, exactly):
+/// an OCI index with no manifests, annotated, depending on nothing but the two.
+pub fn placeholder(tag: &str, image: &str) -> Vec<u8> {
+    let (prefix, suffix) = placeholder_frame();
+    let mut bytes = prefix.into_bytes();
+    bytes.extend_from_slice(&json_string_body(&format!("{tag}@{image}")));
+    bytes.extend_from_slice(suffix.as_bytes());
+    bytes
 }
 
-/// Whether a manifest is an untag placeholder left by an interrupted run.
-pub fn is_placeholder(manifest: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(manifest)
-        .is_ok_and(|m| m["annotations"][DESCRIPTION] == PLACEHOLDER)
+/// The placeholder's media type: an OCI image index.
+pub const PLACEHOLDER_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
+
+/// Everything before and after the JSON-escaped `T@V_DIGEST` in a placeholder.
+fn placeholder_frame() -> (String, &'static str) {
+    (
+        format!(
+            "{{\"schemaVersion\":2,\"mediaType\":\"{PLACEHOLDER_MEDIA_TYPE}\",\"manifests\":[],\
+             \"annotations\":{{\"org.opencontainers.image.description\":\"package-janitor untag \
+             placeholder\",\"io.github.package-janitor.untag\":\""
+        ),
+        "\"}}",
+    )
+}
+
+/// A string JSON-escaped, without its quotes.
+fn json_string_body(text: &str) -> Vec<u8> {
+    let quoted = serde_json::Value::String(text.to_string()).to_string();
+    quoted.as_bytes()[1..quoted.len() - 1].to_vec()
+}
+
+/// `sha256:<hex>` of some bytes.
+pub fn digest_of(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// The most placeholder digests computed for one package: a leftover is looked for among
+/// single-tag versions × images, newest first, and this bounds the work on huge packages.
+pub const PLACEHOLDER_CHECKS: usize = 20_000_000;
+
+/// The untag placeholders among `versions`, recognised from the listing alone (SPEC §4): a
+/// version with one tag T whose name is the digest of the placeholder for T and one of
+/// `images` (the package's digests). No manifest is downloaded. Checks single-tag versions
+/// newest first, at most [`PLACEHOLDER_CHECKS`] digests in all.
+pub fn find_placeholders(
+    versions: &[PackageVersion],
+    images: &[&str],
+) -> BTreeMap<u64, crate::plan::Placeholder> {
+    use sha2::Digest as _;
+    let mut single: Vec<&PackageVersion> = versions
+        .iter()
+        .filter(|v| v.tags.len() == 1 && referred_digest(&v.tags[0]).is_none())
+        .filter(|v| v.name.starts_with("sha256:"))
+        .collect();
+    single.sort_by(|a, b| PackageVersion::newer_first(a, b));
+    let images: Vec<&str> = images
+        .iter()
+        .copied()
+        .filter(|d| d.starts_with("sha256:"))
+        .collect();
+    let budget = PLACEHOLDER_CHECKS / images.len().max(1);
+    let (prefix, suffix) = placeholder_frame();
+    let mut found = BTreeMap::new();
+    for version in single.into_iter().take(budget) {
+        let tag = &version.tags[0];
+        let mut head = sha2::Sha256::new();
+        head.update(prefix.as_bytes());
+        head.update(json_string_body(tag));
+        head.update(b"@");
+        for image in &images {
+            let mut hasher = head.clone();
+            hasher.update(json_string_body(image));
+            hasher.update(suffix.as_bytes());
+            if format!("sha256:{:x}", hasher.finalize()) == version.name {
+                found.insert(
+                    version.id,
+                    crate::plan::Placeholder {
+                        tag: tag.clone(),
+                        image: (*image).to_string(),
+                    },
+                );
+                break;
+            }
+        }
+    }
+    found
 }
 
 /// Whether a restore may bring `version` back as a part of a restored image: untagged
@@ -408,6 +478,8 @@ mod tests {
                     note: None,
                 })
                 .collect(),
+            after: BTreeMap::new(),
+            placeholders: BTreeMap::new(),
         };
         protect(&mut plan, active, &manifests);
         let got: Vec<String> = plan
@@ -517,19 +589,73 @@ mod tests {
     }
 
     #[test]
-    fn an_unreadable_manifest_protects_every_untagged_version() {
+    fn an_unreadable_manifest_protects_every_version_tagged_or_not() {
+        // An index over tagged platform images (`docker buildx imagetools create`) may be
+        // the one that cannot be read.
         let active = [version(1, &[]), version(2, &["pr-2"]), version(10, &["v1"])];
+        let unreadable = |id: u64| {
+            format!(
+                "{id}:skip(fail closed: manifest {} unreadable (HTTP 500))",
+                digest(10)
+            )
+        };
         check(
             &active,
             &[(10, ManifestRead::Unreadable("HTTP 500".into()))],
             &[1, 2],
-            &[
-                "2:delete",
-                &format!(
-                    "1:skip(fail closed: manifest {} unreadable (HTTP 500))",
-                    digest(10)
-                ),
-            ],
+            &[&unreadable(2), &unreadable(1)],
+        );
+    }
+
+    #[test]
+    fn parts_wait_for_the_indexes_that_list_them() {
+        // 10 `old` over 1 and the nested index 5 (over 2); 20 signs 10.
+        let sig = format!("{}.sig", digest(10).replace(':', "-"));
+        let active = [
+            version(1, &[]),
+            version(2, &[]),
+            version(5, &[]),
+            version(10, &["old"]),
+            version(20, &[&sig]),
+        ];
+        let nested = ManifestRead::Index(vec![
+            Child {
+                digest: digest(1),
+                is_index: false,
+            },
+            Child {
+                digest: digest(5),
+                is_index: true,
+            },
+        ]);
+        let manifests: Manifests = [(digest(10), nested), (digest(5), index(&[2]))]
+            .into_iter()
+            .collect();
+        let mut plan = PackagePlan {
+            package: "web".into(),
+            listed: active.len(),
+            entries: vec![Entry {
+                version: active[3].clone(),
+                decision: Decision::Change,
+                note: None,
+            }],
+            after: BTreeMap::new(),
+            placeholders: BTreeMap::new(),
+        };
+        protect(&mut plan, &active, &manifests);
+        let after: Vec<(u64, Vec<u64>)> = plan
+            .after
+            .iter()
+            .map(|(id, ids)| (*id, ids.iter().copied().collect()))
+            .collect();
+        assert_eq!(
+            after,
+            [
+                (1, vec![10]),
+                (2, vec![5, 10]),
+                (5, vec![10]),
+                (20, vec![10])
+            ]
         );
     }
 
@@ -573,6 +699,8 @@ mod tests {
                 decision: Decision::Change,
                 note: None,
             }],
+            after: BTreeMap::new(),
+            placeholders: BTreeMap::new(),
         };
         assert_eq!(possible_parts(&plan, &deleted), 3);
         let mut nothing = plan.clone();
@@ -608,20 +736,23 @@ mod tests {
     }
 
     #[test]
-    fn placeholders_empty_the_manifest_and_carry_their_mark() {
-        let image = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"digest":"sha256:c"},"layers":[{"digest":"sha256:l"}]}"#;
-        let made = placeholder(image).unwrap();
-        let value: serde_json::Value = serde_json::from_slice(&made).unwrap();
-        assert_eq!(value["layers"], serde_json::json!([]));
-        assert_eq!(value["config"]["digest"], "sha256:c");
-        assert!(is_placeholder(&made));
-        assert!(!is_placeholder(image));
-        let index =
-            br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:a"}],"annotations":{"x":"y"}}"#;
-        let made: serde_json::Value = serde_json::from_slice(&placeholder(index).unwrap()).unwrap();
-        assert_eq!(made["manifests"], serde_json::json!([]));
-        assert_eq!(made["annotations"]["x"], "y");
-        assert!(placeholder(b"[]").is_err());
+    fn placeholders_have_the_exact_bytes_and_are_found_from_a_listing() {
+        let image = digest(7);
+        let bytes = placeholder("pr-\"1", &image);
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            format!(
+                r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[],"annotations":{{"org.opencontainers.image.description":"package-janitor untag placeholder","io.github.package-janitor.untag":"pr-\"1@{image}"}}}}"#
+            )
+        );
+        let mut leftover = version(9, &["pr-\"1"]);
+        leftover.name = digest_of(&bytes);
+        let listing = [version(7, &["v1"]), leftover, version(8, &["pr-2"])];
+        let names: Vec<&str> = listing.iter().map(|v| v.name.as_str()).collect();
+        let found = find_placeholders(&listing, &names);
+        assert_eq!(found.keys().copied().collect::<Vec<_>>(), [9]);
+        assert_eq!(found[&9].tag, "pr-\"1");
+        assert_eq!(found[&9].image, image);
     }
 
     #[test]

@@ -275,7 +275,7 @@ impl Pacer {
         };
         let minute = self.limits.real(Duration::from_secs(60));
         loop {
-            if crate::signals::cancelled() {
+            if crate::signals::stop_requests() {
                 return None;
             }
             if let Some(until) = self.paused() {

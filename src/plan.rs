@@ -40,7 +40,7 @@ use crate::pattern::{Pattern, PatternSet};
 use crate::semantic::{semantic_version, KeepPer, Range};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// `tag-match`: how many of a tagged version's tags must match `tags`.
@@ -114,9 +114,13 @@ pub enum SkipReason {
     /// A container image that stays references it (platform image, attestation, nested
     /// index, signature or other referrer).
     UsedBy { image: String },
-    /// Fail closed: a manifest of this package could not be read, so no untagged version
-    /// (any could be its child) is deleted.
+    /// Fail closed: a manifest of this package could not be read, so no version that could
+    /// be its child, tagged or not, is deleted.
     ManifestUnreadable { digest: String, error: String },
+    /// A part of an image index whose deletion did not happen: it stays with its image.
+    ImageStays { image: String, why: String },
+    /// A deleted untag placeholder whose image is not active: its tag cannot be put back.
+    PlaceholderImageGone { tag: String, image: String },
 }
 
 impl fmt::Display for SkipReason {
@@ -146,6 +150,14 @@ impl fmt::Display for SkipReason {
             SkipReason::ManifestUnreadable { digest, error } => {
                 write!(f, "fail closed: manifest {digest} unreadable ({error})")
             }
+            SkipReason::ImageStays { image, why } => {
+                write!(f, "part of {image}, which was not deleted ({why})")
+            }
+            SkipReason::PlaceholderImageGone { tag, image } => write!(
+                f,
+                "untag placeholder of {tag}: its image {image} is not active, so the tag \
+                 cannot be put back"
+            ),
         }
     }
 }
@@ -168,6 +180,22 @@ pub struct Entry {
     pub note: Option<String>,
 }
 
+impl Entry {
+    /// A change the retention rules (`keep-latest`, `keep-per`, `min-versions`) weigh: a
+    /// deletion or restore, or an `untag` (SPEC §2).
+    fn is_candidate(&self) -> bool {
+        matches!(self.decision, Decision::Change | Decision::Untag(_))
+    }
+}
+
+/// An untag placeholder (SPEC §4), recognised from a listing: the tag it was pushed under and
+/// the digest of the image that tag was taken off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placeholder {
+    pub tag: String,
+    pub image: String,
+}
+
 /// The plan for one package: every selected version, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackagePlan {
@@ -175,6 +203,11 @@ pub struct PackagePlan {
     /// How many versions the package had when listed.
     pub listed: usize,
     pub entries: Vec<Entry>,
+    /// Container deletions: a planned version's id → the planned image indexes that list it,
+    /// whose DELETE must succeed before it may go (SPEC §4: the index before its parts).
+    pub after: BTreeMap<u64, BTreeSet<u64>>,
+    /// Untag placeholders among the listed versions, by id.
+    pub placeholders: BTreeMap<u64, Placeholder>,
 }
 
 impl PackagePlan {
@@ -217,12 +250,26 @@ impl Plan {
             .is_some_and(|max| self.change_count() > max)
     }
 
-    /// The ids of the planned changes; an id not known yet (0, a package to restore) is left
-    /// out.
+    /// Planned changes whose id is not known yet (packages to restore).
+    pub fn unknown_ids(&self) -> usize {
+        self.packages
+            .iter()
+            .flat_map(|p| p.changes())
+            .filter(|v| v.id == 0)
+            .count()
+    }
+
+    /// The ids of the planned changes, the versions `untag` takes tags off among them; an id
+    /// not known yet (0, a package to restore) is left out.
     pub fn change_ids(&self) -> Vec<u64> {
         self.packages
             .iter()
-            .flat_map(|p| p.changes().map(|v| v.id))
+            .flat_map(|p| {
+                p.entries
+                    .iter()
+                    .filter(|e| e.is_candidate())
+                    .map(|e| e.version.id)
+            })
             .filter(|id| *id != 0)
             .collect()
     }
@@ -266,6 +313,8 @@ pub fn plan_whole_packages(packages: Vec<(PackageVersion, usize)>) -> Plan {
                     decision: Decision::Change,
                     note: None,
                 }],
+                after: BTreeMap::new(),
+                placeholders: BTreeMap::new(),
             })
             .collect(),
         missing_ids: Vec::new(),
@@ -384,19 +433,14 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
         Some(per) => keep_highest_per_line(&mut entries, policy, per),
     }
 
-    let mut changes = entries
-        .iter()
-        .filter(|e| e.decision == Decision::Change)
-        .count();
+    // `untag` candidates count as deletions do (SPEC §2): what is kept keeps its tags.
+    let mut changes = entries.iter().filter(|e| e.is_candidate()).count();
     // A restore only adds versions: min-versions has nothing to protect.
     let min_versions = match policy.mode {
         Mode::Delete => policy.min_versions,
         Mode::Restore => 0,
     };
-    for entry in entries
-        .iter_mut()
-        .filter(|e| e.decision == Decision::Change)
-    {
+    for entry in entries.iter_mut().filter(|e| e.is_candidate()) {
         if versions.len() - changes >= min_versions {
             break;
         }
@@ -408,6 +452,8 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
         package: listing.name.clone(),
         listed: versions.len(),
         entries,
+        after: BTreeMap::new(),
+        placeholders: BTreeMap::new(),
     }
 }
 
@@ -428,11 +474,7 @@ fn untag(version: &PackageVersion, policy: &Policy) -> Option<Vec<String>> {
 /// `keep-latest`: the N newest candidates are kept. Entries are newest first, so the first
 /// candidates are the newest ones.
 fn keep_newest(entries: &mut [Entry], n: usize) {
-    for entry in entries
-        .iter_mut()
-        .filter(|e| e.decision == Decision::Change)
-        .take(n)
-    {
+    for entry in entries.iter_mut().filter(|e| e.is_candidate()).take(n) {
         entry.decision = Decision::Skip(SkipReason::KeepLatest { n });
     }
 }
@@ -443,7 +485,7 @@ fn keep_highest_per_line(entries: &mut [Entry], policy: &Policy, per: KeepPer) {
     let n = policy.keep_latest;
     let mut ranked: Vec<(usize, semver::Version)> = Vec::new();
     for (i, entry) in entries.iter_mut().enumerate() {
-        if entry.decision != Decision::Change {
+        if !entry.is_candidate() {
             continue;
         }
         match semantic_version(&entry.version, policy.package_type) {

@@ -74,8 +74,8 @@ pub struct Registry {
     octo: Octocrab,
     /// The registry's base URL, for messages.
     url: String,
-    /// Hosts the GitHub token may be sent to as the token exchange's password: the
-    /// registry's and the API's.
+    /// Origins (`scheme://host:port`) the GitHub token may be sent to as the token
+    /// exchange's password: the registry's and the API's.
     trusted_hosts: Vec<String>,
     github_token: String,
     limits: Limits,
@@ -123,11 +123,10 @@ impl Registry {
         let base: http::Uri = url
             .parse()
             .with_context(|| format!("registry-url '{url}' is not a URL"))?;
-        let host = |uri: &http::Uri| uri.host().map(str::to_ascii_lowercase);
         let trusted_hosts = [Some(&base), api_url.parse::<http::Uri>().ok().as_ref()]
             .into_iter()
             .flatten()
-            .filter_map(host)
+            .filter_map(origin)
             .collect();
         // No extra headers: each request sets its own, once (facts file, "HTTP on the wire").
         let octo = Octocrab::builder()
@@ -267,10 +266,23 @@ impl Registry {
     /// Before anything is planned: the registry answers `/v2/` as an OCI registry does, or
     /// the run stops here (exit 2) with one message, not a warning per manifest.
     pub async fn check(&self) -> Result<()> {
-        self.challenge
-            .get_or_try_init(|| self.discover())
-            .await
-            .map(|_| ())
+        let challenge = self.challenge.get_or_try_init(|| self.discover()).await?;
+        match &challenge.realm {
+            Some(realm) => self.trusted_realm(realm),
+            None => Ok(()),
+        }
+    }
+
+    /// A realm the GitHub token may be sent to: the registry's or the API's own origin.
+    fn trusted_realm(&self, realm: &str) -> Result<()> {
+        let realm_origin = realm.parse::<http::Uri>().ok().as_ref().and_then(origin);
+        if !realm_origin.is_some_and(|o| self.trusted_hosts.contains(&o)) {
+            bail!(
+                "the registry names the token realm '{realm}', which is neither the registry's \
+                 nor the API's origin (scheme, host and port); the token is not sent there"
+            );
+        }
+        Ok(())
     }
 
     /// The `/v2/` check: where tokens come from (SPEC §4: follow the challenge's realm).
@@ -322,15 +334,7 @@ impl Registry {
                 bearer: None,
             });
         };
-        let realm_host = realm
-            .parse::<http::Uri>()
-            .ok()
-            .and_then(|u| u.host().map(str::to_ascii_lowercase));
-        if !realm_host.is_some_and(|h| self.trusted_hosts.contains(&h)) {
-            bail!(
-                "the registry names the token realm '{realm}', on neither the registry's nor the                  API's host; the token is not sent there"
-            );
-        }
+        self.trusted_realm(realm)?;
         let query = format!(
             "service={}&scope={}",
             encode_query(&challenge.service),
@@ -496,6 +500,21 @@ const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'~')
     .remove(b':')
     .remove(b'/');
+
+/// `scheme://host:port` of a URL, lower-case, the port made explicit: where a credential may
+/// go is a whole origin, not a host (a realm on another port or over `http` is elsewhere).
+fn origin(uri: &http::Uri) -> Option<String> {
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let port = uri.port_u16().or(match scheme.as_str() {
+        "https" => Some(443),
+        "http" => Some(80),
+        _ => None,
+    })?;
+    Some(format!(
+        "{scheme}://{}:{port}",
+        uri.host()?.to_ascii_lowercase()
+    ))
+}
 
 /// `Bearer realm="…",service="…",scope="…"` → the realm and the service.
 pub fn parse_challenge(header: &str) -> Option<Challenge> {

@@ -61,7 +61,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
             )
             .await
         }
-        _ => Applied::default(),
+        _ => Outcomes::new(),
     };
     let context = RunContext {
         owner: config.owner.clone(),
@@ -78,24 +78,22 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         github.request_count(),
         pre.registry.as_ref().map(Registry::requests),
     );
-    let outputs_written = report(
-        &config,
-        &context,
-        &plan,
-        &applied.outcomes,
-        now,
-        &requests,
-        log,
-    );
+    let outputs_written = report(&config, &context, &plan, &applied, now, &requests, log);
     Ok(exit_status(&Ending {
         held: context.held.is_some(),
         outputs_written,
         failed_closed,
-        incomplete_images: applied.incomplete_images,
-        any_failed: applied
-            .outcomes
-            .values()
-            .any(|o| matches!(o, Outcome::Failed(_))),
+        any_failed: applied.values().any(|o| {
+            matches!(
+                o,
+                Outcome::Failed(_)
+                    | Outcome::Incomplete(_)
+                    | Outcome::Untagged {
+                        failed: Some(_),
+                        ..
+                    }
+            )
+        }),
         cancelled: crate::signals::cancelled(),
     }))
 }
@@ -185,71 +183,132 @@ async fn list_and_plan(
         warn_unmatched(&listing, config, log);
         listings.push(listing);
     }
-    let placeholders = match (&pre.registry, config.policy.untag) {
-        (Some(registry), true) => {
-            let images = containers::Images {
-                registry,
-                owner: &config.owner,
-            };
-            containers::find_placeholders(&images, &listings).await
+    let plan = match &pre.registry {
+        Some(_) => {
+            let images = image_digests(github, config, pre, &listings).await?;
+            plan_with_placeholders(&listings, &images, &config.policy, now, log)
         }
-        _ => Vec::new(),
+        None => plan(&listings, &config.policy, now),
     };
-    let plan = plan_with_placeholders(&listings, &config.policy, now, &placeholders, log);
     Ok((listings, plan))
 }
 
-/// The plan, with the placeholders an interrupted `untag` run left (SPEC §4) taken out of the
-/// planner's view — they are no versions anyone chose, so `keep-latest` and `min-versions`
-/// do not count them — and put back as deletions.
+/// Every digest of each container package, active or deleted: the images an untag
+/// placeholder may have been made for. A delete run lists active versions already; a restore
+/// run lists the active ones too (one more listing per package).
+async fn image_digests(
+    github: &GitHub,
+    config: &Config,
+    pre: &Preflight,
+    listings: &[PackageListing],
+) -> Result<Vec<(Vec<String>, std::collections::BTreeSet<String>)>> {
+    let mut all = Vec::new();
+    for listing in listings {
+        let mut digests: Vec<String> = listing.versions.iter().map(|v| v.name.clone()).collect();
+        let mut active = std::collections::BTreeSet::new();
+        match config.policy.mode {
+            Mode::Delete => active.extend(digests.iter().cloned()),
+            Mode::Restore => {
+                let versions = github
+                    .list_versions(
+                        &pre.route,
+                        config.policy.package_type,
+                        &listing.name,
+                        Mode::Delete,
+                    )
+                    .await
+                    .map_err(|e| explain_listing_error(e, config, pre, &listing.name))?;
+                active.extend(versions.into_iter().map(|v| v.name));
+                digests.extend(active.iter().cloned());
+            }
+        }
+        all.push((digests, active));
+    }
+    Ok(all)
+}
+
+/// The plan, with untag placeholders (SPEC §4) recognised from the listing and taken out of
+/// the planner's view — they are no versions anyone chose, so `keep-latest` and
+/// `min-versions` do not count them. A delete run deletes the active ones (left by a run
+/// killed mid-change); a restore run puts a selected deleted one's tag back on its image
+/// instead of restoring it, or skips it when that image is not active.
 fn plan_with_placeholders(
     listings: &[PackageListing],
+    images: &[(Vec<String>, std::collections::BTreeSet<String>)],
     policy: &crate::plan::Policy,
     now: chrono::DateTime<Utc>,
-    placeholders: &[(String, std::collections::BTreeSet<u64>)],
     log: &mut Log,
 ) -> Plan {
-    let ids_of = |name: &str| {
-        placeholders
-            .iter()
-            .find(|(p, _)| p == name)
-            .map(|(_, ids)| ids)
-    };
+    let found: Vec<_> = listings
+        .iter()
+        .zip(images)
+        .map(|(listing, (digests, _))| {
+            let names: Vec<&str> = digests.iter().map(String::as_str).collect();
+            crate::images::find_placeholders(&listing.versions, &names)
+        })
+        .collect();
+    let restore = policy.mode == Mode::Restore;
     let seen: Vec<PackageListing> = listings
         .iter()
-        .map(|listing| PackageListing {
+        .zip(&found)
+        .map(|(listing, placeholders)| PackageListing {
             name: listing.name.clone(),
             versions: listing
                 .versions
                 .iter()
-                .filter(|v| !ids_of(&listing.name).is_some_and(|ids| ids.contains(&v.id)))
+                .filter(|v| restore || !placeholders.contains_key(&v.id))
                 .cloned()
                 .collect(),
         })
         .collect();
     let mut plan = plan(&seen, policy, now);
-    for (package, listing) in plan.packages.iter_mut().zip(listings) {
-        for version in listing
-            .versions
-            .iter()
-            .filter(|v| ids_of(&listing.name).is_some_and(|ids| ids.contains(&v.id)))
-        {
-            log.info(&format!(
-                "{}: version {} ({}) is a placeholder left by an interrupted untag; it is deleted",
-                listing.name,
-                version.id,
-                version.tags.join(", ")
-            ));
-            package.listed += 1;
-            package.entries.push(crate::plan::Entry {
-                version: version.clone(),
-                decision: crate::plan::Decision::Change,
-                note: Some("leftover untag placeholder".into()),
-            });
+    for (((package, listing), placeholders), (_, active)) in plan
+        .packages
+        .iter_mut()
+        .zip(listings)
+        .zip(found)
+        .zip(images)
+    {
+        if restore {
+            for entry in package.entries.iter_mut() {
+                let Some(placeholder) = placeholders.get(&entry.version.id) else {
+                    continue;
+                };
+                if entry.decision == crate::plan::Decision::Change
+                    && !active.contains(&placeholder.image)
+                {
+                    entry.decision = crate::plan::Decision::Skip(
+                        crate::plan::SkipReason::PlaceholderImageGone {
+                            tag: placeholder.tag.clone(),
+                            image: placeholder.image.clone(),
+                        },
+                    );
+                }
+            }
+        } else {
+            for version in listing
+                .versions
+                .iter()
+                .filter(|v| placeholders.contains_key(&v.id))
+            {
+                log.info(&format!(
+                    "{}: version {} ({}) is a placeholder left by an interrupted untag; it is deleted",
+                    listing.name,
+                    version.id,
+                    version.tags.join(", ")
+                ));
+                package.listed += 1;
+                package.entries.push(crate::plan::Entry {
+                    version: version.clone(),
+                    decision: crate::plan::Decision::Change,
+                    note: Some("leftover untag placeholder".into()),
+                });
+            }
+            package
+                .entries
+                .sort_by(|a, b| PackageVersion::newer_first(&a.version, &b.version));
         }
-        package
-            .entries
-            .sort_by(|a, b| PackageVersion::newer_first(&a.version, &b.version));
+        package.placeholders = placeholders;
     }
     plan
 }
@@ -308,15 +367,7 @@ fn hold(
     }
 }
 
-/// What applying the plan did.
-#[derive(Default)]
-struct Applied {
-    outcomes: Outcomes,
-    /// Restored indexes whose parts could not be learnt.
-    incomplete_images: usize,
-}
-
-/// Execute the plan; after a container restore, bring back the parts of restored images.
+/// Execute the plan; the parts that restored images brought back join it.
 async fn apply(
     github: &GitHub,
     config: &Config,
@@ -325,27 +376,25 @@ async fn apply(
     plan: &mut Plan,
     listings: &[PackageListing],
     log: &mut Log,
-) -> Applied {
+) -> Outcomes {
     let to = Destination {
         route: &pre.route,
         package_type: config.policy.package_type,
         mode: config.policy.mode,
         target: config.target,
     };
-    let mut outcomes = execute(github, &to, plan, log).await;
-    if let (Some(images), true) = (images, config.policy.untag) {
-        outcomes.extend(crate::untag::execute(github, &to, images, plan, log).await);
-    }
-    let incomplete_images = match (images, config.policy.mode) {
-        (Some(images), Mode::Restore) => {
-            containers::restore_parts(github, &to, images, plan, listings, &mut outcomes, log).await
+    let executed = execute(github, &to, images, plan, listings, log).await;
+    for (name, entry) in executed.parts {
+        if let Some(package) = plan.packages.iter_mut().find(|p| p.package == name) {
+            package.entries.push(entry);
         }
-        _ => 0,
-    };
-    Applied {
-        outcomes,
-        incomplete_images,
     }
+    for package in plan.packages.iter_mut() {
+        package
+            .entries
+            .sort_by(|a, b| PackageVersion::newer_first(&a.version, &b.version));
+    }
+    executed.outcomes
 }
 
 /// The log's tables and totals, the step summary, then `$GITHUB_OUTPUT` (last, so that on a
@@ -414,25 +463,20 @@ pub struct Ending {
     pub outputs_written: bool,
     /// Container safety could not read a manifest and kept every untagged version.
     pub failed_closed: bool,
-    /// Restored indexes whose parts could not be learnt.
-    pub incomplete_images: usize,
     pub any_failed: bool,
     pub cancelled: bool,
 }
 
 /// The exit status (SPEC §1): 2 when nothing was changed because the plan was held; 1 when a
-/// change failed, container safety failed closed, a restored image stayed incomplete, the run
-/// was cancelled or its record could not be written; else 0.
+/// change failed (a restored image that stayed incomplete among them), container safety
+/// failed closed, the run was cancelled or its record could not be written; else 0.
 pub fn exit_status(ending: &Ending) -> Exit {
     if ending.held {
         // Nothing was sent: the outputs show the plan (an unwritable record was said).
         return Exit::Stopped;
     }
-    let failed = !ending.outputs_written
-        || ending.failed_closed
-        || ending.incomplete_images > 0
-        || ending.any_failed
-        || ending.cancelled;
+    let failed =
+        !ending.outputs_written || ending.failed_closed || ending.any_failed || ending.cancelled;
     if failed {
         Exit::Failed
     } else {
@@ -714,10 +758,6 @@ mod tests {
             },
             Ending {
                 failed_closed: true,
-                ..ok()
-            },
-            Ending {
-                incomplete_images: 1,
                 ..ok()
             },
             Ending {

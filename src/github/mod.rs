@@ -7,7 +7,7 @@ mod route;
 mod transport;
 
 pub use route::{percent_encode, OwnerRoute};
-pub use transport::{next_step, ApiError, Heard, Step, Stopped};
+pub use transport::{next_step, ApiError, Heard, Step, Stopped, Unsettled};
 
 use crate::limits::{Limits, Pacer};
 use crate::model::{Mode, OwnerKind, PackageType, PackageVersion};
@@ -124,6 +124,10 @@ impl GitHub {
     /// The longest rate-limit wait the run sits through: the time left before `max-duration`,
     /// else an hour (SPEC §5); a longer one ends the run cleanly.
     fn max_wait(&self) -> Duration {
+        if crate::signals::shielded() {
+            // A started change is finished whatever `max-duration` says.
+            return MAX_WAIT;
+        }
         self.time_left().map_or(MAX_WAIT, |left| left.min(MAX_WAIT))
     }
 
@@ -343,11 +347,20 @@ impl GitHub {
     /// Delete `path`, or restore it (`POST {path}/restore`): `Ok` on 2xx (GitHub answers 204),
     /// the API's error otherwise.
     async fn change(&self, path: &str, mode: Mode) -> Result<Result<(), ApiError>> {
-        let answer = match mode {
-            Mode::Delete => self.send(http::Method::DELETE, path).await?,
+        let sent = match mode {
+            Mode::Delete => self.send(http::Method::DELETE, path).await,
             Mode::Restore => {
                 self.send(http::Method::POST, &format!("{path}/restore"))
-                    .await?
+                    .await
+            }
+        };
+        let answer = match sent {
+            Ok(answer) => answer,
+            Err(error) => {
+                return match error.downcast::<Unsettled>() {
+                    Ok(unsettled) => self.settle(path, mode, unsettled).await,
+                    Err(error) => Err(error),
+                }
             }
         };
         // A retried change answered 404: the attempt that failed in transit took effect.
@@ -357,6 +370,57 @@ impl GitHub {
         } else {
             Err(answer.error())
         })
+    }
+
+    /// A change that went on the wire and may have taken effect, settled by reading what it
+    /// changed (a GET, not a change; SPEC §5): done, or not done and why, or — when even that
+    /// cannot be learnt — an error that says it may have taken effect. A deleted version
+    /// may be answered 404 or listed with `deleted_at`; both mean deleted.
+    async fn settle(
+        &self,
+        path: &str,
+        mode: Mode,
+        unsettled: Unsettled,
+    ) -> Result<Result<(), ApiError>> {
+        let _finishing = crate::signals::Shield::up();
+        let may = |why: String| {
+            anyhow!("{unsettled}; it may have taken effect, and reading it back failed: {why}")
+        };
+        if self.stopped().is_some() {
+            return Err(may("the rate limit allows no further request".into()));
+        }
+        let answer = self
+            .send(http::Method::GET, path)
+            .await
+            .map_err(|e| may(format!("{e:#}")))?;
+        #[derive(Deserialize)]
+        struct State {
+            deleted_at: Option<DateTime<Utc>>,
+        }
+        let deleted = match answer.status.as_u16() {
+            404 => true,
+            200 => answer
+                .json::<State>("the version read back")
+                .map_err(|e| may(format!("{e:#}")))?
+                .deleted_at
+                .is_some(),
+            _ => return Err(may(answer.error().to_string())),
+        };
+        let took_effect = deleted == (mode == Mode::Delete);
+        crate::workflow::say(&format!(
+            "{unsettled}; read back: it {}",
+            if took_effect {
+                "took effect"
+            } else {
+                "did not take effect"
+            }
+        ));
+        match (took_effect, unsettled.stop.clone()) {
+            (true, _) => Ok(Ok(())),
+            // Nothing happened, and nothing more may be sent: the change did not start.
+            (false, Some(stop)) => Err(stop.into()),
+            (false, None) => Err(anyhow!("{unsettled}; it did not take effect")),
+        }
     }
 
     /// A mutation's turn for a request sent elsewhere (a registry push): one at a time and

@@ -61,6 +61,31 @@ impl fmt::Display for Stopped {
 
 impl std::error::Error for Stopped {}
 
+/// An attempt of a change went on the wire and may have taken effect (a 5xx, or no answer),
+/// and no further attempt may go (`stop`: time, cancel, a too-long rate-limit wait) or every
+/// attempt failed (`stop` is `None`). What happened is learnt by reading, never guessed
+/// (SPEC §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsettled {
+    /// `DELETE https://…/versions/1`.
+    pub request: String,
+    /// What the last attempt heard.
+    pub last: String,
+    pub stop: Option<Stopped>,
+}
+
+impl fmt::Display for Unsettled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.request, self.last)?;
+        if let Some(stop) = &self.stop {
+            write!(f, ", and no retry was allowed: {stop}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Unsettled {}
+
 /// The REST API version every request asks for.
 const API_VERSION: &str = "2022-11-28";
 
@@ -134,19 +159,35 @@ impl GitHub {
         };
         let request = format!("{method} {}{path_and_query}", self.origin());
         let (mut failures, mut waits) = (0, 0);
+        // What the last attempt that may have taken effect heard.
+        let mut last_failure = String::new();
+        // A mutation sent before may have taken effect: it is not simply "not sent".
+        let stop = |stop: Stopped, failures: u32, last: &str| -> anyhow::Error {
+            if mutation && failures > 0 {
+                Unsettled {
+                    request: request.clone(),
+                    last: last.to_string(),
+                    stop: Some(stop),
+                }
+                .into()
+            } else {
+                stop.into()
+            }
+        };
         loop {
             // Held until this attempt's answer is dealt with: a mutation's successor waits
             // for it, and a rate-limit answer pauses the pacer before anything else goes out.
             let Some(admission) = self.pacer.admit(points, mutation).await else {
-                return Err(Stopped::Cancelled.into());
+                return Err(stop(Stopped::Cancelled, failures, &last_failure));
             };
             // At the moment of sending: a too-long wait met meanwhile stops this one too, and
-            // no change starts past `max-duration`, however long it waited for its turn.
-            if let Some(stop) = self.stopped() {
-                return Err(stop.into());
+            // no change starts past `max-duration`, however long it waited for its turn (a
+            // started change being finished goes on: `signals::Shield`).
+            if let Some(stopped) = self.stopped() {
+                return Err(stop(stopped, failures, &last_failure));
             }
-            if mutation && self.out_of_time() {
-                return Err(Stopped::OutOfTime.into());
+            if mutation && self.out_of_time() && !crate::signals::shielded() {
+                return Err(stop(Stopped::OutOfTime, failures, &last_failure));
             }
             let result = self.attempt(&method, path_and_query).await;
             let heard = Heard::of(&result);
@@ -154,15 +195,17 @@ impl GitHub {
             match step {
                 Step::Retry { after } => {
                     failures += 1;
+                    last_failure = describe(&result);
                     let after = jitter(after);
                     say(&format!(
-                        "{request}: {}; retrying in {}s (attempt {} of {MAX_ATTEMPTS})",
-                        describe(&result),
+                        "{request}: {last_failure}; retrying in {}s (attempt {} of {MAX_ATTEMPTS})",
                         after.as_secs(),
                         failures + 1
                     ));
                     drop(admission);
-                    self.pacer.limits().sleep(after).await;
+                    // A cancellation ends the backoff at once (SPEC §6).
+                    let real = self.pacer.limits().real(after);
+                    crate::signals::sleep_until(tokio::time::Instant::now() + real).await;
                 }
                 Step::Wait { wait, secondary } => {
                     waits += 1;
@@ -182,9 +225,19 @@ impl GitHub {
                         heard.limit(),
                         wait.as_secs()
                     ));
-                    return Err(self.stop(wait).into());
+                    let stopped = self.stop(wait);
+                    return Err(stop(stopped, failures, &last_failure));
                 }
                 Step::Return => {
+                    if mutation && matches!(heard, Heard::Nothing | Heard::ServerError(_)) {
+                        // Every attempt failed, each of which may have taken effect.
+                        return Err(Unsettled {
+                            request,
+                            last: format!("{} ({} attempts)", describe(&result), failures + 1),
+                            stop: None,
+                        }
+                        .into());
+                    }
                     let mut answer = result.map_err(|error| {
                         // The final word names the host and the request.
                         error.context(format!("{request}: {} attempts failed", failures + 1))

@@ -64,6 +64,12 @@ pub enum Fate<'a> {
     UntagPlanned(&'a [String]),
     /// `untag`: these tags came off; the version stays.
     Untagged(&'a [String]),
+    /// `untag`: these tags came off, then taking off another failed.
+    UntagFailed(&'a [String], &'a str),
+    /// A restore put an untag placeholder's tag back on its image (`TAG@DIGEST`).
+    Retagged(&'a str),
+    /// Restored, but the image did not come back whole: changed, and a failure.
+    Incomplete(&'a str),
 }
 
 pub fn fate<'a>(package: &str, entry: &'a Entry, outcomes: &'a Outcomes) -> Fate<'a> {
@@ -72,7 +78,6 @@ pub fn fate<'a>(package: &str, entry: &'a Entry, outcomes: &'a Outcomes) -> Fate
         Decision::Skip(reason) => Fate::Skipped(reason.clone()),
         Decision::Untag(tags) => match outcome {
             None => Fate::UntagPlanned(tags),
-            Some(Outcome::Untagged(removed)) => Fate::Untagged(removed),
             Some(other) => change_fate(other),
         },
         Decision::Change => match outcome {
@@ -86,7 +91,17 @@ pub fn fate<'a>(package: &str, entry: &'a Entry, outcomes: &'a Outcomes) -> Fate
 fn change_fate(outcome: &Outcome) -> Fate<'_> {
     match outcome {
         Outcome::Changed(id) => Fate::Changed(*id),
-        Outcome::Untagged(removed) => Fate::Untagged(removed),
+        Outcome::Untagged {
+            removed,
+            failed: None,
+        } => Fate::Untagged(removed),
+        Outcome::Untagged {
+            removed,
+            failed: Some(message),
+        } => Fate::UntagFailed(removed, message),
+        Outcome::Retagged(tag) => Fate::Retagged(tag),
+        Outcome::Incomplete(message) => Fate::Incomplete(message),
+        Outcome::Kept(reason) => Fate::Skipped(reason.clone()),
         Outcome::Refused(message) => Fate::Skipped(SkipReason::Refused {
             message: message.clone(),
         }),
@@ -146,6 +161,13 @@ fn fate_words(fate: &Fate, context: &RunContext) -> (String, String) {
             (None, false) => ("untag".into(), format!("removes {}", tags.join(", "))),
         },
         Fate::Untagged(tags) => ("untagged".into(), format!("removed {}", tags.join(", "))),
+        Fate::UntagFailed([], message) => ("FAILED".into(), message.to_string()),
+        Fate::UntagFailed(tags, message) => (
+            "FAILED".into(),
+            format!("removed {}; then {message}", tags.join(", ")),
+        ),
+        Fate::Retagged(tag) => ("tag put back".into(), tag.to_string()),
+        Fate::Incomplete(message) => (format!("{done}, FAILED"), message.to_string()),
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Outputs {
     pub failed_count: usize,
     /// `untag`: the tags removed, as `TAG@DIGEST` (the digest the tag pointed to).
     pub removed_tags: Vec<String>,
+    /// Restore: the tags put back on their images, as `TAG@DIGEST`.
+    pub restored_tags: Vec<String>,
     pub result: Value,
 }
 
@@ -62,7 +64,9 @@ impl Outputs {
         };
         let planned_ids = plan.change_ids();
         Outputs {
-            planned_count: planned_ids.len(),
+            // One count of changes everywhere (each tag `untag` removes is one), less the
+            // packages to restore, whose ids are not known yet.
+            planned_count: plan.change_count() - plan.unknown_ids(),
             planned_ids,
             deleted_count,
             deleted_ids,
@@ -71,6 +75,7 @@ impl Outputs {
             skipped_count: counts.skipped,
             failed_count: counts.failed,
             removed_tags: counts.removed_tags,
+            restored_tags: counts.restored_tags,
             result,
         }
     }
@@ -88,6 +93,8 @@ impl Outputs {
             ("failed-count", self.failed_count.to_string()),
             ("removed-tags-count", self.removed_tags.len().to_string()),
             ("removed-tags", self.removed_tags.join(",")),
+            ("restored-tags-count", self.restored_tags.len().to_string()),
+            ("restored-tags", self.restored_tags.join(",")),
             ("result", self.result.to_string()),
         ]
     }
@@ -127,13 +134,14 @@ struct Counts {
     skipped: usize,
     failed: usize,
     removed_tags: Vec<String>,
+    restored_tags: Vec<String>,
 }
 
 /// One package in `result`: its planned, changed, skipped and failed versions.
 fn package_json(package: &PackagePlan, outcomes: &Outcomes, counts: &mut Counts) -> Value {
     let (mut planned, mut changed, mut skipped, mut failed) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut untag, mut untagged) = (Vec::new(), Vec::new());
+    let (mut untag, mut untagged, mut retagged) = (Vec::new(), Vec::new(), Vec::new());
     let noted = |version: &PackageVersion, note: &Option<String>| {
         let mut v = version_json(version);
         if let Some(note) = note {
@@ -171,11 +179,7 @@ fn package_json(package: &PackagePlan, outcomes: &Outcomes, counts: &mut Counts)
                 untag.push(v);
             }
             Fate::Untagged(removed) => {
-                counts.removed_tags.extend(
-                    removed
-                        .iter()
-                        .map(|tag| format!("{tag}@{}", entry.version.name)),
-                );
+                counts.removed_tags.extend(tags_at(removed, &entry.version));
                 let mut v = version_json(&entry.version);
                 v["removed_tags"] = json!(removed);
                 untagged.push(v);
@@ -185,6 +189,29 @@ fn package_json(package: &PackagePlan, outcomes: &Outcomes, counts: &mut Counts)
                 let mut v = version_json(&entry.version);
                 v["message"] = json!(message);
                 failed.push(v);
+            }
+            Fate::UntagFailed(removed, message) => {
+                // The tags that came off before the failure are gone all the same.
+                counts.failed += 1;
+                counts.removed_tags.extend(tags_at(removed, &entry.version));
+                let mut v = version_json(&entry.version);
+                v["removed_tags"] = json!(removed);
+                v["message"] = json!(message);
+                failed.push(v);
+            }
+            Fate::Incomplete(message) => {
+                counts.failed += 1;
+                counts.changed_ids.push(entry.version.id);
+                let mut v = version_json(&entry.version);
+                v["message"] = json!(message);
+                changed.push(v.clone());
+                failed.push(v);
+            }
+            Fate::Retagged(tag) => {
+                counts.restored_tags.push(tag.to_string());
+                let mut v = version_json(&entry.version);
+                v["restored_tag"] = json!(tag);
+                retagged.push(v);
             }
         }
     }
@@ -197,7 +224,17 @@ fn package_json(package: &PackagePlan, outcomes: &Outcomes, counts: &mut Counts)
         "failed": failed,
         "untag": untag,
         "untagged": untagged,
+        "tags_put_back": retagged,
     })
+}
+
+/// `TAG@DIGEST` for each tag that pointed at `version`.
+fn tags_at<'a>(
+    tags: &'a [String],
+    version: &'a PackageVersion,
+) -> impl Iterator<Item = String> + 'a {
+    tags.iter()
+        .map(move |tag| format!("{tag}@{}", version.name))
 }
 
 /// The most bytes `result` may take: GitHub accepts at most 1 MiB per output; the rest is

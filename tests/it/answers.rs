@@ -294,7 +294,7 @@ fn an_index_unreadable_after_its_restore_is_a_failure_that_names_it() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
         run.stdout.contains(&format!(
-            "::error title=Image restored incompletely::web: {} was restored",
+            "::error title=Restore failed::web version 100: {} (old) was restored, but not whole",
             digest(100)
         )),
         "{}",
@@ -564,6 +564,34 @@ fn the_registry_token_comes_from_the_realm_its_challenge_names() {
         .iter()
         .any(|r| r.path == "/registry/auth/token" && r.status == 200));
     assert!(!requests.iter().any(|r| r.path == "/token"));
+}
+
+#[test]
+fn a_realm_on_another_port_or_scheme_never_receives_the_token() {
+    // Issue 18, item 8: the realm was checked by host only.
+    let package = web().multi_arch(100, &["v1"], PLATFORMS, false, at(0));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let port = emulator.url().rsplit(':').next().unwrap().to_string();
+    for realm in [
+        "http://127.0.0.1:9/token".to_string(),
+        format!("https://127.0.0.1:{port}/token"),
+    ] {
+        emulator.set_quirks(Quirks {
+            token_realm: realm.clone(),
+            ..Quirks::default()
+        });
+        let run = janitor(&emulator, &acme(&[("untagged", "true")]));
+        assert_eq!(run.code, 2, "{}", run.stdout);
+        assert!(
+            run.stdout.contains(&format!(
+                "the registry names the token realm '{realm}', which is neither the registry's \
+                 nor the API's origin"
+            )),
+            "{}",
+            run.stdout
+        );
+    }
+    assert!(!emulator.requests().iter().any(|r| r.path == "/token"));
 }
 
 #[test]

@@ -6,6 +6,7 @@
 mod action;
 mod answers;
 mod cli;
+mod cuts;
 mod delete;
 mod emulator;
 mod faults;

@@ -79,7 +79,7 @@ fn a_single_arch_image_loses_its_pr_tag_and_keeps_its_digest_and_release_tag() {
     assert!(run.stdout.contains("removed pr-128"), "{}", run.stdout);
     assert!(
         run.stdout
-            .contains("Done: 1 planned, 1 deleted, 0 skipped, 0 failed, 1 tags removed"),
+            .contains("Done: 2 planned, 1 deleted, 0 skipped, 0 failed, 1 tags removed"),
         "{}",
         run.stdout
     );
@@ -184,15 +184,12 @@ fn max_changes_counts_each_removed_tag() {
 
 #[test]
 fn a_placeholder_left_by_an_interrupted_run_is_deleted_by_the_next() {
-    // Version 300 is a placeholder an interrupted run pushed under pr-9: newest, single-tag.
+    // Version 300 is a placeholder an interrupted run pushed under pr-9 to take it off 200:
+    // newest, single-tag, named by the digest of the placeholder's exact bytes (SPEC §4).
+    let bytes = package_janitor::images::placeholder("pr-9", &digest(200));
     let mut leftover = VersionSpec::image(300, &["pr-9"], at(9));
-    leftover.manifest = Some(serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(0), "size": 2},
-        "layers": [],
-        "annotations": {"org.opencontainers.image.description": "package-janitor untag placeholder"},
-    }));
+    leftover.name = package_janitor::images::digest_of(&bytes);
+    leftover.manifest = Some(serde_json::from_slice(&bytes).unwrap());
     let package = web()
         .version(VersionSpec::image(100, &["v1"], at(0)))
         .version(VersionSpec::image(200, &["pr-8"], at(1)))
@@ -269,9 +266,11 @@ fn a_refused_push_is_a_failure_that_says_the_tag_is_still_there() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
         run.stdout.contains(&format!(
-            "::error title=Untag failed::web version 100: tag pr-1 is still on {}: the push failed",
+            "::error title=Untag failed::web version 100: tag pr-1 is still on {}",
             digest(100)
-        )),
+        )) && run
+            .stdout
+            .contains("the push failed: PUT /v2/acme/web/manifests/pr-1: HTTP 403"),
         "{}",
         run.stdout
     );
@@ -310,4 +309,69 @@ fn untag_spends_the_primary_budget_but_never_meets_its_limit() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn a_restore_with_the_same_tags_puts_the_tag_back_instead_of_restoring_the_placeholder() {
+    // Issue 18, item 5: the deleted placeholder is recognised from the listing alone and its
+    // tag pushed back onto the image, which keeps its digest; the placeholder stays deleted.
+    let emulator = pr_and_release();
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*"), ("untag", "true")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.output("removed-tags"), format!("pr-1@{}", digest(100)));
+    let placeholder = emulator.deleted_ids("acme", PackageType::Container, "web");
+    assert_eq!(placeholder.len(), 1);
+    let before = emulator.requests().len();
+    let undo = janitor(&emulator, &acme(&[("mode", "restore"), ("tags", "pr-*")]));
+    assert_eq!(undo.code, 0, "{}", undo.stdout);
+    assert_eq!(
+        undo.output("restored-tags"),
+        format!("pr-1@{}", digest(100))
+    );
+    assert_eq!(undo.output("restored-count"), "0");
+    assert_eq!(
+        tags(&emulator)[0],
+        (100, vec!["v1".to_string(), "pr-1".to_string()])
+    );
+    assert_eq!(
+        emulator.deleted_ids("acme", PackageType::Container, "web"),
+        placeholder
+    );
+    assert!(crate::images::resolves(&emulator, "pr-1"));
+    // No restore request went out, and no placeholder manifest was downloaded.
+    let requests = &emulator.requests()[before..];
+    assert!(requests.iter().all(|r| !r.path.ends_with("/restore")));
+    // Restoring it by its id (the summary's undo step) does the same.
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*"), ("untag", "true")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let ids = emulator.deleted_ids("acme", PackageType::Container, "web");
+    let newest = ids.iter().max().unwrap().to_string();
+    let undo = janitor(
+        &emulator,
+        &acme(&[("mode", "restore"), ("version-ids", &newest)]),
+    );
+    assert_eq!(undo.code, 0, "{}", undo.stdout);
+    assert_eq!(
+        undo.output("restored-tags"),
+        format!("pr-1@{}", digest(100))
+    );
+}
+
+#[test]
+fn a_leftover_placeholder_is_found_without_downloading_any_manifest() {
+    // Issue 18, item 8: leftovers are recognised by their digest alone; a plain cleanup run
+    // (no untag) deletes them too.
+    let bytes = package_janitor::images::placeholder("pr-9", &digest(100));
+    let mut leftover = VersionSpec::image(300, &["pr-9"], at(9));
+    leftover.name = package_janitor::images::digest_of(&bytes);
+    leftover.manifest = Some(serde_json::from_slice(&bytes).unwrap());
+    let package = web()
+        .version(VersionSpec::image(100, &["v1"], at(0)))
+        .version(VersionSpec::image(200, &["v2"], at(1)))
+        .version(leftover);
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(&emulator, &acme(&[("older-than", "3650d")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("deleted-ids"), [300]);
+    assert_eq!(manifest_requests(&emulator.requests(), "GET"), 0);
 }

@@ -117,38 +117,51 @@ pub fn janitor(emulator: &Emulator, inputs: &[(&str, &str)]) -> Run {
 
 /// As [`janitor`], with extra environment variables (limits, time scale).
 pub fn janitor_with(emulator: &Emulator, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
+    let (mut command, dir) = janitor_command(emulator, inputs);
+    command.envs(env.iter().copied());
+    let before = emulator.requests().len();
+    let out = command.output().unwrap();
+    crate::openapi::assert_valid_operations(&emulator.requests()[before..]);
+    finished(&out, &dir)
+}
+
+/// The binary set up to run against `emulator` with a clean environment: `GITHUB_API_URL`,
+/// the file commands in a fresh directory (returned: it must outlive the run), and
+/// `INPUT_*` from `inputs` (names as in action.yml, hyphens kept). Waits (the
+/// one-a-second pacing of mutations, backoff) are sped up unless the caller sets its own
+/// scale; timeouts are real time, so a busy machine changes no outcome.
+pub fn janitor_command(
+    emulator: &Emulator,
+    inputs: &[(&str, &str)],
+) -> (Command, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let output_file = dir.path().join("output");
-    let summary_file = dir.path().join("summary");
     std::fs::write(&output_file, "").unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_package-janitor"));
     command
         .env_clear()
         .env("GITHUB_API_URL", emulator.url())
         .env("GITHUB_OUTPUT", &output_file)
-        .env("GITHUB_STEP_SUMMARY", &summary_file)
+        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary"))
         .env("GITHUB_ACTIONS", "true")
         .env("INPUT_REGISTRY-URL", emulator.url())
+        .env("PACKAGE_JANITOR_TIME_SCALE", "1000")
         .current_dir(dir.path());
     for (name, value) in inputs {
         command.env(format!("INPUT_{}", name.to_uppercase()), value);
     }
-    // Waits (the one-a-second pacing of mutations, backoff) sped up unless a test sets its
-    // own scale; timeouts are real time, so a busy machine changes no outcome.
-    if !env.iter().any(|(k, _)| *k == "PACKAGE_JANITOR_TIME_SCALE") {
-        command.env("PACKAGE_JANITOR_TIME_SCALE", "1000");
-    }
-    command.envs(env.iter().copied());
-    let before = emulator.requests().len();
-    let out = command.output().unwrap();
-    crate::openapi::assert_valid_operations(&emulator.requests()[before..]);
-    let outputs = parse_output_file(&std::fs::read_to_string(&output_file).unwrap());
+    (command, dir)
+}
+
+/// What a finished run wrote, read from its directory.
+pub fn finished(out: &std::process::Output, dir: &tempfile::TempDir) -> Run {
+    let output = std::fs::read_to_string(dir.path().join("output")).unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        outputs,
-        summary: std::fs::read_to_string(&summary_file).unwrap_or_default(),
+        outputs: parse_output_file(&output),
+        summary: std::fs::read_to_string(dir.path().join("summary")).unwrap_or_default(),
     }
 }
 

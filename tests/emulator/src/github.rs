@@ -60,6 +60,8 @@ pub struct Response {
     pub body: Option<Value>,
     /// A transport fault to inflict on this answer.
     pub transport: Option<Transport>,
+    /// Held until the test releases it (a cut run: `CutHow::Hold`).
+    pub hold: bool,
 }
 
 impl Response {
@@ -73,6 +75,7 @@ impl Response {
             headers: Vec::new(),
             body: Some(body),
             transport: None,
+            hold: false,
         }
     }
 
@@ -82,6 +85,7 @@ impl Response {
             headers: Vec::new(),
             body: None,
             transport: None,
+            hold: false,
         }
     }
 
@@ -173,6 +177,13 @@ pub struct GitHub {
     pub registry_grants: std::collections::HashMap<String, (String, bool)>,
     /// Transient faults in a row per request (method, path and query).
     streaks: std::collections::HashMap<String, u32>,
+    /// Mutations served so far (REST DELETE and POST, registry PUT), for `Faults::cut`.
+    pub mutations: usize,
+    /// The cut happened (its mutation was served).
+    pub cut_reached: bool,
+    /// Container versions deleted while an active image index listed them (SPEC §4's
+    /// invariant broken), in words: recorded at each DELETE.
+    pub violations: Vec<String>,
 }
 
 enum Caller<'a> {
@@ -264,6 +275,9 @@ impl GitHub {
             streaks: std::collections::HashMap::new(),
             registry_tokens: 0,
             registry_grants: std::collections::HashMap::new(),
+            mutations: 0,
+            cut_reached: false,
+            violations: Vec::new(),
         }
     }
 
@@ -305,8 +319,51 @@ impl GitHub {
         .is_ok()
     }
 
-    /// Serve one request and log it. `now` is emulated time.
+    /// Serve one request and log it, cut as `Faults::cut` says. `now` is emulated time.
     pub fn handle(&mut self, request: &Request, now: DateTime<Utc>) -> Response {
+        let Some(cut) = self.faults.cut.filter(|_| is_mutation(request)) else {
+            return self.serve_request(request, now);
+        };
+        self.mutations += 1;
+        if self.mutations != cut.at {
+            return self.serve_request(request, now);
+        }
+        self.cut_reached = true;
+        use crate::limits::CutHow;
+        let (fault, mut response) = match cut.how {
+            CutHow::Refuse => (
+                "cut-refused",
+                Response::error(400, "Refused by the emulator (a cut run)."),
+            ),
+            CutHow::LostAnswer => {
+                self.serve_request(request, now);
+                let mut response = Response::error(502, "Server Error");
+                response.hold = true;
+                ("cut-lost-answer", response)
+            }
+            CutHow::NoAnswer => {
+                let mut response = self.serve_request(request, now);
+                response.transport = Some(Transport::Reset);
+                response.hold = true;
+                ("cut-no-answer", response)
+            }
+            CutHow::Hold => {
+                let mut response = self.serve_request(request, now);
+                response.hold = true;
+                return response;
+            }
+        };
+        response
+            .headers
+            .push(("date".into(), now.to_rfc2822().replace("+0000", "GMT")));
+        self.log.push(LoggedRequest {
+            registry: request.path.starts_with("/v2/"),
+            ..LoggedRequest::of(request, &response, Some(fault), now)
+        });
+        response
+    }
+
+    fn serve_request(&mut self, request: &Request, now: DateTime<Utc>) -> Response {
         if !request.repeated.is_empty() {
             // What GitHub answers once a proxy has joined the repeated fields into one.
             let response = Response::error(
@@ -1174,6 +1231,30 @@ impl GitHub {
             return Response::error(400, LAST_VERSION);
         }
         p.versions[v].deleted_at = Some(now);
+        let digest = p.versions[v].name.clone();
+        let standing: Vec<String> = p
+            .versions
+            .iter()
+            .filter(|o| o.deleted_at.is_none())
+            .filter(|o| {
+                o.manifest.as_ref().is_some_and(|m| {
+                    m["manifests"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|c| c["digest"] == digest.as_str())
+                })
+            })
+            .map(|o| format!("{} {:?}", o.id, o.tags))
+            .collect();
+        if !standing.is_empty() {
+            let message = format!(
+                "version {} ({digest}) deleted while image indexes listing it stood: {}",
+                p.versions[v].id,
+                standing.join(", ")
+            );
+            self.violations.push(message);
+        }
         Response::no_content()
     }
 

@@ -19,7 +19,7 @@ use axum::http::{HeaderValue, Request as HttpRequest, StatusCode};
 use axum::response::Response as HttpResponse;
 use chrono::Utc;
 pub use github::{LoggedRequest, Request, Response};
-pub use limits::Faults;
+pub use limits::{Cut, CutHow, Faults};
 pub use quirks::Quirks;
 pub use scenario::{PackageSpec, PackageType, Scenario, VersionSpec};
 use std::net::SocketAddr;
@@ -34,6 +34,8 @@ struct Shared {
     echo: std::sync::atomic::AtomicBool,
     /// Wakes the requests held unanswered when the emulator stops.
     closing: tokio::sync::Notify,
+    /// A held answer (`CutHow::Hold`) may go.
+    released: std::sync::atomic::AtomicBool,
 }
 
 /// Emulated time: it starts at the real time and runs `time_scale` times faster.
@@ -76,6 +78,7 @@ impl Emulator {
             },
             echo: std::sync::atomic::AtomicBool::new(false),
             closing: tokio::sync::Notify::new(),
+            released: std::sync::atomic::AtomicBool::new(false),
         });
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = axum::Router::new()
@@ -133,6 +136,13 @@ impl Emulator {
     /// Answer with these quirks from now on.
     pub fn set_quirks(&self, quirks: Quirks) {
         self.state().quirks = quirks;
+    }
+
+    /// Let a held answer (`CutHow::Hold`) go.
+    pub fn release(&self) {
+        self.state
+            .released
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Every request served so far.
@@ -274,6 +284,16 @@ async fn serve(State(state): State<Arc<Shared>>, request: HttpRequest<Body>) -> 
         }
         response
     };
+    if response.hold {
+        // A cut run: the change was made; its answer waits until the test has signalled the
+        // process (or the emulator stops).
+        while !state.released.load(std::sync::atomic::Ordering::SeqCst) {
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
+                () = state.closing.notified() => break,
+            }
+        }
+    }
     match response.transport {
         Some(limits::Transport::Slow(ms)) => {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await

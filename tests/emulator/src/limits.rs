@@ -43,6 +43,32 @@ pub struct Faults {
     /// Chance that the answer comes after `slow_ms` real milliseconds.
     pub slow: f64,
     pub slow_ms: u64,
+    /// Cut the run at one mutation (REST DELETE or POST, registry PUT), for the
+    /// cut-anywhere tests.
+    pub cut: Option<Cut>,
+}
+
+/// Where and how a run is cut: at the `at`-th mutation (1-based) the emulator serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cut {
+    pub at: usize,
+    pub how: CutHow,
+}
+
+/// The ways a run is cut at one mutation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CutHow {
+    /// Refused with 400, not acted on (a refusal such as the download limit).
+    Refuse,
+    /// Acted on, answered 502 once the test releases it (it may signal the process first,
+    /// so that no retry is allowed and the client must read back what happened).
+    LostAnswer,
+    /// Acted on, the connection dropped (no answer) once the test releases it.
+    NoAnswer,
+    /// Acted on, and the answer held until the test releases it (it signals the process
+    /// meanwhile: SIGTERM or SIGKILL).
+    Hold,
 }
 
 impl Default for Faults {
@@ -64,6 +90,7 @@ impl Default for Faults {
             resets: 0.0,
             slow: 0.0,
             slow_ms: 0,
+            cut: None,
         }
     }
 }

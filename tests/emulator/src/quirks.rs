@@ -24,7 +24,8 @@ pub struct Quirks {
     /// answer a client must read the same way.
     pub installation_list_status: u16,
     /// The path of the registry's token realm, announced in the `WWW-Authenticate: Bearer`
-    /// challenge: `/token` on ghcr.io; elsewhere on GitHub Enterprise Server (SPEC §4).
+    /// challenge: `/token` on ghcr.io; elsewhere on GitHub Enterprise Server (SPEC §4). A
+    /// whole URL (`http://…`) is announced as it is: a realm on another origin.
     pub token_realm: String,
     /// The base put in `Link` headers instead of the emulator's own URL (a link to another
     /// host, which the client must refuse rather than send its token there).

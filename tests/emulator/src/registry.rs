@@ -120,7 +120,13 @@ impl GitHub {
             "www-authenticate".into(),
             format!(
                 "Bearer realm=\"{}{}\",service=\"ghcr.io\"{scope}",
-                self.base_url, self.quirks.token_realm
+                // A realm given whole (`http://…`) is announced as it is: elsewhere.
+                if self.quirks.token_realm.starts_with("http") {
+                    ""
+                } else {
+                    self.base_url.as_str()
+                },
+                self.quirks.token_realm
             ),
         ));
         response
@@ -240,7 +246,22 @@ impl GitHub {
             );
         }
         use sha2::Digest as _;
-        let digest = format!("sha256:{:x}", sha2::Sha256::digest(&request.body));
+        // The same bytes are the same digest: the scenario names its versions with made-up
+        // digests, so bytes equal to what the registry serves for a version are that
+        // version's digest (a tag pushed back onto its image moves to that image).
+        let served = self.packages[index].versions.iter().find(|v| {
+            v.deleted_at.is_none()
+                && v.manifest
+                    .clone()
+                    .unwrap_or_else(image_manifest)
+                    .to_string()
+                    .as_bytes()
+                    == request.body.as_slice()
+        });
+        let digest = match served {
+            Some(version) => version.name.clone(),
+            None => format!("sha256:{:x}", sha2::Sha256::digest(&request.body)),
+        };
         let package = &mut self.packages[index];
         for version in package.versions.iter_mut() {
             version.tags.retain(|t| t != tag);

@@ -1,0 +1,237 @@
+//! Cut anywhere (SPEC §4, §5, §6): a realistic package — multi-arch images with attestations
+//! and a signature, an index over tagged platform images, an untag candidate — cleaned once
+//! per mutation position k, with the run cut at the k-th mutation in each way runs are cut:
+//! a refusal, a 502 or a dropped connection after the change took effect (and no retry
+//! allowed), SIGTERM and SIGKILL while the answer is on its way. After each: no version was
+//! deleted while an image listing it stood (the emulator checks at every DELETE), every image
+//! that stands still has its parts, and the outputs say exactly what the emulator saw change.
+//! Then the same inputs again finish the job: the package ends as an uncut run leaves it.
+
+use crate::util::*;
+use gh_emulator::scenario::{digest, PackageSpec, PackageType, VersionSpec};
+use gh_emulator::{Cut, CutHow, Emulator, Faults};
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+
+const PLATFORMS: &[&str] = &["linux/amd64", "linux/arm64"];
+
+fn package() -> PackageSpec {
+    PackageSpec::new("acme", PackageType::Container, "web", 7001)
+        .repository("acme/web")
+        // `old`: index 100 over two platform images and their attestations (101–104),
+        // signed by 150; all of it goes.
+        .multi_arch(100, &["old"], PLATFORMS, true, at(0))
+        .signature(150, 100, at(1))
+        // `v1` stays, with its parts.
+        .multi_arch(200, &["v1"], PLATFORMS, true, at(5))
+        // `app`: an index over tagged platform images (`docker buildx imagetools create`).
+        .version(VersionSpec::image(300, &["app-amd64"], at(10)))
+        .version(VersionSpec::image(301, &["app-arm64"], at(10)))
+        .index_over(310, &["app"], &[300, 301], at(11))
+        // pr-7 comes off 400, which keeps v2.
+        .version(VersionSpec::image(400, &["pr-7", "v2"], at(20)))
+}
+
+/// `sha256-*` sweeps the orphaned signatures a run cut between an index and its parts leaves
+/// (SPEC §4), as `untagged` sweeps its untagged parts.
+fn inputs() -> Vec<(&'static str, &'static str)> {
+    acme(&[
+        ("tags", "old,app,app-*,pr-*,sha256-*"),
+        ("untag", "true"),
+        ("untagged", "true"),
+    ])
+}
+
+/// Active versions and their tags.
+fn active(emulator: &Emulator) -> BTreeMap<u64, Vec<String>> {
+    let package = emulator
+        .package("acme", PackageType::Container, "web")
+        .unwrap();
+    package
+        .versions
+        .iter()
+        .filter(|v| v.deleted_at.is_none())
+        .map(|v| {
+            let mut tags = v.tags.clone();
+            tags.sort();
+            (v.id, tags)
+        })
+        .collect()
+}
+
+/// The image indexes that stand with a child that does not: each a broken tag.
+fn broken(emulator: &Emulator) -> Vec<String> {
+    let package = emulator
+        .package("acme", PackageType::Container, "web")
+        .unwrap();
+    let standing: BTreeSet<&str> = package
+        .versions
+        .iter()
+        .filter(|v| v.deleted_at.is_none())
+        .map(|v| v.name.as_str())
+        .collect();
+    package
+        .versions
+        .iter()
+        .filter(|v| v.deleted_at.is_none())
+        .filter_map(|v| {
+            let children = v.manifest.as_ref()?["manifests"].as_array()?.clone();
+            let missing: Vec<String> = children
+                .iter()
+                .filter_map(|c| c["digest"].as_str())
+                .filter(|d| !standing.contains(d))
+                .map(str::to_string)
+                .collect();
+            (!missing.is_empty()).then(|| format!("{} {:?} misses {missing:?}", v.id, v.tags))
+        })
+        .collect()
+}
+
+/// How the test ends a held mutation's run.
+#[derive(Debug, Clone, Copy)]
+enum Signal {
+    Term,
+    Kill,
+}
+
+/// Run the binary once, cut at mutation `k`; `None` for the outputs of a killed run.
+fn cut_run(emulator: &Emulator, k: usize, how: CutHow, signal: Option<Signal>) -> Option<Run> {
+    emulator.set_faults(Faults {
+        cut: Some(Cut { at: k, how }),
+        ..Faults::default()
+    });
+    let (mut command, dir) = janitor_command(emulator, &inputs());
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    if how != CutHow::Refuse {
+        // Wait (in real time, bounded) until the held mutation has been acted on, or the
+        // run ended without reaching it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !emulator.state().cut_reached
+            && child.try_wait().unwrap().is_none()
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        if let (true, Some(signal)) = (emulator.state().cut_reached, signal) {
+            let name = match signal {
+                Signal::Term => "-TERM",
+                Signal::Kill => "-KILL",
+            };
+            let status = Command::new("kill")
+                .args([name, &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            // Let the signal land before the answer does.
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        emulator.release();
+    }
+    let out = child.wait_with_output().unwrap();
+    if matches!(signal, Some(Signal::Kill)) && emulator.state().cut_reached {
+        return None;
+    }
+    Some(finished(&out, &dir))
+}
+
+/// The outputs say what the emulator saw change: the versions deleted (placeholders the run
+/// made and deleted aside) and the tags removed from images that stay.
+fn check_records(
+    run: &Run,
+    before: &BTreeMap<u64, Vec<String>>,
+    after: &BTreeMap<u64, Vec<String>>,
+    case: &str,
+) {
+    let deleted: Vec<u64> = before
+        .keys()
+        .filter(|id| !after.contains_key(id))
+        .copied()
+        .collect();
+    assert_eq!(run.ids("deleted-ids"), deleted, "{case}\n{}", run.stdout);
+    let mut removed: Vec<String> = before
+        .iter()
+        .filter_map(|(id, tags)| Some((id, tags, after.get(id)?)))
+        .flat_map(|(id, tags, now)| {
+            tags.iter()
+                .filter(|t| !now.contains(t))
+                .map(move |t| format!("{t}@{}", digest(*id)))
+        })
+        .collect();
+    removed.sort();
+    let mut said: Vec<String> = run
+        .output("removed-tags")
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    said.sort();
+    assert_eq!(said, removed, "{case}\n{}", run.stdout);
+    assert!(
+        !run.stdout.contains("not started"),
+        "{case}\n{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_run_cut_at_any_mutation_breaks_no_image_says_what_it_did_and_is_finished_by_the_next() {
+    // The uncut run: what the package must end as, and how many mutations it takes.
+    let reference = Emulator::start(base().package(package())).unwrap();
+    let run = janitor(&reference, &inputs());
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let finished = active(&reference);
+    assert_eq!(
+        finished.keys().copied().collect::<Vec<_>>(),
+        [200, 201, 202, 203, 204, 400]
+    );
+    assert_eq!(finished[&400], ["v2"]);
+    assert!(reference.state().violations.is_empty());
+    let mutations = reference
+        .requests()
+        .iter()
+        .filter(|r| matches!(r.method.as_str(), "DELETE" | "POST" | "PUT"))
+        .count();
+    assert_eq!(
+        mutations, 11,
+        "9 deletions, and a push and a delete for pr-7"
+    );
+
+    // A 502 or a dropped connection after the change took effect, alone (retried: the
+    // retry's 404 tells) and with a SIGTERM first (no retry allowed: read back).
+    let ways: [(CutHow, Option<Signal>); 7] = [
+        (CutHow::Refuse, None),
+        (CutHow::LostAnswer, None),
+        (CutHow::LostAnswer, Some(Signal::Term)),
+        (CutHow::NoAnswer, None),
+        (CutHow::NoAnswer, Some(Signal::Term)),
+        (CutHow::Hold, Some(Signal::Term)),
+        (CutHow::Hold, Some(Signal::Kill)),
+    ];
+    for k in 1..=mutations {
+        for (how, signal) in ways {
+            let case = format!("cut at mutation {k}: {how:?} {signal:?}");
+            let emulator = Emulator::start(base().package(package())).unwrap();
+            let before = active(&emulator);
+            let run = cut_run(&emulator, k, how, signal);
+            let after = active(&emulator);
+            assert_eq!(emulator.state().violations, Vec::<String>::new(), "{case}");
+            assert_eq!(broken(&emulator), Vec::<String>::new(), "{case}");
+            if let Some(run) = &run {
+                assert!(run.code == 0 || run.code == 1, "{case}\n{}", run.stdout);
+                check_records(run, &before, &after, &case);
+            }
+            // The same inputs again, uncut, finish the job.
+            emulator.set_faults(Faults::default());
+            let again = janitor(&emulator, &inputs());
+            assert_eq!(again.code, 0, "{case}, run again\n{}", again.stdout);
+            assert_eq!(
+                active(&emulator),
+                finished,
+                "{case}, run again\n{}",
+                again.stdout
+            );
+            assert!(emulator.state().violations.is_empty(), "{case}");
+        }
+    }
+}
