@@ -215,7 +215,11 @@ impl Config {
         let mode = parse_choice(
             env,
             "mode",
-            &[("delete", Mode::Delete), ("restore", Mode::Restore)],
+            &[
+                ("delete", Mode::Delete),
+                ("restore", Mode::Restore),
+                ("repair", Mode::Repair),
+            ],
         )?;
         let target = parse_choice(
             env,
@@ -373,7 +377,7 @@ fn selection(
             "" => None,
             value => Some(
                 Range::parse(value)
-                    .map_err(|e| bad("semver-range", value, format!("is not a range in Cargo's requirement syntax (e.g. `<2.0.0`, `>=1.0.0, <1.4.0`, `~1.2`): {e}")))?,
+                    .map_err(|e| bad("semver-range", value, format!("is not a range in Cargo's or npm's syntax (e.g. `<2.0.0`, `>=1.0.0, <1.4.0`, `>=1.0.0 <1.4.0`, `1.x || 2.x`, `~1.2`): {e}")))?,
             ),
         },
         keep_per: match env.input("keep-per") {
@@ -406,6 +410,7 @@ fn check(
         );
     }
     check_untag(env, policy, target)?;
+    check_repair(env, policy, target)?;
     if policy.keep_per.is_some() && policy.keep_latest == 0 {
         return conflict(
             "keep-per",
@@ -450,7 +455,8 @@ fn check(
                  needs exact names",
             ));
         }
-    } else if policy.tags.is_empty()
+    } else if policy.mode != Mode::Repair
+        && policy.tags.is_empty()
         && !policy.untagged
         && policy.version_ids.is_empty()
         && policy.older_than.is_none()
@@ -468,6 +474,37 @@ fn check(
     Ok(())
 }
 
+/// `mode: repair` restores the parts of container images; what it conflicts with (SPEC §2).
+/// Its selectors only narrow which images are examined, so none is needed.
+fn check_repair(env: &Environment, policy: &Policy, target: Target) -> Result<(), InputError> {
+    if policy.mode != Mode::Repair {
+        return Ok(());
+    }
+    if policy.package_type != PackageType::Container {
+        return Err(bad(
+            "mode",
+            env.input("mode"),
+            "works on container images only (other package types have no parts to bring back)",
+        ));
+    }
+    let conflicts = [
+        ("target", target == Target::Packages),
+        ("untag", policy.untag),
+        ("untagged", policy.untagged),
+        ("keep-latest", policy.keep_latest > 0),
+        ("deleted-within", policy.deleted_within.is_some()),
+    ];
+    match conflicts.iter().find(|(_, set)| *set) {
+        Some((input, _)) => Err(bad(
+            input,
+            env.input(input),
+            "conflicts with `mode: repair`, which only brings back the deleted parts of the \
+             images it examines",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `untag` works on container tags, under `tag-match: all`, in delete mode (SPEC §2).
 fn check_untag(env: &Environment, policy: &Policy, target: Target) -> Result<(), InputError> {
     if !policy.untag {
@@ -483,8 +520,9 @@ fn check_untag(env: &Environment, policy: &Policy, target: Target) -> Result<(),
             "works on container images only (the registry moves their tags)",
         ),
         (
-            policy.mode == Mode::Restore,
-            "conflicts with `mode: restore`: a removed tag is put back with a registry client",
+            policy.mode.restores(),
+            "conflicts with `mode: restore` and `repair`: a restore with the same `tags` puts \
+             removed tags back",
         ),
         (
             target == Target::Packages,

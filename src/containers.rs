@@ -74,6 +74,156 @@ pub async fn protect(
     failed_closed
 }
 
+/// Restore and repair (SPEC §4): an active image that is examined and lacks deleted parts —
+/// a restore cut between an image and its parts, or an image another tool broke — gets them
+/// back: they join the plan as "part of `<image>`, which lacks it", so a dry run shows them
+/// and running an interrupted restore again completes it. A restore examines the active
+/// images its selectors match; a repair every tagged image unless selectors narrow it, and
+/// records each examined image that lacks parts in `Plan::broken`. Only the examined images'
+/// manifests are read (and their nested indexes'). `deleted` and `active` are the two
+/// listings of each package.
+pub async fn complete(
+    images: &Images<'_>,
+    plan: &mut Plan,
+    deleted: &[PackageListing],
+    active: &[PackageListing],
+    policy: &crate::plan::Policy,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let mut broken = Vec::new();
+    for ((package, deleted), active) in plan.packages.iter_mut().zip(deleted).zip(active) {
+        // GitHub restores a version within 30 days of its deletion: older ones are gone for
+        // good, and no restore is asked of them.
+        let deleted = PackageListing {
+            name: deleted.name.clone(),
+            versions: deleted
+                .versions
+                .iter()
+                .filter(|v| v.deleted_at.is_some_and(|at| now - at <= RESTORABLE))
+                .cloned()
+                .collect(),
+        };
+        let deleted = &deleted;
+        let examined = examined(active, policy, now);
+        if examined.is_empty() || (deleted.versions.is_empty() && policy.mode != Mode::Repair) {
+            continue;
+        }
+        let manifests = read_with_nested(images, &package.package, &examined, active).await;
+        if policy.mode == Mode::Repair {
+            let standing: BTreeSet<&str> =
+                active.versions.iter().map(|v| v.name.as_str()).collect();
+            let gone: std::collections::HashMap<&str, u64> = deleted
+                .versions
+                .iter()
+                .map(|v| (v.name.as_str(), v.id))
+                .collect();
+            for root in &examined {
+                let missing =
+                    crate::images::missing_children(&root.name, &manifests, &standing, &gone);
+                if !missing.is_empty() {
+                    broken.push(crate::plan::BrokenImage {
+                        package: package.package.clone(),
+                        digest: root.name.clone(),
+                        tags: root.tags.clone(),
+                        missing,
+                    });
+                }
+            }
+        }
+        // Deleted first: a digest both deleted and active is the active one.
+        let all: Vec<PackageVersion> = deleted
+            .versions
+            .iter()
+            .chain(&active.versions)
+            .cloned()
+            .collect();
+        let roots: Vec<&PackageVersion> = examined.iter().collect();
+        let in_plan: BTreeSet<u64> = package.entries.iter().map(|e| e.version.id).collect();
+        for (image, part) in crate::images::missing_parts(&roots, &all, &manifests) {
+            if in_plan.contains(&part.id) {
+                continue;
+            }
+            package.entries.push(Entry {
+                version: part.clone(),
+                decision: Decision::Change,
+                note: Some(format!("part of {image}, which lacks it")),
+            });
+        }
+        package
+            .entries
+            .sort_by(|a, b| PackageVersion::newer_first(&a.version, &b.version));
+    }
+    plan.broken = broken;
+}
+
+/// How long GitHub keeps a deleted version restorable (facts file, "Refusals").
+const RESTORABLE: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
+/// The active images a restore or repair examines: those its selectors match (the
+/// planner's selection, with nothing kept); a repair with no selector examines every image
+/// with a tag of its own (a referrer's tag names another image).
+fn examined(
+    active: &PackageListing,
+    policy: &crate::plan::Policy,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<PackageVersion> {
+    let narrowed = !policy.tags.is_empty()
+        || !policy.version_ids.is_empty()
+        || policy.older_than.is_some()
+        || policy.semver_range.is_some();
+    if policy.mode == Mode::Repair && !narrowed {
+        return active
+            .versions
+            .iter()
+            .filter(|v| {
+                v.tags
+                    .iter()
+                    .any(|t| crate::images::referred_digest(t).is_none())
+            })
+            .cloned()
+            .collect();
+    }
+    let matching = crate::plan::Policy {
+        keep_latest: 0,
+        keep_per: None,
+        ..policy.clone()
+    };
+    crate::plan::plan(std::slice::from_ref(active), &matching, now)
+        .packages
+        .into_iter()
+        .flat_map(|p| p.entries)
+        .filter(|e| e.decision == Decision::Change)
+        .map(|e| e.version)
+        .collect()
+}
+
+/// The manifests of `versions`, and of the nested indexes among their children that stand.
+async fn read_with_nested(
+    images: &Images<'_>,
+    package: &str,
+    versions: &[PackageVersion],
+    active: &PackageListing,
+) -> Manifests {
+    let mut manifests = read_manifests(images, package, versions, Manifests::new()).await;
+    loop {
+        let nested: Vec<PackageVersion> = manifests
+            .values()
+            .filter_map(|m| match m {
+                ManifestRead::Index(children) => Some(children),
+                _ => None,
+            })
+            .flatten()
+            .filter(|c| c.is_index && !manifests.contains_key(&c.digest))
+            .filter_map(|c| active.versions.iter().find(|v| v.name == c.digest))
+            .cloned()
+            .collect();
+        if nested.is_empty() {
+            return manifests;
+        }
+        manifests = read_manifests(images, package, &nested, manifests).await;
+    }
+}
+
 /// Every manifest the rules need, tagged versions first, with bounded concurrency.
 async fn read_manifests(
     images: &Images<'_>,

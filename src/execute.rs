@@ -222,53 +222,72 @@ pub async fn execute(
     let untag = crate::untag::Untagger::new(github, to, images);
     let mut stop: Option<Outcome> = None;
     for (i, change) in changes.iter().enumerate() {
-        let key = (change.package.to_string(), change.version.id);
         let outcome = if let Some(kept) = waits_for_failed(change, &done.outcomes) {
             kept
         } else if let Some(stopped) = stop
             .clone()
             .or_else(|| may_not_start(github, i, affordable.as_ref()))
         {
-            if stop.is_none() && stopped == Outcome::OutOfTime {
-                time_budget_notice(log, &progress);
-            }
-            stop = Some(stopped.clone());
             stopped
         } else {
-            let outcome = match &change.kind {
-                Kind::Version => {
-                    let outcome = change_version(github, to, change).await;
-                    match (images, to.mode, &outcome) {
-                        (Some(images), Mode::Restore, Outcome::Changed(_)) => {
-                            let finished = crate::containers::restore_parts(
-                                github, to, images, plan, deleted, change, &mut done,
-                            )
-                            .await;
-                            finished.unwrap_or(outcome)
-                        }
-                        _ => outcome,
-                    }
-                }
-                Kind::Untag(tag) => untag.remove(change.package, change.version, tag).await,
-                Kind::Retag(placeholder) => untag.put_back(change.package, placeholder).await,
-            };
-            if outcome.not_started() {
-                // It waited for its turn past the limit: nothing after it starts either.
-                if outcome == Outcome::OutOfTime {
-                    time_budget_notice(log, &progress);
-                }
-                stop = Some(outcome.clone());
-            } else {
+            let outcome =
+                run_change(github, to, images, plan, deleted, &untag, change, &mut done).await;
+            if !outcome.not_started() {
                 progress.step(log);
             }
             say_refusal_or_failure(log, to.mode, change, &outcome);
             outcome
         };
+        if stop.is_none()
+            && matches!(
+                outcome,
+                Outcome::Deferred(_) | Outcome::OutOfTime | Outcome::Cancelled
+            )
+        {
+            // Not started, nor is any change after it.
+            if outcome == Outcome::OutOfTime {
+                time_budget_notice(log, &progress);
+            }
+            stop = Some(outcome.clone());
+        }
+        let key = (change.package.to_string(), change.version.id);
         merge(&mut done.outcomes, key, outcome);
     }
     progress.finish(log, stop.is_none());
     untag_notices(plan, &done.outcomes, log);
     done
+}
+
+/// Run one change to its end.
+#[allow(clippy::too_many_arguments)]
+async fn run_change(
+    github: &GitHub,
+    to: &Destination<'_>,
+    images: Option<&Images<'_>>,
+    plan: &Plan,
+    deleted: &[PackageListing],
+    untag: &crate::untag::Untagger<'_>,
+    change: &Change<'_>,
+    done: &mut Executed,
+) -> Outcome {
+    match &change.kind {
+        Kind::Version => {
+            let outcome = change_version(github, to, change).await;
+            match (images, to.mode, &outcome) {
+                // A restored image brings its parts back in the same change.
+                (Some(images), Mode::Restore | Mode::Repair, Outcome::Changed(_)) => {
+                    crate::containers::restore_parts(
+                        github, to, images, plan, deleted, change, done,
+                    )
+                    .await
+                    .unwrap_or(outcome)
+                }
+                _ => outcome,
+            }
+        }
+        Kind::Untag(tag) => untag.remove(change.package, change.version, tag).await,
+        Kind::Retag(placeholder) => untag.put_back(change.package, placeholder).await,
+    }
 }
 
 /// A version that kept some of the tags `untag` was to take off (the run stopped first) says
@@ -420,6 +439,7 @@ fn say_refusal_or_failure(log: &mut Log, mode: Mode, change: &Change<'_>, outcom
         (Kind::Retag(_), _) => "Putting a tag back failed",
         (_, Mode::Delete) => "Delete failed",
         (_, Mode::Restore) => "Restore failed",
+        (_, Mode::Repair) => "Repair failed",
     };
     match outcome {
         Outcome::Refused(message) => {

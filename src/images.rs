@@ -19,11 +19,13 @@ use crate::plan::{Decision, Entry, PackagePlan, SkipReason};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One child of an image index.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Child {
     pub digest: String,
     /// The child is an index itself (nested), so its own manifest must be read.
     pub is_index: bool,
+    /// `os/arch[/variant]` as the index names it (`unknown/unknown` for attestations).
+    pub platform: Option<String>,
 }
 
 /// What reading one manifest gave.
@@ -334,8 +336,9 @@ pub fn digest_of(bytes: &[u8]) -> String {
 }
 
 /// The most placeholder digests computed for one package: a leftover is looked for among
-/// single-tag versions × images, newest first, and this bounds the work on huge packages.
-pub const PLACEHOLDER_CHECKS: usize = 20_000_000;
+/// single-tag versions × images, newest first, and this bounds the work on huge packages
+/// (about a second).
+pub const PLACEHOLDER_CHECKS: usize = 5_000_000;
 
 /// The untag placeholders among `versions`, recognised from the listing alone (SPEC §4): a
 /// version with one tag T whose name is the digest of the placeholder for T and one of
@@ -346,31 +349,31 @@ pub fn find_placeholders(
     images: &[&str],
 ) -> BTreeMap<u64, crate::plan::Placeholder> {
     use sha2::Digest as _;
-    let mut single: Vec<&PackageVersion> = versions
+    let mut single: Vec<(&PackageVersion, [u8; 32])> = versions
         .iter()
         .filter(|v| v.tags.len() == 1 && referred_digest(&v.tags[0]).is_none())
-        .filter(|v| v.name.starts_with("sha256:"))
+        .filter_map(|v| Some((v, digest_bytes(&v.name)?)))
         .collect();
-    single.sort_by(|a, b| PackageVersion::newer_first(a, b));
-    let images: Vec<&str> = images
+    single.sort_by(|a, b| PackageVersion::newer_first(a.0, b.0));
+    let images: Vec<(&str, Vec<u8>)> = images
         .iter()
-        .copied()
         .filter(|d| d.starts_with("sha256:"))
+        .map(|d| (*d, json_string_body(d)))
         .collect();
     let budget = PLACEHOLDER_CHECKS / images.len().max(1);
     let (prefix, suffix) = placeholder_frame();
     let mut found = BTreeMap::new();
-    for version in single.into_iter().take(budget) {
+    for (version, name) in single.into_iter().take(budget) {
         let tag = &version.tags[0];
         let mut head = sha2::Sha256::new();
         head.update(prefix.as_bytes());
         head.update(json_string_body(tag));
         head.update(b"@");
-        for image in &images {
+        for (image, escaped) in &images {
             let mut hasher = head.clone();
-            hasher.update(json_string_body(image));
+            hasher.update(escaped);
             hasher.update(suffix.as_bytes());
-            if format!("sha256:{:x}", hasher.finalize()) == version.name {
+            if hasher.finalize().as_slice() == name {
                 found.insert(
                     version.id,
                     crate::plan::Placeholder {
@@ -383,6 +386,80 @@ pub fn find_placeholders(
         }
     }
     found
+}
+
+/// The 32 bytes of a `sha256:<hex>` digest.
+fn digest_bytes(name: &str) -> Option<[u8; 32]> {
+    let hex = name.strip_prefix("sha256:")?;
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut bytes = [0u8; 32];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(bytes)
+}
+
+/// Restore mode (SPEC §4): the deleted parts of the active images `roots` — what an image
+/// needs (its children, transitively, and the referrers of each digest) that is a deleted
+/// version and may be a part — each with the label of the image that lacks it. `versions` is
+/// every version of the package, active and deleted; `manifests` the active indexes read.
+pub fn missing_parts<'a>(
+    roots: &[&PackageVersion],
+    versions: &'a [PackageVersion],
+    manifests: &'a Manifests,
+) -> Vec<(String, &'a PackageVersion)> {
+    let graph = ImageGraph::new(versions, manifests);
+    let mut found: Vec<(String, &PackageVersion)> = Vec::new();
+    for root in roots {
+        for needed in graph.needs(&root.name) {
+            let Some(version) = graph.by_digest.get(needed) else {
+                continue;
+            };
+            if version.deleted_at.is_some()
+                && may_be_part(version)
+                && !found.iter().any(|(_, v)| v.id == version.id)
+            {
+                found.push((label(root), version));
+            }
+        }
+    }
+    found
+}
+
+/// `mode: repair`: what the image `root` lists, through the indexes read in `manifests`
+/// (nested ones that stand included), that is not an active version — each with the deleted
+/// version that brings it back, if there is one.
+pub fn missing_children(
+    root: &str,
+    manifests: &Manifests,
+    active: &BTreeSet<&str>,
+    deleted: &HashMap<&str, u64>,
+) -> Vec<crate::plan::MissingPart> {
+    let mut missing: Vec<crate::plan::MissingPart> = Vec::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let mut stack = vec![root];
+    while let Some(digest) = stack.pop() {
+        let Some(ManifestRead::Index(children)) = manifests.get(digest) else {
+            continue;
+        };
+        for child in children {
+            if !seen.insert(child.digest.as_str()) {
+                continue;
+            }
+            if active.contains(child.digest.as_str()) {
+                stack.push(child.digest.as_str());
+            } else {
+                missing.push(crate::plan::MissingPart {
+                    digest: child.digest.clone(),
+                    platform: child.platform.clone(),
+                    version: deleted.get(child.digest.as_str()).copied(),
+                });
+            }
+        }
+    }
+    missing
 }
 
 /// Whether a restore may bring `version` back as a part of a restored image: untagged
@@ -449,6 +526,7 @@ mod tests {
                 .map(|c| Child {
                     digest: digest(*c),
                     is_index: false,
+                    platform: None,
                 })
                 .collect(),
         )
@@ -563,6 +641,7 @@ mod tests {
         let nested = ManifestRead::Index(vec![Child {
             digest: digest(5),
             is_index: true,
+            platform: None,
         }]);
         check(
             &active,
@@ -622,10 +701,12 @@ mod tests {
             Child {
                 digest: digest(1),
                 is_index: false,
+                platform: None,
             },
             Child {
                 digest: digest(5),
                 is_index: true,
+                platform: None,
             },
         ]);
         let manifests: Manifests = [(digest(10), nested), (digest(5), index(&[2]))]

@@ -76,10 +76,6 @@ impl Limits {
         Duration::try_from_secs_f64(github.as_secs_f64() / self.time_scale.max(1e-9))
             .unwrap_or(Duration::MAX)
     }
-
-    pub async fn sleep(&self, github: Duration) {
-        tokio::time::sleep(self.real(github)).await;
-    }
 }
 
 /// A fresh random number from the standard library's per-process random keys.

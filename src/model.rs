@@ -122,6 +122,8 @@ pub struct PackageListing {
 pub enum Mode {
     Delete,
     Restore,
+    /// Container only: restore the deleted parts of broken images (SPEC §4).
+    Repair,
 }
 
 impl Mode {
@@ -129,7 +131,13 @@ impl Mode {
         match self {
             Mode::Delete => "delete",
             Mode::Restore => "restore",
+            Mode::Repair => "repair",
         }
+    }
+
+    /// Whether its changes are restores (of deleted versions), not deletions.
+    pub fn restores(self) -> bool {
+        self != Mode::Delete
     }
 }
 

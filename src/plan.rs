@@ -25,8 +25,8 @@
 //!    Exclusion always wins, even over `version-ids`.
 //! 4. **`keep-latest`**: of the remaining candidates, the N newest (by `created_at`, then id:
 //!    the higher id is newer) are kept. With `keep-per: major|minor`, instead the N highest
-//!    semantic versions of each major (or major.minor) line are kept, by precedence (ties:
-//!    the newer first), and a candidate with no semantic version is kept too ("keep-per: no
+//!    semantic versions of each major (or major.minor) line are kept, releases ranked above
+//!    pre-releases, each by precedence (ties: the newer first), and a candidate with no semantic version is kept too ("keep-per: no
 //!    semantic version"): grouping cannot place it.
 //! 5. **`min-versions`** (delete plans only): while deleting the rest would leave the package
 //!    with fewer than N versions, the newest remaining candidate is kept.
@@ -232,6 +232,41 @@ pub struct Plan {
     pub packages: Vec<PackagePlan>,
     /// `version-ids` found in no listed package.
     pub missing_ids: Vec<u64>,
+    /// `mode: repair`: the examined images that lack parts.
+    pub broken: Vec<BrokenImage>,
+}
+
+/// `mode: repair`: an examined image index that lacks parts (SPEC §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenImage {
+    pub package: String,
+    pub digest: String,
+    pub tags: Vec<String>,
+    pub missing: Vec<MissingPart>,
+}
+
+/// A part an image index lists that is not an active version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingPart {
+    pub digest: String,
+    /// `os/arch` as the index names it.
+    pub platform: Option<String>,
+    /// The deleted version that brings it back; `None` when it is gone for good (beyond
+    /// GitHub's 30 days, or never in this package).
+    pub version: Option<u64>,
+}
+
+impl PackagePlan {
+    /// A package with nothing selected yet.
+    pub fn empty(package: &str, listed: usize) -> PackagePlan {
+        PackagePlan {
+            package: package.to_string(),
+            listed,
+            entries: Vec::new(),
+            after: BTreeMap::new(),
+            placeholders: BTreeMap::new(),
+        }
+    }
 }
 
 impl Plan {
@@ -295,6 +330,7 @@ pub fn plan(listings: &[PackageListing], policy: &Policy, now: DateTime<Utc>) ->
     Plan {
         packages,
         missing_ids,
+        broken: Vec::new(),
     }
 }
 
@@ -318,6 +354,7 @@ pub fn plan_whole_packages(packages: Vec<(PackageVersion, usize)>) -> Plan {
             })
             .collect(),
         missing_ids: Vec::new(),
+        broken: Vec::new(),
     }
 }
 
@@ -438,7 +475,7 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
     // A restore only adds versions: min-versions has nothing to protect.
     let min_versions = match policy.mode {
         Mode::Delete => policy.min_versions,
-        Mode::Restore => 0,
+        Mode::Restore | Mode::Repair => 0,
     };
     for entry in entries.iter_mut().filter(|e| e.is_candidate()) {
         if versions.len() - changes >= min_versions {
@@ -480,7 +517,8 @@ fn keep_newest(entries: &mut [Entry], n: usize) {
 }
 
 /// `keep-latest` with `keep-per`: in each release line the N highest semantic versions are
-/// kept (ties by precedence: the newer first, as entries come); a candidate with none is kept.
+/// kept, releases ranked above pre-releases (ties: the newer first, as entries come); a
+/// candidate with none is kept.
 fn keep_highest_per_line(entries: &mut [Entry], policy: &Policy, per: KeepPer) {
     let n = policy.keep_latest;
     let mut ranked: Vec<(usize, semver::Version)> = Vec::new();
@@ -493,8 +531,9 @@ fn keep_highest_per_line(entries: &mut [Entry], policy: &Policy, per: KeepPer) {
             None => entry.decision = Decision::Skip(SkipReason::KeepPerNoVersion),
         }
     }
-    // Highest first; a stable sort keeps equal versions newest first.
-    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    // Releases above pre-releases (a line's `1.2.5` before its `1.2.6-rc.1`), each highest
+    // first; a stable sort keeps equal versions newest first.
+    ranked.sort_by(|a, b| (b.1.pre.is_empty(), &b.1).cmp(&(a.1.pre.is_empty(), &a.1)));
     let mut kept: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (i, version) in ranked {
         let line = per.line(&version);

@@ -259,7 +259,9 @@ impl Registry {
                 "{method} {shown}: {failure:#}; retrying in {}s",
                 wait.as_secs()
             ));
-            self.limits.sleep(wait).await;
+            // A cancellation ends the backoff at once (SPEC §6), unless a started change is
+            // being finished.
+            crate::signals::sleep_until(tokio::time::Instant::now() + self.limits.real(wait)).await;
         }
     }
 
@@ -568,6 +570,13 @@ pub fn parse_manifest(body: &[u8]) -> Result<ManifestRead, String> {
         digest: String,
         #[serde(rename = "mediaType")]
         media_type: Option<String>,
+        platform: Option<Platform>,
+    }
+    #[derive(Deserialize)]
+    struct Platform {
+        os: Option<String>,
+        architecture: Option<String>,
+        variant: Option<String>,
     }
     let manifest: Manifest =
         serde_json::from_slice(body).map_err(|e| format!("not a manifest: {e}"))?;
@@ -582,6 +591,17 @@ pub fn parse_manifest(body: &[u8]) -> Result<ManifestRead, String> {
                         .as_deref()
                         .is_none_or(|t| !IMAGE_TYPES.contains(&t)),
                     digest: e.digest,
+                    platform: e.platform.map(|p| {
+                        let mut named = format!(
+                            "{}/{}",
+                            p.os.unwrap_or_default(),
+                            p.architecture.unwrap_or_default()
+                        );
+                        if let Some(variant) = p.variant {
+                            named = format!("{named}/{variant}");
+                        }
+                        named
+                    }),
                 })
                 .collect(),
         ),
@@ -654,11 +674,13 @@ mod tests {
             Ok(ManifestRead::Index(vec![
                 Child {
                     digest: "sha256:a".into(),
-                    is_index: false
+                    is_index: false,
+                    platform: None,
                 },
                 Child {
                     digest: "sha256:b".into(),
-                    is_index: true
+                    is_index: true,
+                    platform: None,
                 },
             ]))
         );
@@ -673,7 +695,8 @@ mod tests {
             parse_manifest(bare),
             Ok(ManifestRead::Index(vec![Child {
                 digest: "sha256:d".into(),
-                is_index: true
+                is_index: true,
+                platform: None,
             }]))
         );
     }

@@ -83,6 +83,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         held: context.held.is_some(),
         outputs_written,
         failed_closed,
+        broken_images: report::unrepaired(&plan, &applied).len(),
         any_failed: applied.values().any(|o| {
             matches!(
                 o,
@@ -160,7 +161,7 @@ async fn list_and_plan(
                     .await
                     .map_err(|e| explain_listing_error(e, config, pre, name))?,
                 // A deleted package cannot be read; it is known by name until restored.
-                Mode::Restore => (deleted_package(name.clone(), now), 0),
+                Mode::Restore | Mode::Repair => (deleted_package(name.clone(), now), 0),
             });
         }
         return Ok((listings, plan_whole_packages(packages)));
@@ -180,51 +181,69 @@ async fn list_and_plan(
             name: name.clone(),
             versions,
         };
-        warn_unmatched(&listing, config, log);
+        if config.policy.mode != Mode::Repair {
+            // A repair's `tags` select active images, not these deleted versions.
+            warn_unmatched(&listing, config, log);
+        }
         listings.push(listing);
     }
-    let plan = match &pre.registry {
-        Some(_) => {
-            let images = image_digests(github, config, pre, &listings).await?;
-            plan_with_placeholders(&listings, &images, &config.policy, now, log)
-        }
-        None => plan(&listings, &config.policy, now),
+    let Some(registry) = &pre.registry else {
+        let plan = plan(&listings, &config.policy, now);
+        return Ok((listings, plan));
     };
+    // A container restore reads the active versions too: the images a deleted placeholder's
+    // tag goes back to, and the selected images that lack deleted parts.
+    let listed_active = match config.policy.mode {
+        Mode::Delete => None,
+        Mode::Restore | Mode::Repair => Some(list_active(github, config, pre, &listings).await?),
+    };
+    let active = listed_active.as_deref().unwrap_or(&listings);
+    let mut plan = match config.policy.mode {
+        // A repair plans only the parts of the images it examines.
+        Mode::Repair => Plan {
+            packages: active
+                .iter()
+                .map(|l| crate::plan::PackagePlan::empty(&l.name, l.versions.len()))
+                .collect(),
+            missing_ids: Vec::new(),
+            broken: Vec::new(),
+        },
+        _ => plan_with_placeholders(&listings, active, &config.policy, now, log),
+    };
+    if let Some(active) = &listed_active {
+        let images = containers::Images {
+            registry,
+            owner: &config.owner,
+        };
+        containers::complete(&images, &mut plan, &listings, active, &config.policy, now).await;
+    }
     Ok((listings, plan))
 }
 
-/// Every digest of each container package, active or deleted: the images an untag
-/// placeholder may have been made for. A delete run lists active versions already; a restore
-/// run lists the active ones too (one more listing per package).
-async fn image_digests(
+/// The active versions of each package listed (one more listing per package).
+async fn list_active(
     github: &GitHub,
     config: &Config,
     pre: &Preflight,
     listings: &[PackageListing],
-) -> Result<Vec<(Vec<String>, std::collections::BTreeSet<String>)>> {
-    let mut all = Vec::new();
+) -> Result<Vec<PackageListing>> {
+    let mut active = Vec::new();
     for listing in listings {
-        let mut digests: Vec<String> = listing.versions.iter().map(|v| v.name.clone()).collect();
-        let mut active = std::collections::BTreeSet::new();
-        match config.policy.mode {
-            Mode::Delete => active.extend(digests.iter().cloned()),
-            Mode::Restore => {
-                let versions = github
-                    .list_versions(
-                        &pre.route,
-                        config.policy.package_type,
-                        &listing.name,
-                        Mode::Delete,
-                    )
-                    .await
-                    .map_err(|e| explain_listing_error(e, config, pre, &listing.name))?;
-                active.extend(versions.into_iter().map(|v| v.name));
-                digests.extend(active.iter().cloned());
-            }
-        }
-        all.push((digests, active));
+        let versions = github
+            .list_versions(
+                &pre.route,
+                config.policy.package_type,
+                &listing.name,
+                Mode::Delete,
+            )
+            .await
+            .map_err(|e| explain_listing_error(e, config, pre, &listing.name))?;
+        active.push(PackageListing {
+            name: listing.name.clone(),
+            versions,
+        });
     }
-    Ok(all)
+    Ok(active)
 }
 
 /// The plan, with untag placeholders (SPEC §4) recognised from the listing and taken out of
@@ -234,20 +253,26 @@ async fn image_digests(
 /// instead of restoring it, or skips it when that image is not active.
 fn plan_with_placeholders(
     listings: &[PackageListing],
-    images: &[(Vec<String>, std::collections::BTreeSet<String>)],
+    active: &[PackageListing],
     policy: &crate::plan::Policy,
     now: chrono::DateTime<Utc>,
     log: &mut Log,
 ) -> Plan {
+    let active: Vec<std::collections::BTreeSet<&str>> = active
+        .iter()
+        .map(|l| l.versions.iter().map(|v| v.name.as_str()).collect())
+        .collect();
     let found: Vec<_> = listings
         .iter()
-        .zip(images)
-        .map(|(listing, (digests, _))| {
-            let names: Vec<&str> = digests.iter().map(String::as_str).collect();
-            crate::images::find_placeholders(&listing.versions, &names)
+        .zip(&active)
+        .map(|(listing, active)| {
+            let mut digests = active.clone();
+            digests.extend(listing.versions.iter().map(|v| v.name.as_str()));
+            let digests: Vec<&str> = digests.into_iter().collect();
+            crate::images::find_placeholders(&listing.versions, &digests)
         })
         .collect();
-    let restore = policy.mode == Mode::Restore;
+    let restore = policy.mode.restores();
     let seen: Vec<PackageListing> = listings
         .iter()
         .zip(&found)
@@ -262,12 +287,12 @@ fn plan_with_placeholders(
         })
         .collect();
     let mut plan = plan(&seen, policy, now);
-    for (((package, listing), placeholders), (_, active)) in plan
+    for (((package, listing), placeholders), active) in plan
         .packages
         .iter_mut()
         .zip(listings)
         .zip(found)
-        .zip(images)
+        .zip(&active)
     {
         if restore {
             for entry in package.entries.iter_mut() {
@@ -275,7 +300,7 @@ fn plan_with_placeholders(
                     continue;
                 };
                 if entry.decision == crate::plan::Decision::Change
-                    && !active.contains(&placeholder.image)
+                    && !active.contains(placeholder.image.as_str())
                 {
                     entry.decision = crate::plan::Decision::Skip(
                         crate::plan::SkipReason::PlaceholderImageGone {
@@ -343,7 +368,7 @@ fn hold(
             "the plan has {changes} changes, more than max-changes {max}"
         ));
     }
-    let possible_parts: usize = if containers && config.policy.mode == Mode::Restore {
+    let possible_parts: usize = if containers && config.policy.mode.restores() {
         plan.packages
             .iter()
             .map(|package| {
@@ -413,6 +438,37 @@ fn report(
         log.info(&report::plan_table(context, package, outcomes, now));
         log.end_group();
     }
+    for image in &plan.broken {
+        let (name, parts) = (report::image_words(image), report::missing_words(image));
+        let what = format!("{}: {name} lacks {parts}", image.package);
+        if report::repaired(image, outcomes) {
+            log.info(&format!(
+                "Repaired: {}: {name}, whose {parts} were restored",
+                image.package
+            ));
+        } else if image.missing.iter().any(|p| p.version.is_none()) {
+            log.error(
+                "Image beyond repair",
+                &format!(
+                    "{what}: a part is neither active nor deleted (gone for good: deleted more \
+                     than 30 days ago, or never pushed here), so no restore can bring it back; \
+                     push the image again"
+                ),
+            );
+        } else {
+            log.error(
+                "Image broken",
+                &format!(
+                    "{what}: {}",
+                    if context.dry_run {
+                        "a repair without dry-run restores them"
+                    } else {
+                        "not every part could be restored; run the repair again"
+                    }
+                ),
+            );
+        }
+    }
     for id in &plan.missing_ids {
         log.warning(
             "Version id not found",
@@ -420,6 +476,15 @@ fn report(
         );
     }
     let outputs = Outputs::new(context, plan, outcomes);
+    for (name, left_out) in outputs.cut_lists() {
+        log.warning(
+            "Output cut",
+            &format!(
+                "{name} would pass GitHub's 1 MiB limit for an output: cut at a whole entry, \
+                 {left_out} left out (`result` and the summary count them all)"
+            ),
+        );
+    }
     log.info(&format!(
         "{} ({requests})",
         report::totals(context, &outputs)
@@ -464,19 +529,25 @@ pub struct Ending {
     /// Container safety could not read a manifest and kept every untagged version.
     pub failed_closed: bool,
     pub any_failed: bool,
+    /// `mode: repair`: examined images that stay broken.
+    pub broken_images: usize,
     pub cancelled: bool,
 }
 
 /// The exit status (SPEC §1): 2 when nothing was changed because the plan was held; 1 when a
 /// change failed (a restored image that stayed incomplete among them), container safety
-/// failed closed, the run was cancelled or its record could not be written; else 0.
+/// failed closed, an image a repair examined stays broken, the run was cancelled or its
+/// record could not be written; else 0.
 pub fn exit_status(ending: &Ending) -> Exit {
     if ending.held {
         // Nothing was sent: the outputs show the plan (an unwritable record was said).
         return Exit::Stopped;
     }
-    let failed =
-        !ending.outputs_written || ending.failed_closed || ending.any_failed || ending.cancelled;
+    let failed = !ending.outputs_written
+        || ending.failed_closed
+        || ending.broken_images > 0
+        || ending.any_failed
+        || ending.cancelled;
     if failed {
         Exit::Failed
     } else {
@@ -498,9 +569,10 @@ fn warn_unmatched(listing: &PackageListing, config: &Config, log: &mut Log) {
                 listing.name,
                 pattern.as_str(),
                 listing.versions.len(),
-                match config.policy.mode {
-                    Mode::Delete => "",
-                    Mode::Restore => "deleted ",
+                if config.policy.mode.restores() {
+                    "deleted "
+                } else {
+                    ""
                 }
             ),
         );
@@ -564,7 +636,7 @@ fn check_scopes(scopes: Option<&[String]>, config: &Config) -> Result<()> {
     let mut needed = vec!["read:packages"];
     needed.push(match config.policy.mode {
         Mode::Delete => "delete:packages",
-        Mode::Restore => "write:packages",
+        Mode::Restore | Mode::Repair => "write:packages",
     });
     // `untag` pushes placeholders to the registry (SPEC §3).
     if config.policy.untag {
@@ -762,6 +834,10 @@ mod tests {
             },
             Ending {
                 cancelled: true,
+                ..ok()
+            },
+            Ending {
+                broken_images: 1,
                 ..ok()
             },
             Ending {

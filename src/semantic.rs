@@ -1,23 +1,23 @@
 //! Semantic versions (SPEC §2), pure: a version's semantic version, `semver-range` membership
-//! with pre-releases placed by their precedence, and the release lines `keep-per` groups by.
+//! as npm and Cargo users read it, and the release lines `keep-per` groups by.
 //!
-//! Ranges are written in Cargo's requirement syntax and parsed by the `semver` crate. The
-//! crate's own matching leaves a pre-release outside every range whose comparators name no
-//! pre-release of the same `major.minor.patch` (`1.5.0-rc.1` is outside `<2.0.0` there).
-//! SPEC §2 places pre-releases by precedence instead: `1.5.0-rc.1` lies inside `<2.0.0` and
-//! outside `>=1.5.0`. So each comparator becomes an interval of versions, compared by
-//! precedence (build metadata ignored):
+//! A range is written in Cargo's requirement syntax (comparators separated by commas: parsed
+//! by the `semver` crate) or in npm's (separated by spaces, `||` between alternatives, hyphen
+//! ranges, `x` wildcards: parsed by the `nodejs-semver` crate). A bare version (`1.2.3`) is
+//! refused: Cargo reads it as `^1.2.3`, npm as `=1.2.3`.
+//!
+//! **A pre-release stands with its release**: `X.Y.Z-pre` lies in a range when `X.Y.Z` does,
+//! so `2.0.0-rc.1` is outside `<2.0.0`, `1.5.0-rc.1` inside `>=1.5.0, <1.6.0`, and the Docker
+//! variant `1.2.3-alpine` goes with `1.2.3`. Only when the range itself names a pre-release of
+//! that same `X.Y.Z` (`<1.5.0-rc.3`) are its versions placed by precedence. For Cargo's syntax
+//! each comparator is an interval of versions compared by precedence (build metadata ignored):
 //!
 //! - `=1.2.3` is exactly that version; `=1.2` is `>=1.2.0, <1.3.0-0`; `=1` is `>=1.0.0, <2.0.0-0`.
 //! - `>1.2.3` and `>=1.2.3`, `<1.2.3` and `<=1.2.3` compare with the version as written; a
 //!   partial one covers its whole line: `>1.2` is `>=1.3.0-0`, `<=1.2` is `<1.3.0-0`,
 //!   `>=1.2` is `>=1.2.0`, `<1.2` is `<1.2.0`.
 //! - `~1.2.3` is `>=1.2.3, <1.3.0-0`; `^1.2.3` is `>=1.2.3, <2.0.0-0` (`^0.2.3`: `<0.3.0-0`;
-//!   `^0.0.3`: `<0.0.4-0`); `1.*` is `>=1.0.0, <2.0.0-0`; a bare `1.2.3` is `^1.2.3`.
-//!
-//! An upper bound the syntax derives (`~`, `^`, `*`, a partial version) excludes the next
-//! line's pre-releases (`-0` is the lowest pre-release), so `~1.2` never takes `1.3.0-rc.1`;
-//! an upper bound written out (`<2.0.0`) is taken as written, by precedence.
+//!   `^0.0.3`: `<0.0.4-0`); `1.*` is `>=1.0.0, <2.0.0-0`.
 
 use crate::model::{PackageType, PackageVersion};
 use semver::{BuildMetadata, Comparator, Op, Prerelease, Version, VersionReq};
@@ -42,11 +42,25 @@ pub fn parse(label: &str) -> Option<Version> {
     Some(version)
 }
 
-/// A `semver-range`: every comparator must hold.
+/// A `semver-range`.
 #[derive(Debug, Clone)]
 pub struct Range {
     source: String,
-    intervals: Vec<Interval>,
+    syntax: Syntax,
+    /// The `major.minor.patch` of every pre-release the range names: versions of these are
+    /// placed by precedence, all others by their release.
+    named: std::collections::BTreeSet<(u64, u64, u64)>,
+}
+
+/// The range as its syntax defines it.
+#[derive(Debug, Clone)]
+enum Syntax {
+    /// Cargo's: every comparator, as an interval, must hold.
+    Cargo(Vec<Interval>),
+    /// npm's: alternatives (`||`), each a set of comparators (or a hyphen range) that must
+    /// all hold, each read alone by the `nodejs-semver` crate (which reads an impossible set
+    /// such as `<1 >2` as the union of its parts, where npm matches nothing).
+    Npm(Vec<Vec<nodejs_semver::Range>>),
 }
 
 /// A bound on one side of an interval: the version, and whether it is included.
@@ -59,35 +73,128 @@ struct Interval {
 }
 
 impl Range {
-    /// Parse Cargo's requirement syntax (`<2.0.0`, `>=1.0.0, <1.4.0`, `~1.2`, `^0.3`).
+    /// Parse Cargo's syntax (`>=1.0.0, <1.4.0`: a comma makes it Cargo's) or npm's
+    /// (`>=1.0.0 <1.4.0`, `1.x || 2.x`, `1.2.3 - 1.4.0`); the forms both share (`<2.0.0`,
+    /// `~1.2`, `^0.3`) mean the same in each. A bare version is refused with a hint.
     pub fn parse(text: &str) -> Result<Range, String> {
-        let req = VersionReq::parse(text.trim()).map_err(|e| e.to_string())?;
+        let text = text.trim();
+        if let Some(bare) = bare_version(text) {
+            return Err(format!(
+                "is a bare version, which Cargo reads as `^{bare}` and npm as `={bare}`: write \
+                 `={bare}` for exactly that version, or `^{bare}` for it and the compatible \
+                 versions after it"
+            ));
+        }
+        let cargo = || {
+            VersionReq::parse(text)
+                .map(|req| Syntax::Cargo(req.comparators.iter().map(interval).collect()))
+                .map_err(|e| e.to_string())
+        };
+        let syntax = if text.contains(',') {
+            cargo()?
+        } else {
+            match npm(text) {
+                Some(alternatives) => Syntax::Npm(alternatives),
+                None => cargo().map_err(|e| format!("neither npm's nor Cargo's syntax ({e})"))?,
+            }
+        };
         Ok(Range {
-            source: text.trim().to_string(),
-            intervals: req.comparators.iter().map(interval).collect(),
+            source: text.to_string(),
+            syntax,
+            named: named_pre_releases(text),
         })
     }
 
-    /// Whether `version` lies in the range, by precedence (build metadata ignored).
+    /// Whether `version` lies in the range: a pre-release with its release, unless the range
+    /// names a pre-release of the same `major.minor.patch` (build metadata ignored).
     pub fn contains(&self, version: &Version) -> bool {
         let mut version = version.clone();
         version.build = BuildMetadata::EMPTY;
-        self.intervals.iter().all(|i| {
-            let above = match &i.lower {
-                None => true,
-                Some((bound, inclusive)) => version > *bound || (*inclusive && version == *bound),
-            };
-            let below = match &i.upper {
-                None => true,
-                Some((bound, inclusive)) => version < *bound || (*inclusive && version == *bound),
-            };
-            above && below
-        })
+        if !self
+            .named
+            .contains(&(version.major, version.minor, version.patch))
+        {
+            version.pre = Prerelease::EMPTY;
+        }
+        match &self.syntax {
+            Syntax::Cargo(intervals) => intervals.iter().all(|i| i.holds(&version)),
+            Syntax::Npm(alternatives) => nodejs_semver::Version::parse(version.to_string())
+                .is_ok_and(|v| {
+                    alternatives
+                        .iter()
+                        .any(|set| set.iter().all(|c| c.satisfies_with_prerelease(&v, true)))
+                }),
+        }
     }
 
     pub fn as_str(&self) -> &str {
         &self.source
     }
+}
+
+impl Interval {
+    /// Whether `version` lies in it, by precedence.
+    fn holds(&self, version: &Version) -> bool {
+        let above = match &self.lower {
+            None => true,
+            Some((bound, inclusive)) => version > bound || (*inclusive && version == bound),
+        };
+        let below = match &self.upper {
+            None => true,
+            Some((bound, inclusive)) => version < bound || (*inclusive && version == bound),
+        };
+        above && below
+    }
+}
+
+/// npm's syntax: `||` between alternatives; in each, a hyphen range (`1.2.3 - 1.4.0`) or
+/// comparators separated by spaces (an operator may stand apart from its version: `>= 1.2`).
+/// `None` when the crate cannot read a part, or the whole.
+fn npm(text: &str) -> Option<Vec<Vec<nodejs_semver::Range>>> {
+    nodejs_semver::Range::parse(text).ok()?;
+    text.split("||")
+        .map(|alternative| {
+            let alternative = alternative.trim();
+            if alternative.contains(" - ") || alternative.is_empty() {
+                return Some(vec![nodejs_semver::Range::parse(alternative).ok()?]);
+            }
+            let mut comparators = Vec::new();
+            let mut pending = String::new();
+            for token in alternative.split_whitespace() {
+                pending.push_str(token);
+                if token
+                    .chars()
+                    .all(|c| matches!(c, '<' | '>' | '=' | '~' | '^'))
+                {
+                    continue;
+                }
+                comparators.push(nodejs_semver::Range::parse(&pending).ok()?);
+                pending.clear();
+            }
+            (pending.is_empty()).then_some(comparators)
+        })
+        .collect()
+}
+
+/// The version a range consists of alone, without an operator (`1.2.3`, `v1.2`), if it does.
+fn bare_version(text: &str) -> Option<&str> {
+    let version = text.strip_prefix('v').unwrap_or(text);
+    let core = version.split(['-', '+']).next().unwrap_or(version);
+    let parts: Vec<&str> = core.split('.').collect();
+    let numeric = parts
+        .iter()
+        .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    (numeric && parts.len() >= 2).then_some(text)
+}
+
+/// `major.minor.patch` of each pre-release a range names (`1.5.0-rc.3`).
+fn named_pre_releases(text: &str) -> std::collections::BTreeSet<(u64, u64, u64)> {
+    text.split(|c: char| c.is_whitespace() || c == ',' || c == '|')
+        .map(|token| token.trim_start_matches(['<', '>', '=', '~', '^', 'v']))
+        .filter_map(|token| Version::parse(token).ok())
+        .filter(|v| !v.pre.is_empty())
+        .map(|v| (v.major, v.minor, v.patch))
+        .collect()
 }
 
 fn version(major: u64, minor: u64, patch: u64, pre: Prerelease) -> Version {
@@ -216,10 +323,21 @@ mod tests {
     }
 
     #[test]
-    fn pre_releases_lie_in_a_range_by_their_precedence() {
+    fn a_pre_release_stands_with_its_release() {
+        // Issue 20: the next release's candidate is not swept with the old line.
+        assert!(!inside("<2.0.0", "2.0.0-rc.1"));
+        assert!(!inside("<1.2", "1.2.0-rc.1"));
         assert!(inside("<2.0.0", "1.5.0-rc.1"));
-        assert!(!inside(">=1.5.0", "1.5.0-rc.1"));
+        assert!(inside(">=1.5.0, <1.6.0", "1.5.0-rc.1"));
+        assert!(inside(">=1.5.0 <1.6.0", "1.5.0-rc.1"));
+        // A Docker variant goes with its release.
+        assert!(!inside("<1.2.3", "1.2.3-alpine"));
+        assert!(inside("<=1.2.3", "1.2.3-alpine"));
+        // A range that names a pre-release places that version's by precedence.
+        assert!(inside("<1.5.0-rc.3", "1.5.0-rc.1"));
+        assert!(!inside("<1.5.0-rc.3", "1.5.0-rc.4"));
         assert!(inside(">=1.5.0-rc.1", "1.5.0-rc.2"));
+        assert!(inside("<1.5.0-rc.3", "1.4.0-beta"));
         assert!(inside(">=1.0.0, <1.4.0", "1.3.9"));
         assert!(!inside(">=1.0.0, <1.4.0", "1.4.0"));
         assert!(inside("~1.2", "1.2.7"));
@@ -235,6 +353,24 @@ mod tests {
         assert!(!inside("<=1.2", "1.3.0-rc.1"));
         // Build metadata is ignored.
         assert!(inside("=1.2.3", "1.2.3+linux"));
+    }
+
+    #[test]
+    fn npm_syntax_works_as_npm_documents_it() {
+        assert!(inside("1.x || 2.x", "2.4.0"));
+        assert!(!inside("1.x || 2.x", "3.0.0"));
+        assert!(inside("1.2.3 - 1.4.0", "1.4.0"));
+        assert!(!inside("1.2.3 - 1.4.0", "1.4.1"));
+        assert!(inside("1.2.3 - 1.4.0", "1.3.0-rc.1"));
+        assert!(inside(">=1.0.0 <1.5.0", "1.4.9"));
+        assert!(!inside(">=1.0.0 <1.5.0", "1.5.0-rc.1"));
+        assert!(inside("=1.2.3", "1.2.3"));
+        assert!(inside("v1.2.x", "1.2.9"));
+        assert!(inside(">= 1.2.0 < 1.3.0", "1.2.4"));
+        // Every comparator of a set holds, as npm means it: an impossible set matches nothing.
+        assert!(!inside("<1 >2", "3.0.0"));
+        assert!(!inside("<1 >2", "0.5.0"));
+        assert!(inside("<1 >2 || 5.x", "5.1.0"));
     }
 
     #[test]
@@ -259,10 +395,17 @@ mod tests {
     }
 
     #[test]
-    fn bad_ranges_say_why() {
+    fn bad_ranges_say_why_and_a_bare_version_is_refused_with_a_hint() {
         assert!(Range::parse("<2.0.0").is_ok());
         assert!(Range::parse("two").is_err());
-        assert!(Range::parse(">=1.x.0").is_err());
+        assert!(Range::parse(">=1.x.0,").is_err());
+        for bare in ["1.2.3", "v1.2.3", "1.2", "1.2.3-rc.1"] {
+            let error = Range::parse(bare).unwrap_err();
+            assert!(error.contains(&format!("`={bare}`")), "{error}");
+            assert!(error.contains(&format!("`^{bare}`")), "{error}");
+        }
+        assert!(Range::parse("=1.2.3").is_ok());
+        assert!(Range::parse("^1.2.3").is_ok());
     }
 
     /// A random comparator in Cargo's syntax.
@@ -291,20 +434,93 @@ mod tests {
         (0u64..5, 0u64..5, 0u64..5, pre).prop_map(|(a, b, c, pre)| v(&format!("{a}.{b}.{c}{pre}")))
     }
 
+    /// A random comparator without a pre-release, and with an operator.
+    fn release_comparator() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let op = prop::sample::select(vec!["=", ">", ">=", "<", "<=", "~", "^"]);
+        let part = 0u64..4;
+        (
+            op,
+            part.clone(),
+            proptest::option::of(part.clone()),
+            proptest::option::of(part),
+        )
+            .prop_map(|(op, major, minor, patch)| match (minor, patch) {
+                (Some(minor), Some(patch)) => format!("{op}{major}.{minor}.{patch}"),
+                (Some(minor), None) => format!("{op}{major}.{minor}"),
+                _ => format!("{op}{major}"),
+            })
+    }
+
+    fn release_of(version: &Version) -> Version {
+        let mut release = version.clone();
+        release.pre = Prerelease::EMPTY;
+        release
+    }
+
     proptest::proptest! {
-        /// Against the crate: the same answer for every release; for a pre-release, whatever
-        /// the crate lets in is in too (the crate only ever leaves pre-releases out).
+        /// Cargo's syntax, no pre-release named: a version is in exactly when its release is,
+        /// as the `semver` crate decides it.
         #[test]
-        fn membership_agrees_with_the_crate_but_for_pre_release_precedence(
-            comparators in proptest::collection::vec(comparator(), 1..3),
+        fn cargo_membership_is_the_releases_under_the_crate(
+            comparators in proptest::collection::vec(release_comparator(), 1..3),
             version in any_version(),
         ) {
             let text = comparators.join(", ");
             let Ok(req) = VersionReq::parse(&text) else { return Ok(()) };
             let range = Range::parse(&text).unwrap();
-            if version.pre.is_empty() {
-                proptest::prop_assert_eq!(range.contains(&version), req.matches(&version), "{} {}", text, version);
-            } else if req.matches(&version) {
+            proptest::prop_assert_eq!(range.contains(&version), req.matches(&release_of(&version)), "{} {}", text, version);
+        }
+
+        /// npm's syntax, no pre-release named: as the `nodejs-semver` crate decides each
+        /// comparator for the release, combined as npm documents (every comparator of an
+        /// alternative, any alternative).
+        #[test]
+        fn npm_membership_is_the_releases_under_the_crate(
+            comparators in proptest::collection::vec(release_comparator(), 1..3),
+            alternative in proptest::option::of(release_comparator()),
+            version in any_version(),
+        ) {
+            let mut text = comparators.join(" ");
+            let mut sets = vec![comparators.clone()];
+            if let Some(other) = alternative {
+                text = format!("{text} || {other}");
+                sets.push(vec![other]);
+            }
+            let release = nodejs_semver::Version::parse(release_of(&version).to_string()).unwrap();
+            let expected = sets.iter().any(|set| {
+                set.iter().all(|c| nodejs_semver::Range::parse(c).unwrap().satisfies(&release))
+            });
+            let range = Range::parse(&text).unwrap();
+            proptest::prop_assert_eq!(range.contains(&version), expected, "{} {}", text, version);
+        }
+
+        /// A Cargo range and its npm spelling select the same versions (an impossible one,
+        /// `<1 >2`, none in both).
+        #[test]
+        fn a_cargo_range_and_its_npm_spelling_agree(
+            comparators in proptest::collection::vec(release_comparator(), 1..3),
+            version in any_version(),
+        ) {
+            let (Ok(cargo), Ok(npm)) = (
+                Range::parse(&format!("{}, >=0.0.0", comparators.join(", "))),
+                Range::parse(&comparators.join(" ")),
+            ) else { return Ok(()) };
+            proptest::prop_assert_eq!(cargo.contains(&version), npm.contains(&version), "{:?} {}", comparators, version);
+        }
+
+        /// Cargo's syntax with pre-releases: what the crate lets in is in (the crate is
+        /// stricter about pre-releases), for versions whose release tuple the range names.
+        #[test]
+        fn named_pre_releases_go_by_precedence(
+            comparators in proptest::collection::vec(comparator(), 1..3),
+            version in any_version(),
+        ) {
+            let text = comparators.join(", ");
+            let Ok(req) = VersionReq::parse(&text) else { return Ok(()) };
+            let Ok(range) = Range::parse(&text) else { return Ok(()) };
+            let named = named_pre_releases(&text).contains(&(version.major, version.minor, version.patch));
+            if named && req.matches(&version) {
                 proptest::prop_assert!(range.contains(&version), "{} {}", text, version);
             }
         }

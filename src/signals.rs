@@ -81,7 +81,8 @@ pub fn listen() {
                     if stream.recv().await.is_some() {
                         crate::workflow::say(
                             "Cancelled: no new change is started; the one in flight finishes, \
-                             then the outputs are written.",
+                             then the outputs are written (a run cancelled before its plan \
+                             exists changes nothing and stops with exit 2).",
                         );
                         cancel();
                     }

@@ -28,9 +28,6 @@ pub struct Untagger<'a> {
     sessions: tokio::sync::Mutex<HashMap<String, Arc<Result<Session, String>>>>,
 }
 
-/// REST requests one removed tag costs: a page of the listing, and the DELETE.
-const REST_COST: u64 = 2;
-
 impl<'a> Untagger<'a> {
     pub fn new(
         github: &'a GitHub,
@@ -70,12 +67,6 @@ impl<'a> Untagger<'a> {
     /// Take `tag` off `version`: one change.
     pub async fn remove(&self, package: &str, version: &PackageVersion, tag: &str) -> Outcome {
         let github = self.github;
-        // The primary budget must cover what the tag costs on the REST API (SPEC §5).
-        if let Some(budget) = github.budget() {
-            if crate::execute::affordable(budget.remaining, &[REST_COST]) == 0 {
-                return Outcome::Deferred(budget.resets_at());
-            }
-        }
         let (images, session) = match self.session(package).await {
             Ok(found) => found,
             Err(error) => {

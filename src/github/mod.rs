@@ -226,7 +226,7 @@ impl GitHub {
         let state = match mode {
             // `active` is GitHub's default.
             Mode::Delete => "",
-            Mode::Restore => "&state=deleted",
+            Mode::Restore | Mode::Repair => "&state=deleted",
         };
         let first = format!(
             "{}/versions?per_page={PER_PAGE}{state}",
@@ -246,7 +246,7 @@ impl GitHub {
             .flatten()
             .map(VersionJson::into_version)
             .collect();
-        if mode == Mode::Restore {
+        if mode.restores() {
             // `state=deleted` is documented only for `/user` and `/orgs` (SPEC §3): a route
             // that ignored it lists active versions, which must never be planned as restores.
             if let Some(active) = versions.iter().find(|v| v.deleted_at.is_none()) {
@@ -349,7 +349,7 @@ impl GitHub {
     async fn change(&self, path: &str, mode: Mode) -> Result<Result<(), ApiError>> {
         let sent = match mode {
             Mode::Delete => self.send(http::Method::DELETE, path).await,
-            Mode::Restore => {
+            Mode::Restore | Mode::Repair => {
                 self.send(http::Method::POST, &format!("{path}/restore"))
                     .await
             }

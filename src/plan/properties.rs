@@ -212,8 +212,9 @@ fn per_line_policy(n: usize, per: KeepPer) -> Policy {
 }
 
 proptest! {
-    /// `keep-per` keeps exactly N of each line (or all of a smaller line), the highest ones,
-    /// and every version without a semantic version; whatever the listing order.
+    /// `keep-per` keeps exactly N of each line (or all of a smaller line), the highest ones —
+    /// releases ranked above pre-releases — and every version without a semantic version;
+    /// whatever the listing order.
     #[test]
     fn keep_per_keeps_exactly_the_n_highest_of_each_line(
         vs in npm_versions(), n in 1usize..3, minor in any::<bool>(), seed in any::<u64>(),
@@ -233,12 +234,14 @@ proptest! {
             }
         }
         for (line, members) in &lines {
-            let kept: Vec<&semver::Version> = members.iter().filter(|m| m.1).map(|m| &m.0).collect();
+            // The rank: a release above every pre-release, then precedence.
+            let rank = |v: &semver::Version| (v.pre.is_empty(), v.clone());
+            let kept: Vec<_> = members.iter().filter(|m| m.1).map(|m| rank(&m.0)).collect();
             prop_assert_eq!(kept.len(), n.min(members.len()), "line {}", line);
             let lowest_kept = kept.iter().min();
             for (version, is_kept) in members {
                 if !is_kept {
-                    prop_assert!(lowest_kept.is_none_or(|low| version <= *low), "{} in {}", version, line);
+                    prop_assert!(lowest_kept.is_none_or(|low| rank(version) <= *low), "{} in {}", version, line);
                 }
             }
         }

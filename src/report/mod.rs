@@ -13,6 +13,61 @@ pub use outputs::{check_writable, Outputs, RESULT_LIMIT};
 pub use summary::{append_summary, stopped_summary, summary};
 pub use table::{group_title, plan_table, totals};
 
+use crate::plan::{BrokenImage, Plan};
+
+/// `mode: repair`: whether the run brought back every part a broken image lacked — each
+/// missing part a deleted version, restored now.
+pub fn repaired(image: &BrokenImage, outcomes: &Outcomes) -> bool {
+    image.missing.iter().all(|part| {
+        part.version.is_some_and(|id| {
+            matches!(
+                outcomes.get(&(image.package.clone(), id)),
+                Some(Outcome::Changed(_))
+            )
+        })
+    })
+}
+
+/// The examined images that stay broken (exit 1).
+pub fn unrepaired<'a>(plan: &'a Plan, outcomes: &Outcomes) -> Vec<&'a BrokenImage> {
+    plan.broken
+        .iter()
+        .filter(|image| !repaired(image, outcomes))
+        .collect()
+}
+
+/// A broken image's missing parts for people: `linux/arm64 sha256:…12 (deleted)` or
+/// `(gone for good)`.
+pub fn missing_words(image: &BrokenImage) -> String {
+    image
+        .missing
+        .iter()
+        .map(|part| {
+            format!(
+                "{}{} ({})",
+                part.platform
+                    .as_deref()
+                    .map(|p| format!("{p} "))
+                    .unwrap_or_default(),
+                short_name(&part.digest),
+                match part.version {
+                    Some(id) => format!("deleted version {id}"),
+                    None => "gone for good".to_string(),
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A broken image named for people: its tags, else its digest.
+pub fn image_words(image: &BrokenImage) -> String {
+    match image.tags.is_empty() {
+        true => short_name(&image.digest),
+        false => format!("{} ({})", image.tags.join(", "), short_name(&image.digest)),
+    }
+}
+
 use crate::execute::{Outcome, Outcomes};
 use crate::model::{Mode, OwnerKind, PackageType, PackageVersion, Target};
 use crate::plan::{Decision, Entry, SkipReason};
@@ -141,7 +196,7 @@ fn entry_words(
 fn fate_words(fate: &Fate, context: &RunContext) -> (String, String) {
     let (verb, done) = match context.mode {
         Mode::Delete => ("delete", "deleted"),
-        Mode::Restore => ("restore", "restored"),
+        Mode::Restore | Mode::Repair => ("restore", "restored"),
     };
     match fate {
         Fate::Planned => match (&context.held, context.dry_run) {

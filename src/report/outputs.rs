@@ -56,11 +56,23 @@ impl Outputs {
             "held": context.held,
             "packages": packages,
             "not_found": not_found,
+            "broken_images": plan.broken.iter().map(|image| json!({
+                "package": image.package,
+                "digest": image.digest,
+                "tags": image.tags,
+                "missing": image.missing.iter().map(|part| json!({
+                    "digest": part.digest,
+                    "platform": part.platform,
+                    "id": part.version,
+                    "state": if part.version.is_some() { "deleted" } else { "gone" },
+                })).collect::<Vec<_>>(),
+                "repaired": super::repaired(image, outcomes),
+            })).collect::<Vec<_>>(),
         }));
         let changed = (counts.changed_ids.len(), counts.changed_ids);
         let ((deleted_count, deleted_ids), (restored_count, restored_ids)) = match context.mode {
             Mode::Delete => (changed, (0, Vec::new())),
-            Mode::Restore => ((0, Vec::new()), changed),
+            Mode::Restore | Mode::Repair => ((0, Vec::new()), changed),
         };
         let planned_ids = plan.change_ids();
         Outputs {
@@ -80,23 +92,43 @@ impl Outputs {
         }
     }
 
-    /// Name and value of every output, in the order they are written.
+    /// Name and value of every output, in the order they are written; a list that would pass
+    /// GitHub's 1 MiB per output is cut at a whole entry ([`Outputs::cut_lists`] says how
+    /// many were left out).
     pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let list = |name: &'static str, items: Vec<String>| (name, fit_list(&items).0);
         vec![
             ("planned-count", self.planned_count.to_string()),
-            ("planned-ids", join_ids(&self.planned_ids)),
+            list("planned-ids", strings(&self.planned_ids)),
             ("deleted-count", self.deleted_count.to_string()),
-            ("deleted-ids", join_ids(&self.deleted_ids)),
+            list("deleted-ids", strings(&self.deleted_ids)),
             ("restored-count", self.restored_count.to_string()),
-            ("restored-ids", join_ids(&self.restored_ids)),
+            list("restored-ids", strings(&self.restored_ids)),
             ("skipped-count", self.skipped_count.to_string()),
             ("failed-count", self.failed_count.to_string()),
             ("removed-tags-count", self.removed_tags.len().to_string()),
-            ("removed-tags", self.removed_tags.join(",")),
+            list("removed-tags", self.removed_tags.clone()),
             ("restored-tags-count", self.restored_tags.len().to_string()),
-            ("restored-tags", self.restored_tags.join(",")),
+            list("restored-tags", self.restored_tags.clone()),
             ("result", self.result.to_string()),
         ]
+    }
+
+    /// The lists cut to fit an output, and how many entries each left out.
+    pub fn cut_lists(&self) -> Vec<(&'static str, usize)> {
+        [
+            ("planned-ids", strings(&self.planned_ids)),
+            ("deleted-ids", strings(&self.deleted_ids)),
+            ("restored-ids", strings(&self.restored_ids)),
+            ("removed-tags", self.removed_tags.clone()),
+            ("restored-tags", self.restored_tags.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(name, items)| {
+            let left_out = fit_list(&items).1;
+            (left_out > 0).then_some((name, left_out))
+        })
+        .collect()
     }
 
     /// Append every output to the `$GITHUB_OUTPUT` file as `name<<DELIM … DELIM`.
@@ -284,6 +316,26 @@ fn fit_result(mut result: Value) -> Value {
 
 pub(super) fn join_ids(ids: &[u64]) -> String {
     ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn strings(ids: &[u64]) -> Vec<String> {
+    ids.iter().map(u64::to_string).collect()
+}
+
+/// A comma-separated list within [`RESULT_LIMIT`] bytes, cut at a whole entry; and how many
+/// entries did not fit.
+fn fit_list(items: &[String]) -> (String, usize) {
+    let mut text = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if text.len() + 1 + item.len() > RESULT_LIMIT {
+            return (text, items.len() - i);
+        }
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(item);
+    }
+    (text, 0)
 }
 
 /// `ghadelimiter_` and 128 random bits from the standard library's per-process random keys.

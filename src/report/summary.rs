@@ -72,6 +72,9 @@ pub fn summary(
             return md;
         }
     }
+    if !plan.broken.is_empty() {
+        md.push_str(&broken_images(context, plan, outcomes));
+    }
     if !plan.missing_ids.is_empty() {
         let _ = writeln!(
             md,
@@ -85,6 +88,35 @@ pub fn summary(
     if !outputs.removed_tags.is_empty() {
         md.push_str(&removed_tags(&outputs.removed_tags));
     }
+    md
+}
+
+/// `mode: repair`: each broken image examined, what it lacks, and whether it was repaired.
+fn broken_images(context: &RunContext, plan: &Plan, outcomes: &Outcomes) -> String {
+    let mut md = String::from(
+        "### Broken images\n\nTags that answer \"manifest unknown\" on pull: their index \
+         lists parts that are not active versions.\n\n| package | image | missing parts | \
+         repaired |\n|---|---|---|---|\n",
+    );
+    for image in &plan.broken {
+        let state = if super::repaired(image, outcomes) {
+            "yes"
+        } else if image.missing.iter().any(|p| p.version.is_none()) {
+            "no: beyond repair (parts gone for good)"
+        } else if context.dry_run {
+            "no (dry run)"
+        } else {
+            "no"
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {state} |",
+            md_cell(&image.package),
+            md_cell(&super::image_words(image)),
+            md_cell(&super::missing_words(image))
+        );
+    }
+    md.push('\n');
     md
 }
 

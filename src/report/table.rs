@@ -55,7 +55,7 @@ pub fn totals(context: &RunContext, outputs: &Outputs) -> String {
         outputs.deleted_count + outputs.restored_count,
         match context.mode {
             Mode::Delete => "deleted",
-            Mode::Restore => "restored",
+            Mode::Restore | Mode::Repair => "restored",
         },
         outputs.skipped_count,
         outputs.failed_count

@@ -94,13 +94,25 @@ enum Signal {
     Kill,
 }
 
-/// Run the binary once, cut at mutation `k`; `None` for the outputs of a killed run.
+/// Run the binary once on the cleanup's inputs, cut at mutation `k`; `None` for the outputs
+/// of a killed run.
 fn cut_run(emulator: &Emulator, k: usize, how: CutHow, signal: Option<Signal>) -> Option<Run> {
+    cut_run_with(emulator, &inputs(), k, how, signal)
+}
+
+/// Run the binary once on `inputs`, cut at mutation `k`.
+fn cut_run_with(
+    emulator: &Emulator,
+    inputs: &[(&str, &str)],
+    k: usize,
+    how: CutHow,
+    signal: Option<Signal>,
+) -> Option<Run> {
     emulator.set_faults(Faults {
         cut: Some(Cut { at: k, how }),
         ..Faults::default()
     });
-    let (mut command, dir) = janitor_command(emulator, &inputs());
+    let (mut command, dir) = janitor_command(emulator, inputs);
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
     if how != CutHow::Refuse {
@@ -232,6 +244,158 @@ fn a_run_cut_at_any_mutation_breaks_no_image_says_what_it_did_and_is_finished_by
                 again.stdout
             );
             assert!(emulator.state().violations.is_empty(), "{case}");
+        }
+    }
+}
+
+#[test]
+fn a_restore_cut_at_any_mutation_is_completed_by_running_it_again() {
+    // `old` and its signature deleted by a cleanup; restored by `tags: old`, cut at each of
+    // its mutations. A cancel never splits an image from its parts; a SIGKILL or a refused
+    // part may (the one window SPEC §4 allows), and the same restore again closes it: the
+    // active image that lacks deleted parts gets them back.
+    let inputs = acme(&[("mode", "restore"), ("tags", "old")]);
+    let deleted = || {
+        let emulator = Emulator::start(base().package(package())).unwrap();
+        let run = janitor(&emulator, &acme(&[("tags", "old")]));
+        assert_eq!(run.ids("deleted-ids"), [100, 101, 102, 103, 104, 150]);
+        emulator
+    };
+    let reference = deleted();
+    let run = janitor(&reference, &inputs);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let restored = active(&reference);
+    assert!(restored.contains_key(&100) && restored.contains_key(&150));
+    let ways: [(CutHow, Option<Signal>); 5] = [
+        (CutHow::Refuse, None),
+        (CutHow::LostAnswer, Some(Signal::Term)),
+        (CutHow::NoAnswer, Some(Signal::Term)),
+        (CutHow::Hold, Some(Signal::Term)),
+        (CutHow::Hold, Some(Signal::Kill)),
+    ];
+    for k in 1..=6 {
+        for (how, signal) in ways {
+            let case = format!("restore cut at mutation {k}: {how:?} {signal:?}");
+            let emulator = deleted();
+            let before = active(&emulator);
+            let run = cut_run_with(&emulator, &inputs, k, how, signal);
+            let after = active(&emulator);
+            if matches!(signal, Some(Signal::Term)) {
+                assert_eq!(broken(&emulator), Vec::<String>::new(), "{case}");
+            }
+            if let Some(run) = &run {
+                let came_back: Vec<u64> = after
+                    .keys()
+                    .filter(|id| !before.contains_key(id))
+                    .copied()
+                    .collect();
+                assert_eq!(run.ids("restored-ids"), came_back, "{case}\n{}", run.stdout);
+            }
+            emulator.set_faults(Faults::default());
+            let again = janitor(&emulator, &inputs);
+            assert_eq!(again.code, 0, "{case}, run again\n{}", again.stdout);
+            assert_eq!(
+                active(&emulator),
+                restored,
+                "{case}, run again\n{}",
+                again.stdout
+            );
+            assert_eq!(broken(&emulator), Vec::<String>::new(), "{case}");
+        }
+    }
+}
+
+#[test]
+fn a_delete_that_took_effect_before_a_cancel_is_read_back_under_either_answer_of_github() {
+    // Issue 18, item 3: answered 502 after GitHub deleted it; the retry is not allowed (a
+    // SIGTERM came first), so the version is read back — GitHub may answer a deleted version
+    // with 404 or with the version and its `deleted_at` — and reported deleted.
+    for deleted_version_404 in [false, true] {
+        let package = PackageSpec::new("acme", PackageType::Container, "web", 7001)
+            .repository("acme/web")
+            .version(VersionSpec::image(100, &["pr-1"], at(0)))
+            .version(VersionSpec::image(200, &["pr-2"], at(1)))
+            .version(VersionSpec::image(300, &["v1"], at(2)));
+        let emulator = Emulator::start(base().package(package)).unwrap();
+        emulator.set_quirks(gh_emulator::Quirks {
+            deleted_version_404,
+            ..Default::default()
+        });
+        let inputs = acme(&[("tags", "pr-*")]);
+        let run = cut_run_with(
+            &emulator,
+            &inputs,
+            1,
+            CutHow::LostAnswer,
+            Some(Signal::Term),
+        )
+        .unwrap();
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        assert_eq!(run.ids("deleted-ids"), [100], "{}", run.stdout);
+        assert!(
+            run.stdout.contains("read back: it took effect"),
+            "{}",
+            run.stdout
+        );
+        let result = run.result();
+        assert_eq!(
+            result["packages"][0]["skipped"][0]["reason_kind"], "cancelled",
+            "{result}"
+        );
+        assert_eq!(
+            emulator.active_ids("acme", PackageType::Container, "web"),
+            [200, 300]
+        );
+        let reads = emulator
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with("/versions/100"))
+            .count();
+        assert_eq!(reads, 1);
+    }
+}
+
+#[test]
+fn a_repair_cut_at_any_mutation_is_completed_by_running_it_again() {
+    // Issue 19: `old` lost its parts to another tool a day ago; a repair cut anywhere, then
+    // run again, leaves every tag pulling.
+    let inputs = acme(&[("mode", "repair")]);
+    let fresh = || {
+        let mut package = package();
+        for version in package.versions.iter_mut() {
+            if [101, 102, 103, 104, 150].contains(&version.id) {
+                version.deleted_at = Some(chrono::Utc::now() - chrono::Duration::days(1));
+            }
+        }
+        let emulator = Emulator::start(base().package(package)).unwrap();
+        assert_eq!(broken(&emulator).len(), 1);
+        emulator
+    };
+    let ways: [(CutHow, Option<Signal>); 4] = [
+        (CutHow::Refuse, None),
+        (CutHow::LostAnswer, Some(Signal::Term)),
+        (CutHow::Hold, Some(Signal::Term)),
+        (CutHow::Hold, Some(Signal::Kill)),
+    ];
+    for k in 1..=5 {
+        for (how, signal) in ways {
+            let case = format!("repair cut at mutation {k}: {how:?} {signal:?}");
+            let emulator = fresh();
+            let before = active(&emulator);
+            if let Some(run) = cut_run_with(&emulator, &inputs, k, how, signal) {
+                assert!(run.code == 0 || run.code == 1, "{case}\n{}", run.stdout);
+                let came_back: Vec<u64> = active(&emulator)
+                    .keys()
+                    .filter(|id| !before.contains_key(id))
+                    .copied()
+                    .collect();
+                assert_eq!(run.ids("restored-ids"), came_back, "{case}\n{}", run.stdout);
+            }
+            emulator.set_faults(Faults::default());
+            let again = janitor(&emulator, &inputs);
+            assert_eq!(again.code, 0, "{case}, run again\n{}", again.stdout);
+            assert_eq!(broken(&emulator), Vec::<String>::new(), "{case}");
+            assert!(active(&emulator).contains_key(&150), "{case}");
         }
     }
 }

@@ -16,6 +16,7 @@ mod inputs;
 mod openapi;
 mod pacing;
 mod packages;
+mod repair;
 mod restore;
 mod routes;
 mod select;

@@ -341,3 +341,47 @@ fn long_reasons_go_to_footnotes_and_a_stopped_run_still_summarizes_why() {
         run.summary
     );
 }
+
+#[test]
+fn an_id_list_past_one_mib_is_cut_at_a_whole_entry_with_a_warning() {
+    // Issue 18, item 8: a dry run over 110,000 versions planned more ids than an output holds.
+    let mut package = PackageSpec::new("acme", PackageType::Npm, "lib", 300).repository("acme/web");
+    for i in 0..110_000u64 {
+        package = package.version(VersionSpec::new(
+            1_000_000_000 + i,
+            &format!("1.0.{i}"),
+            at(0),
+        ));
+    }
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[
+            ("package-type", "npm"),
+            ("packages", "lib"),
+            ("older-than", "1d"),
+            ("dry-run", "true"),
+        ]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let ids = run.output("planned-ids");
+    assert!(ids.len() < 1024 * 1024, "{}", ids.len());
+    // Whole entries only: every id is one of the planned, none cut in half.
+    let said: Vec<&str> = ids.split(',').collect();
+    assert!(said.iter().all(|id| id.len() == 10), "an id cut in half");
+    let left_out = 109_999 - said.len();
+    assert!(left_out > 0);
+    assert_eq!(run.output("planned-count"), "109999");
+    assert!(
+        run.stdout.contains(&format!(
+            "::warning title=Output cut::planned-ids would pass GitHub's 1 MiB limit for an \
+             output: cut at a whole entry, {left_out} left out"
+        )),
+        "{}",
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("::"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -125,14 +125,14 @@ fn pre_releases_of_released_images_go_by_their_highest_semantic_tag() {
         &["pr-7"],
     ];
     let emulator = Emulator::start(base().package(images("web", tags))).unwrap();
-    // Delete the pre-releases of released versions: `*-*` below the current release; keep
-    // anything tagged `sha-*`.
+    // Delete the pre-releases of released versions: `*-*` up to the current release (its
+    // candidates stand with it); keep anything tagged `sha-*`.
     let run = janitor(
         &emulator,
         &acme(&[
             ("tags", "*-*"),
             ("tag-match", "any"),
-            ("semver-range", "<1.5.0"),
+            ("semver-range", "<=1.5.0"),
             ("exclude-tags", "sha-*"),
         ]),
     );
@@ -155,7 +155,7 @@ fn bad_semver_inputs_stop_before_any_request() {
         (
             vec![("semver-range", "<two")],
             "semver-range",
-            "Cargo's requirement syntax",
+            "Cargo's or npm's syntax",
         ),
         (
             vec![("keep-per", "minor")],
@@ -179,4 +179,129 @@ fn bad_semver_inputs_stop_before_any_request() {
         );
     }
     assert!(emulator.requests().is_empty());
+}
+
+/// Issue 20: ranges as npm and Cargo users read them, on npm names and container tags.
+#[test]
+fn a_pre_release_stands_with_its_release_on_npm_names_and_container_tags() {
+    let npm = &[
+        "1.9.0",
+        "2.0.0-rc.1",
+        "2.0.0",
+        "1.2.3-alpine",
+        "1.2.3",
+        "1.2.2",
+    ];
+    let emulator = Emulator::start(base().package(named(PackageType::Npm, "ui", npm))).unwrap();
+    for (range, deleted) in [
+        // "Everything before 2.0" keeps 2.0's candidate.
+        ("<2.0.0", vec!["1.9.0", "1.2.3-alpine", "1.2.3", "1.2.2"]),
+        // A variant goes with its release.
+        ("<1.2.3", vec!["1.2.2"]),
+        ("<=1.2.3", vec!["1.2.3-alpine", "1.2.3", "1.2.2"]),
+    ] {
+        let run = janitor(
+            &emulator,
+            &acme(&[
+                ("package-type", "npm"),
+                ("packages", "ui"),
+                ("semver-range", range),
+                ("dry-run", "true"),
+            ]),
+        );
+        assert_eq!(run.code, 0, "{}", run.stdout);
+        assert_eq!(run.ids("planned-ids"), ids_of(&deleted, npm), "{range}");
+    }
+    // The same on container tags.
+    let tags: &[&[&str]] = &[&["v1.9.0"], &["2.0.0-rc.1"], &["1.2.3-alpine"], &["1.2.3"]];
+    let emulator = Emulator::start(base().package(images("web", tags))).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[("semver-range", "<1.2.3"), ("dry-run", "true")]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.output("planned-ids"), "");
+    let run = janitor(&emulator, &acme(&[("semver-range", "<2.0.0")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("deleted-ids"), [id(0), id(2), id(3)]);
+    assert_eq!(
+        emulator.active_ids("acme", PackageType::Container, "web"),
+        [id(1)]
+    );
+}
+
+#[test]
+fn npm_range_syntax_works_and_a_bare_version_is_refused_with_a_hint() {
+    let npm = &["1.0.0", "1.4.9", "1.5.0", "2.3.0", "3.0.0"];
+    let emulator = Emulator::start(base().package(named(PackageType::Npm, "ui", npm))).unwrap();
+    for (range, selected) in [
+        (">=1.0.0 <1.5.0", vec!["1.0.0", "1.4.9"]),
+        ("1.x || 2.x", vec!["1.0.0", "1.4.9", "1.5.0", "2.3.0"]),
+        ("1.4.9 - 2.3.0", vec!["1.4.9", "1.5.0", "2.3.0"]),
+        (">=1.0.0, <1.5.0", vec!["1.0.0", "1.4.9"]),
+        ("=1.5.0", vec!["1.5.0"]),
+    ] {
+        let run = janitor(
+            &emulator,
+            &acme(&[
+                ("package-type", "npm"),
+                ("packages", "ui"),
+                ("semver-range", range),
+                ("min-versions", "0"),
+                ("dry-run", "true"),
+            ]),
+        );
+        assert_eq!(run.code, 0, "{}", run.stdout);
+        assert_eq!(run.ids("planned-ids"), ids_of(&selected, npm), "{range}");
+    }
+    let before = emulator.requests().len();
+    let run = janitor(
+        &emulator,
+        &acme(&[
+            ("package-type", "npm"),
+            ("packages", "ui"),
+            ("semver-range", "1.2.3"),
+        ]),
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("input 'semver-range'")
+            && run
+                .stdout
+                .contains("write `=1.2.3` for exactly that version, or `^1.2.3`"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(emulator.requests().len(), before);
+}
+
+#[test]
+fn keep_per_ranks_a_lines_releases_above_its_pre_releases() {
+    // `keep-per: minor`, `keep-latest: 1`: 1.2's only release stays, its candidate goes.
+    let npm = &["1.2.5", "1.2.6-rc.1", "1.3.0", "1.3.1-rc.1"];
+    let emulator = Emulator::start(base().package(named(PackageType::Npm, "ui", npm))).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[
+            ("package-type", "npm"),
+            ("packages", "ui"),
+            ("tags", "*"),
+            ("keep-latest", "1"),
+            ("keep-per", "minor"),
+        ]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        run.ids("deleted-ids"),
+        ids_of(&["1.2.6-rc.1", "1.3.1-rc.1"], npm)
+    );
+    // The same on container tags.
+    let tags: &[&[&str]] = &[&["v1.2.5"], &["v1.2.6-rc.1"]];
+    let emulator = Emulator::start(base().package(images("web", tags))).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[("tags", "*"), ("keep-latest", "1"), ("keep-per", "minor")]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("deleted-ids"), [id(1)]);
 }

@@ -375,3 +375,29 @@ fn a_leftover_placeholder_is_found_without_downloading_any_manifest() {
     assert_eq!(run.ids("deleted-ids"), [300]);
     assert_eq!(manifest_requests(&emulator.requests(), "GET"), 0);
 }
+
+#[test]
+fn keep_latest_counts_untag_candidates_so_the_newest_image_keeps_its_tags() {
+    // Issue 18, item 7: keep-latest kept the newest *deletion*, and the newest image lost its
+    // tag. Candidates, newest first: 200 (untag pr-2), 150 (delete), 100 (untag pr-1).
+    let package = web()
+        .version(VersionSpec::image(100, &["pr-1", "v1"], at(0)))
+        .version(VersionSpec::image(150, &["pr-0"], at(1)))
+        .version(VersionSpec::image(200, &["pr-2", "v2"], at(2)));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[("tags", "pr-*"), ("untag", "true"), ("keep-latest", "1")]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("deleted-ids"), [150]);
+    assert_eq!(run.output("removed-tags"), format!("pr-1@{}", digest(100)));
+    assert_eq!(run.output("planned-count"), "2");
+    assert_eq!(
+        tags(&emulator),
+        [
+            (100, vec!["v1".to_string()]),
+            (200, vec!["pr-2".to_string(), "v2".to_string()])
+        ]
+    );
+}

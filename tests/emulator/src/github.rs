@@ -1201,7 +1201,9 @@ impl GitHub {
             Err(response) => return response,
         };
         let p = &self.packages[i];
-        match GitHub::version_index(p, id, None) {
+        // Deleted versions too, unless the quirk hides them.
+        let only_active = self.quirks.deleted_version_404.then_some(false);
+        match GitHub::version_index(p, id, only_active) {
             Some(v) => Response::json(200, self.version_json(p, &p.versions[v])),
             None => Response::not_found(),
         }

@@ -40,6 +40,9 @@ pub struct Quirks {
     pub registry_429s: u32,
     /// Refuse every manifest push (403 DENIED), as a registry does a token without push.
     pub push_denied: bool,
+    /// `GET …/versions/{id}` of a deleted version answers 404 instead of the version with its
+    /// `deleted_at`: the OpenAPI description does not say which GitHub does.
+    pub deleted_version_404: bool,
 }
 
 impl Default for Quirks {
@@ -55,6 +58,7 @@ impl Default for Quirks {
             stale_last_link: false,
             registry_429s: 0,
             push_denied: false,
+            deleted_version_404: false,
         }
     }
 }

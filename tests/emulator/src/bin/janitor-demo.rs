@@ -3,7 +3,8 @@
 //! Serves the demo scenario, then runs the real `package-janitor` binary (built next to this
 //! one) as the Actions runner would: a dry run, the real cleanup, the `$GITHUB_OUTPUT` file and
 //! what changed in the emulated GitHub, the undo (a restore of the deleted ids), `untag`
-//! taking tags off images that stay, and what `keep-latest` really keeps.
+//! taking tags off images that stay, what `keep-latest` really keeps, and a repair of an image
+//! another tool broke.
 
 use anyhow::{bail, Context, Result};
 use gh_emulator::{Emulator, PackageType, Scenario};
@@ -128,6 +129,35 @@ fn main() -> Result<()> {
          newest one (keep-latest counts the selected versions)",
     );
     run(&janitor, &emulator, &candidates, true)?;
+
+    // Another tool treats untagged versions as garbage and breaks v2.0.0.
+    {
+        let mut state = emulator.state();
+        if let Some(web) = state.packages.iter_mut().find(|p| p.name == "web") {
+            for version in web
+                .versions
+                .iter_mut()
+                .filter(|v| v.id > 612_000_100 && v.id <= 612_000_104 && v.deleted_at.is_none())
+            {
+                version.deleted_at = Some(chrono::Utc::now());
+            }
+        }
+    }
+    let repair = [
+        ("token", "ghp_demoAliceClassicPat"),
+        ("owner", "acme"),
+        ("packages", "web"),
+        ("mode", "repair"),
+    ];
+    banner(
+        "8. Another cleanup tool deleted v2.0.0's untagged platform images: every pull of v2.0.0 \
+         now fails with \"manifest unknown\". A repair dry run is the health check: it names the \
+         broken image and what it lacks, and exits 1",
+    );
+    run(&janitor, &emulator, &repair, true)?;
+    banner("9. The repair for real: the deleted parts come back, and v2.0.0 pulls again");
+    let repaired = run(&janitor, &emulator, &repair, false)?;
+    println!("restored-ids: {}", output(&repaired, "restored-ids"));
     Ok(())
 }
 

@@ -1,0 +1,189 @@
+//! Repair (issue 19, SPEC §4): images other tools broke — a tag whose index lists deleted
+//! platform images, answering "manifest unknown" — brought back through the binary, the
+//! emulator's registry and its state.
+
+use crate::images::resolves;
+use crate::util::*;
+use chrono::{Duration, Utc};
+use gh_emulator::scenario::{digest, PackageSpec, PackageType, VersionSpec};
+use gh_emulator::Emulator;
+
+const PLATFORMS: &[&str] = &["linux/amd64", "linux/arm64"];
+
+fn web() -> PackageSpec {
+    PackageSpec::new("acme", PackageType::Container, "web", 7001).repository("acme/web")
+}
+
+/// Mark versions deleted `days` ago, as a cleanup tool did.
+fn deleted(mut package: PackageSpec, ids: &[u64], days: i64) -> PackageSpec {
+    for version in package.versions.iter_mut().filter(|v| ids.contains(&v.id)) {
+        version.deleted_at = Some(Utc::now() - Duration::days(days));
+    }
+    package
+}
+
+/// `v1` (100) lost its platform images and attestations (101–104) and its signature (150)
+/// to a cleanup a day ago; `v2` (200) is whole.
+fn broken_v1() -> PackageSpec {
+    let package = web()
+        .multi_arch(100, &["v1"], PLATFORMS, true, at(0))
+        .signature(150, 100, at(1))
+        .multi_arch(200, &["v2"], PLATFORMS, true, at(5));
+    deleted(package, &[101, 102, 103, 104, 150], 1)
+}
+
+#[test]
+fn a_dry_run_is_a_health_check_and_a_repair_brings_the_parts_back() {
+    let emulator = Emulator::start(base().package(broken_v1())).unwrap();
+    assert!(!resolves(&emulator, "v1"));
+    let dry = janitor(&emulator, &acme(&[("mode", "repair"), ("dry-run", "true")]));
+    // A broken image fails the health check; nothing is sent.
+    assert_eq!(dry.code, 1, "{}", dry.stdout);
+    assert!(emulator.requests().iter().all(|r| r.method != "POST"));
+    assert_eq!(dry.ids("planned-ids"), [101, 102, 103, 104, 150]);
+    let broken = &dry.result()["broken_images"];
+    assert_eq!(broken.as_array().unwrap().len(), 1, "{broken}");
+    assert_eq!(broken[0]["tags"], serde_json::json!(["v1"]));
+    assert_eq!(broken[0]["digest"], digest(100));
+    assert_eq!(broken[0]["repaired"], false);
+    assert_eq!(broken[0]["missing"].as_array().unwrap().len(), 4);
+    assert_eq!(broken[0]["missing"][0]["state"], "deleted");
+    assert!(
+        dry.stdout.contains("::error title=Image broken::web: v1"),
+        "{}",
+        dry.stdout
+    );
+    assert!(dry.stdout.contains("linux/amd64"), "{}", dry.stdout);
+    assert!(dry.summary.contains("### Broken images"), "{}", dry.summary);
+    assert!(dry.summary.contains("no (dry run)"), "{}", dry.summary);
+
+    let run = janitor(&emulator, &acme(&[("mode", "repair")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("restored-ids"), [101, 102, 103, 104, 150]);
+    assert_eq!(run.result()["broken_images"][0]["repaired"], true);
+    assert!(run.stdout.contains("Repaired: web: v1"), "{}", run.stdout);
+    assert!(resolves(&emulator, "v1"));
+    assert!(resolves(&emulator, "v2"));
+    // Healthy again: the next health check passes and plans nothing.
+    let again = janitor(&emulator, &acme(&[("mode", "repair"), ("dry-run", "true")]));
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    assert_eq!(again.output("planned-count"), "0");
+}
+
+#[test]
+fn parts_gone_for_good_leave_an_image_beyond_repair_said_plainly() {
+    // 101 was deleted 40 days ago (past GitHub's 30); the index also lists a digest that is no
+    // version at all. 103 and 104 come back; the image stays broken: exit 1.
+    let mut package = deleted(broken_v1(), &[101], 40);
+    let index = package.versions.iter_mut().find(|v| v.id == 100).unwrap();
+    let manifest = index.manifest.as_mut().unwrap();
+    manifest["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest(999),
+            "size": 1000,
+            "platform": {"architecture": "s390x", "os": "linux"},
+        }));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(&emulator, &acme(&[("mode", "repair")]));
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    // No restore is asked of a version past 30 days.
+    assert_eq!(run.ids("restored-ids"), [102, 103, 104, 150]);
+    assert!(!emulator
+        .requests()
+        .iter()
+        .any(|r| r.path.ends_with("/versions/101/restore")));
+    assert!(
+        run.stdout
+            .contains("::error title=Image beyond repair::web: v1"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("linux/s390x"), "{}", run.stdout);
+    assert!(run.stdout.contains("gone for good"), "{}", run.stdout);
+    let broken = &run.result()["broken_images"][0];
+    assert_eq!(broken["repaired"], false);
+    let gone: Vec<&str> = broken["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["state"] == "gone")
+        .map(|m| m["digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(gone, [digest(101), digest(999)]);
+    assert!(run.summary.contains("beyond repair"), "{}", run.summary);
+}
+
+#[test]
+fn nested_indexes_are_read_and_their_deleted_children_restored() {
+    // `multi` (300) lists the nested index 310, which lists 311 and 312 (deleted).
+    let package = web()
+        .version(VersionSpec::image(311, &[], at(0)))
+        .version(VersionSpec::image(312, &[], at(0)))
+        .index_over(310, &[], &[311, 312], at(1))
+        .index_over(300, &["multi"], &[310], at(2));
+    let package = deleted(package, &[311, 312], 2);
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(&emulator, &acme(&[("mode", "repair")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("restored-ids"), [311, 312]);
+    assert_eq!(
+        emulator.active_ids("acme", PackageType::Container, "web"),
+        [300, 310, 311, 312]
+    );
+}
+
+#[test]
+fn tags_narrow_what_is_examined_and_conflicting_inputs_stop_first() {
+    // v2 is broken too; `tags: v1` repairs v1 alone.
+    let package = deleted(broken_v1(), &[201, 202], 1);
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(&emulator, &acme(&[("mode", "repair"), ("tags", "v1")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("restored-ids"), [101, 102, 103, 104, 150]);
+    assert!(!resolves(&emulator, "v2"));
+    for (extra, input) in [
+        (("package-type", "npm"), "mode"),
+        (("untagged", "true"), "untagged"),
+        (("keep-latest", "2"), "keep-latest"),
+        (("deleted-within", "1d"), "deleted-within"),
+    ] {
+        let run = janitor(&emulator, &acme(&[("mode", "repair"), extra]));
+        assert_eq!(run.code, 2, "{}", run.stdout);
+        assert!(
+            run.stdout.contains(&format!("input '{input}'")),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn a_repair_needs_write_packages_and_says_so_before_any_change() {
+    let scenario = base()
+        .classic_pat(
+            "ghp_readdelete",
+            "alice",
+            &["read:packages", "delete:packages"],
+        )
+        .package(broken_v1());
+    let emulator = Emulator::start(scenario).unwrap();
+    let run = janitor(
+        &emulator,
+        &[
+            ("token", "ghp_readdelete"),
+            ("owner", "acme"),
+            ("packages", "web"),
+            ("mode", "repair"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("missing the scope(s) write:packages"),
+        "{}",
+        run.stdout
+    );
+    assert!(emulator.requests().iter().all(|r| r.method == "GET"));
+}
