@@ -2,7 +2,7 @@
 //! group titles and totals), `outputs` (`$GITHUB_OUTPUT` and the `result` JSON) and
 //! `summary` (the step summary).
 //!
-//! All renderers read the same two things, the [`Plan`](crate::plan::Plan) and the execution
+//! All renderers read the same two things, the [`Plan`] and the execution
 //! [`Outcomes`], so the log, the outputs and the summary cannot disagree.
 
 mod outputs;
