@@ -49,6 +49,12 @@ impl Environment {
             .filter(|v| !v.trim().is_empty())
     }
 
+    /// An input given with an empty (or blank) value, as opposed to left out.
+    fn given_empty(&self, name: &str) -> bool {
+        let key = format!("INPUT_{}", name.to_uppercase().replace(' ', "_"));
+        self.vars.get(&key).is_some_and(|v| v.trim().is_empty())
+    }
+
     /// An action input as the runner passes it: `INPUT_` + the name upper-cased, spaces turned
     /// into `_`, hyphens kept (`dry-run` → `INPUT_DRY-RUN`). Missing and empty are the same.
     pub fn input(&self, name: &str) -> &str {
@@ -203,6 +209,7 @@ impl Config {
     /// Every input read, checked and typed, before the first request: each part by its own
     /// constructor, then every conflict between inputs in `check`.
     pub fn from_env(env: &Environment) -> Result<Config, InputError> {
+        no_empty_inputs(env)?;
         let token = token(env)?;
         let owner = owner(env)?;
         let package_type = package_type(env)?;
@@ -251,6 +258,38 @@ impl Config {
 }
 
 /// `token`, else `GITHUB_TOKEN` (a command line): present, and fit for a header.
+/// SPEC §1: an input given empty where action.yml's default is not. The runner fills the
+/// default for an input a step leaves out, so an empty value is an expression that evaluated
+/// to nothing (`dry-run: ${{ inputs.dry }}` with the input unset), and guessing could delete
+/// for real.
+fn no_empty_inputs(env: &Environment) -> Result<(), InputError> {
+    let Ok(action) = crate::cli::action() else {
+        return Ok(());
+    };
+    for input in &action.inputs {
+        let Some(default) = input.default.as_deref().filter(|d| !d.is_empty()) else {
+            continue;
+        };
+        if env.given_empty(&input.name) {
+            let name = INPUTS
+                .iter()
+                .find(|n| **n == input.name)
+                .copied()
+                .unwrap_or("an input");
+            return Err(bad(
+                name,
+                "",
+                format!(
+                    "is given empty, and its default is `{default}`: an input left out gets its \
+                     default, so an empty one is an expression that evaluated to nothing (an \
+                     unset workflow_dispatch input?); give a value, or leave the input out"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn token(env: &Environment) -> Result<Token, InputError> {
     let token = match env.input("token") {
         "" => env.var("GITHUB_TOKEN").unwrap_or(""),
@@ -265,12 +304,13 @@ fn token(env: &Environment) -> Result<Token, InputError> {
     }
     // A header builder panics on a value no header may carry; refuse it here, naming the input
     // but never echoing the token (facts file, "HTTP on the wire").
-    if http::HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
+    if !token.chars().all(|c| c.is_ascii_graphic()) {
         return Err(bad(
             "token",
             "",
-            "holds a character no HTTP header may carry (a line break, a control character or \
-             a non-ASCII letter); check how the secret was pasted",
+            "holds a character that is not printable ASCII (a space, a line break, a control \
+             character or a non-ASCII letter such as ✓), which no token has and no HTTP header \
+             may carry as given; check how the secret was pasted",
         ));
     }
     Ok(Token(token.to_string()))
@@ -289,9 +329,11 @@ fn owner(env: &Environment) -> Result<String, InputError> {
             "is empty and GITHUB_REPOSITORY_OWNER is not set",
         ));
     }
-    if !owner
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    // GitHub logins are at most 39 characters.
+    if owner.chars().count() > 39
+        || !owner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(bad(
             "owner",
@@ -542,23 +584,12 @@ impl Endpoints {
             .unwrap_or("https://api.github.com")
             .trim_end_matches('/')
             .to_string();
-        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
-            return Err(bad("GITHUB_API_URL", &api_url, "must be an http(s) URL"));
+        check_url("GITHUB_API_URL", &api_url, true)?;
+        let given = env.input("registry-url");
+        if !given.is_empty() {
+            check_url("registry-url", given, false)?;
         }
-        let (registry_url, registry_derived) =
-            crate::registry::registry_url(Some(env.input("registry-url")), &api_url);
-        if registry_url
-            .parse::<http::Uri>()
-            .ok()
-            .and_then(|u| u.host().map(str::to_string))
-            .is_none()
-        {
-            return Err(bad(
-                "registry-url",
-                env.input("registry-url"),
-                "is not a URL",
-            ));
-        }
+        let (registry_url, registry_derived) = crate::registry::registry_url(Some(given), &api_url);
         Ok(Endpoints {
             server_url: env
                 .var("GITHUB_SERVER_URL")
@@ -576,6 +607,67 @@ impl Endpoints {
             registry_url,
             registry_derived,
         })
+    }
+}
+
+/// SPEC §1: an API or registry URL is `https` — plain `http` only on a loopback address, where
+/// the token never crosses a network — with a host and no credentials; checked before any
+/// request. A registry may be given as a bare host (`ghcr.io`). Credentials in a URL are never
+/// echoed.
+fn check_url(input: &'static str, value: &str, scheme_required: bool) -> Result<(), InputError> {
+    let bare = !value.contains("://") && !scheme_required;
+    let full = if bare {
+        format!("https://{value}")
+    } else {
+        value.to_string()
+    };
+    let shown = without_credentials(&full);
+    let shown = match bare {
+        true => shown.trim_start_matches("https://").to_string(),
+        false => shown,
+    };
+    let Ok(uri) = full.parse::<http::Uri>() else {
+        return Err(bad(input, &shown, "is not a URL"));
+    };
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(bad(
+            input,
+            &shown,
+            "carries credentials: give the URL without them (the token is the credential)",
+        ));
+    }
+    let Some(host) = uri.host().filter(|h| !h.is_empty()) else {
+        return Err(bad(input, &shown, "has no host"));
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match uri.scheme_str() {
+        Some("https") => Ok(()),
+        Some("http") if loopback => Ok(()),
+        Some("http") => Err(bad(
+            input,
+            &shown,
+            "uses plain http on a host that is not this machine: the token would cross the \
+             network unencrypted; use https",
+        )),
+        _ => Err(bad(input, &shown, "must be an https URL")),
+    }
+}
+
+/// A URL with any `user:password@` taken out, for messages.
+fn without_credentials(value: &str) -> String {
+    match value.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[authority_end..]),
+                None => value.to_string(),
+            }
+        }
+        None => value.to_string(),
     }
 }
 

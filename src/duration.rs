@@ -12,6 +12,9 @@ pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
     if text.is_empty() {
         return Err("is empty".into());
     }
+    if text.starts_with('-') {
+        return Err("is negative: a duration counts back from now and cannot be below zero".into());
+    }
     let mut total: i64 = 0;
     let mut rest = text;
     while !rest.is_empty() {

@@ -93,7 +93,15 @@ impl Pattern {
         let regex = regex::RegexBuilder::new(&anchored(&body))
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
-            .map_err(|e| PatternError(format!("invalid regex: {}", one_line(&e.to_string()))))?;
+            .map_err(|e| match e {
+                regex::Error::CompiledTooBig(_) => PatternError(format!(
+                    "is too long: a pattern of {} characters compiles past the {} KiB a \
+                     pattern may take; split it, or use a shorter one",
+                    source.chars().count(),
+                    REGEX_SIZE_LIMIT / 1024
+                )),
+                e => PatternError(format!("invalid regex: {}", one_line(&e.to_string()))),
+            })?;
         Ok(Pattern {
             source: source.to_string(),
             regex,

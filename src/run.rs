@@ -48,8 +48,24 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     });
     let failed_closed = protect_images(images.as_ref(), &config, &mut plan, &listings, log).await;
     let held = hold(&config, images.is_some(), &plan, &listings);
-    let applied = match (&held, config.dry_run) {
+    let context = RunContext {
+        owner: config.owner.clone(),
+        owner_kind: pre.owner_kind,
+        package_type: config.policy.package_type,
+        mode: config.policy.mode,
+        target: config.target,
+        dry_run: config.dry_run,
+        held,
+        server_url: config.endpoints.server_url.clone(),
+        action: config.endpoints.action.clone(),
+    };
+    let applied = match (&context.held, config.dry_run) {
         (None, false) => {
+            // The plan first: a long run shows what it is about to do (SPEC §6).
+            if plan.change_count() > 0 {
+                log.info("The plan, before any change:");
+                tables(&context, &plan, &Outcomes::new(), now, log);
+            }
             apply(
                 &github,
                 &config,
@@ -62,17 +78,6 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
             .await
         }
         _ => Outcomes::new(),
-    };
-    let context = RunContext {
-        owner: config.owner.clone(),
-        owner_kind: pre.owner_kind,
-        package_type: config.policy.package_type,
-        mode: config.policy.mode,
-        target: config.target,
-        dry_run: config.dry_run,
-        held,
-        server_url: config.endpoints.server_url.clone(),
-        action: config.endpoints.action.clone(),
     };
     let requests = requests_said(
         github.request_count(),
@@ -422,6 +427,21 @@ async fn apply(
     executed.outcomes
 }
 
+/// One group per package with its plan table: the fates planned, or what happened.
+fn tables(
+    context: &RunContext,
+    plan: &Plan,
+    outcomes: &Outcomes,
+    now: chrono::DateTime<Utc>,
+    log: &mut Log,
+) {
+    for package in &plan.packages {
+        log.group(&report::group_title(context, package));
+        log.info(&report::plan_table(context, package, outcomes, now));
+        log.end_group();
+    }
+}
+
 /// The log's tables and totals, the step summary, then `$GITHUB_OUTPUT` (last, so that on a
 /// command line the JSON is stdout's final line). Returns whether both records were written.
 fn report(
@@ -433,11 +453,7 @@ fn report(
     requests: &str,
     log: &mut Log,
 ) -> bool {
-    for package in &plan.packages {
-        log.group(&report::group_title(context, package));
-        log.info(&report::plan_table(context, package, outcomes, now));
-        log.end_group();
-    }
+    tables(context, plan, outcomes, now, log);
     for image in &plan.broken {
         let (name, parts) = (report::image_words(image), report::missing_words(image));
         let what = format!("{}: {name} lacks {parts}", image.package);
@@ -472,7 +488,16 @@ fn report(
     for id in &plan.missing_ids {
         log.warning(
             "Version id not found",
-            &format!("version-ids: {id} is not a version of any listed package"),
+            &match context.mode {
+                Mode::Delete => format!(
+                    "version-ids: {id} is no active version of a listed package: deleted \
+                     already, or another package's"
+                ),
+                _ => format!(
+                    "version-ids: {id} is no deleted version of a listed package: active \
+                     already (nothing to restore), or another package's"
+                ),
+            },
         );
     }
     let outputs = Outputs::new(context, plan, outcomes);
@@ -491,6 +516,13 @@ fn report(
     ));
     if let Some(reason) = &context.held {
         log.error("Plan too large", &format!("{reason}; nothing was changed"));
+    }
+    if crate::signals::cancelled() {
+        log.error(
+            "Cancelled",
+            "the run was cancelled (SIGINT or SIGTERM): the change in flight finished, and the \
+             rest are skipped with reason \"cancelled\"; run again to finish",
+        );
     }
     let summary = report::summary(context, plan, outcomes, &outputs);
     let summary_written = match &config.records.summary_file {

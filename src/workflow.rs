@@ -173,15 +173,16 @@ impl Log {
                     .map(String::as_str)
                     .collect();
                 let more = if count > SHOWN {
-                    format!("; and {} more, listed below", count - SHOWN)
+                    format!("; and {} more", count - SHOWN)
                 } else {
                     String::new()
                 };
                 format!("{count} times: {}{more}", first.join("; "))
             };
             annotate(cause.kind, nth, &cause.title, &message);
+            // One line per cause, not a flood (SPEC §6): the rest only with debug logging.
             for rest in cause.messages.iter().skip(SHOWN) {
-                say(&format!("{}: {}: {rest}", cause.kind, cause.title));
+                debug(&format!("{}: {}: {rest}", cause.kind, cause.title));
             }
         }
         let mut folded = String::new();

@@ -222,3 +222,41 @@ fn a_record_that_fails_to_write_after_the_check_is_named_and_a_held_plan_says_so
     );
     assert_eq!(count(&emulator.requests(), "DELETE"), 0);
 }
+
+/// Issue 21, item 2: the plan is printed before the first change, the outcome at the end.
+#[test]
+fn the_plan_is_printed_before_the_first_change() {
+    let emulator = Emulator::start(base().package(images("web", &[&["pr-1"], &["v1"]]))).unwrap();
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let at = |text: &str| {
+        run.stdout
+            .find(text)
+            .unwrap_or_else(|| panic!("no {text:?} in {}", run.stdout))
+    };
+    let plan = at("The plan, before any change:");
+    let planned = plan
+        + run.stdout[plan..]
+            .find("  delete")
+            .expect("no planned fate");
+    let progress = at("Progress:");
+    let outcome = run.stdout.rfind("  deleted").expect("no outcome");
+    assert!(planned < progress && progress < outcome, "{}", run.stdout);
+}
+
+/// Issue 21, item 8: re-running an undo says the versions are active already.
+#[test]
+fn an_undo_run_twice_says_the_versions_are_active_already() {
+    let emulator = Emulator::start(base().package(images("web", &[&["pr-1"], &["v1"]]))).unwrap();
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*")]));
+    let ids = run.output("deleted-ids").to_string();
+    let undo = acme(&[("mode", "restore"), ("version-ids", ids.as_str())]);
+    assert_eq!(janitor(&emulator, &undo).code, 0);
+    let again = janitor(&emulator, &undo);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    assert!(
+        again.stdout.contains("active already (nothing to restore)"),
+        "{}",
+        again.stdout
+    );
+}

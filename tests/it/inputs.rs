@@ -123,3 +123,98 @@ fn a_bad_max_changes_is_named() {
 fn version_selectors_conflict_with_whole_packages() {
     stopped_before_any_request(&[("target", "packages")], "tags", "target: packages");
 }
+
+/// Issue 21, item 1: an input given empty where action.yml's default is not.
+#[test]
+fn an_input_given_empty_with_a_default_is_refused_never_defaulted() {
+    for input in [
+        "dry-run",
+        "mode",
+        "package-type",
+        "keep-latest",
+        "tag-match",
+    ] {
+        stopped_before_any_request(&[(input, "")], input, "is given empty, and its default is");
+    }
+    stopped_before_any_request(&[("dry-run", "  ")], "dry-run", "`false`");
+}
+
+/// Issue 21, item 3: a token that is not printable ASCII never goes out.
+#[test]
+fn a_token_with_a_non_ascii_character_is_refused_and_not_echoed() {
+    stopped_before_any_request(
+        &[("token", "ghp_✓secretsecret")],
+        "token",
+        "not printable ASCII",
+    );
+    let emulator = Emulator::start(base()).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[("token", "ghp_✓secretsecret"), ("tags", "*")]),
+    );
+    assert!(!run.everything().contains("secretsecret"));
+}
+
+/// Issue 21, items 3 and 4: URLs are checked before any request and shown as written, never
+/// with their credentials.
+#[test]
+fn urls_are_https_with_a_host_and_no_credentials_checked_first() {
+    stopped_before_any_request(
+        &[("registry-url", "https://")],
+        "registry-url",
+        "'https://'",
+    );
+    stopped_before_any_request(&[("registry-url", "ftp://x")], "registry-url", "https URL");
+    stopped_before_any_request(
+        &[("registry-url", "http://ghcr.example.invalid")],
+        "registry-url",
+        "plain http",
+    );
+    stopped_before_any_request(
+        &[("registry-url", "https://user:hunter2@ghcr.io")],
+        "registry-url",
+        "carries credentials",
+    );
+    let emulator = Emulator::start(base()).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[
+            ("registry-url", "https://user:hunter2@ghcr.io"),
+            ("tags", "*"),
+        ]),
+    );
+    assert!(!run.everything().contains("hunter2"), "{}", run.stdout);
+    // The API too: plain http only on this machine.
+    let run = janitor_with(
+        &emulator,
+        &acme(&[("tags", "*")]),
+        &[("GITHUB_API_URL", "http://api.example.invalid")],
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("input 'GITHUB_API_URL'") && run.stdout.contains("plain http"),
+        "{}",
+        run.stdout
+    );
+    assert!(emulator.requests().is_empty());
+}
+
+/// Issue 21, items 4 and 11: a huge owner is cut in the echo and never sent; a negative
+/// duration says so.
+#[test]
+fn a_huge_owner_is_cut_in_the_echo_and_a_negative_duration_is_named() {
+    let owner = "a".repeat(10_000);
+    stopped_before_any_request(
+        &[("owner", owner.as_str())],
+        "owner",
+        "(10000 characters in all)",
+    );
+    stopped_before_any_request(&[("older-than", "-1d")], "older-than", "is negative");
+}
+
+/// Issue 21, item 11: a huge glob says which input and that it is too long.
+#[test]
+fn a_huge_glob_is_named_as_too_long() {
+    let glob = "[ab]*".repeat(24_000);
+    stopped_before_any_request(&[("tags", glob.as_str())], "tags", "is too long");
+}

@@ -257,6 +257,11 @@ fn a_cancelled_run_finishes_the_change_in_flight_and_writes_what_it_did() {
         .filter(|s| s["reason_kind"] == "cancelled")
         .count();
     assert_eq!(deleted.len() + cancelled, 20);
+    // Issue 21, item 11: an annotation says why the run exits 1.
+    assert!(
+        stdout.contains("::error title=Cancelled::the run was cancelled (SIGINT or SIGTERM)"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("Cancelled: no new change is started"),
         "{stdout}"

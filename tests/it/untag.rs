@@ -401,3 +401,35 @@ fn keep_latest_counts_untag_candidates_so_the_newest_image_keeps_its_tags() {
         ]
     );
 }
+
+#[test]
+fn the_readme_recipe_strips_tags_and_deletes_nothing() {
+    // Issue 21, item 5: `semver-range: ">=0.0.0"` keeps to images that carry a version tag.
+    let package = web()
+        .version(VersionSpec::image(100, &["pr-128", "v1.3.0"], at(0)))
+        .version(VersionSpec::image(200, &["pr-129"], at(1)))
+        .version(VersionSpec::image(300, &["v1.4.0"], at(2)));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[
+            ("tags", "pr-*"),
+            ("untag", "true"),
+            ("semver-range", ">=0.0.0"),
+        ]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.output("deleted-count"), "0");
+    assert_eq!(
+        run.output("removed-tags"),
+        format!("pr-128@{}", digest(100))
+    );
+    assert_eq!(
+        tags(&emulator),
+        [
+            (100, vec!["v1.3.0".to_string()]),
+            (200, vec!["pr-129".to_string()]),
+            (300, vec!["v1.4.0".to_string()])
+        ]
+    );
+}
