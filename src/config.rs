@@ -73,8 +73,14 @@ pub struct InputError {
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // On a command line an input is a flag (`--owner`), and the token `GITHUB_TOKEN`.
+        let named = match (crate::workflow::in_actions(), self.input) {
+            (false, "token") => "GITHUB_TOKEN".to_string(),
+            (false, input) if INPUTS.contains(&input) => format!("--{input}"),
+            (_, input) => format!("input '{input}'"),
+        };
         if self.value.is_empty() {
-            return write!(f, "input '{}': {}", self.input, self.problem);
+            return write!(f, "{named}: {}", self.problem);
         }
         // A value may be huge (a pasted file): echo its start and say how long it was.
         let count = self.value.chars().count();
@@ -84,11 +90,7 @@ impl fmt::Display for InputError {
         } else {
             String::new()
         };
-        write!(
-            f,
-            "input '{}': {} (value: '{value}'{cut})",
-            self.input, self.problem
-        )
+        write!(f, "{named}: {} (value: '{value}'{cut})", self.problem)
     }
 }
 
@@ -326,7 +328,7 @@ fn owner(env: &Environment) -> Result<String, InputError> {
         return Err(bad(
             "owner",
             "",
-            "is empty and GITHUB_REPOSITORY_OWNER is not set",
+            "is not given, and neither is GITHUB_REPOSITORY_OWNER (its default in Actions)",
         ));
     }
     // GitHub logins are at most 39 characters.

@@ -524,7 +524,10 @@ fn report(
              rest are skipped with reason \"cancelled\"; run again to finish",
         );
     }
-    let summary = report::summary(context, plan, outcomes, &outputs);
+    // On a command line the log above has the tables already: the summary (on stderr) says
+    // the rest once (SPEC §6, issue 21).
+    let on_command_line = config.records.summary_file.is_none() && !config.records.in_actions;
+    let summary = report::summary(context, plan, outcomes, &outputs, !on_command_line);
     let summary_written = match &config.records.summary_file {
         Some(path) => report::append_summary(path, &summary),
         None if !config.records.in_actions => {
@@ -541,7 +544,9 @@ fn report(
     let outputs_written = match &config.records.output_file {
         Some(path) => outputs.write_to(path),
         None => {
-            crate::workflow::out(&outputs.to_json().to_string());
+            // Piped into `head`, stdout may be closed by now: the outputs go to stderr then,
+            // never lost silently.
+            crate::workflow::out_or_stderr(&outputs.to_json().to_string());
             Ok(())
         }
     };

@@ -18,7 +18,7 @@ pub fn set_actions(on: bool) {
     ACTIONS.store(on, Ordering::Relaxed);
 }
 
-fn in_actions() -> bool {
+pub fn in_actions() -> bool {
     ACTIONS.load(Ordering::Relaxed)
 }
 
@@ -26,6 +26,22 @@ fn in_actions() -> bool {
 pub fn out(line: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{line}");
+}
+
+/// A line that must not be lost: on stdout, or on stderr with a note when stdout is closed
+/// (a command line piped into `head`).
+pub fn out_or_stderr(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(
+            stderr,
+            "(stdout was closed before the outputs were written; here they are)\n{line}"
+        );
+    }
 }
 
 /// Mask a secret obtained at run time (Actions only: on a command line this would print it).

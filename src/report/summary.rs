@@ -21,11 +21,13 @@ const LONG_REASON: usize = 80;
 const SUMMARY_LIMIT: usize = 1024 * 1024;
 
 /// The step summary in Markdown.
+/// `tables: false` leaves out the per-package tables (on a command line the log has them).
 pub fn summary(
     context: &RunContext,
     plan: &Plan,
     outcomes: &Outcomes,
     outputs: &Outputs,
+    tables: bool,
 ) -> String {
     let mut md = String::new();
     let _ = writeln!(
@@ -54,7 +56,7 @@ pub fn summary(
         outputs.failed_count
     );
     let footnotes = &mut 0;
-    for package in &plan.packages {
+    for package in plan.packages.iter().filter(|_| tables) {
         let _ = writeln!(
             md,
             "### [{}]({}) ({} versions listed, {} selected)\n",

@@ -71,6 +71,12 @@ fn a_command_line_run_prints_the_outputs_as_json_and_the_summary_on_stderr() {
     assert_eq!(outputs["deleted-count"], "2");
     assert_eq!(outputs["result"]["owner"], "acme");
     assert!(stderr.contains("## package-janitor: delete"), "{stderr}");
+    // Issue 21, item 9: the plan once on a terminal — the log's table, not the summary's too.
+    assert!(stdout.contains("fate"), "{stdout}");
+    assert!(
+        !stderr.contains("| Version | Tags |") && !stderr.contains("|---"),
+        "{stderr}"
+    );
     assert_eq!(
         emulator.active_ids("acme", PackageType::Container, "web"),
         [id(2)]
@@ -109,4 +115,46 @@ fn a_bare_boolean_flag_means_true_and_bad_flags_stop_before_any_request() {
     assert_eq!(code, 2);
     assert!(stdout.contains("unknown flag '--pakages'"), "{stdout}");
     assert_eq!(emulator.requests().len(), before);
+}
+
+/// Issue 21, item 9: on a command line the messages name flags, and outputs are never lost to a
+/// closed stdout.
+#[test]
+fn a_command_line_names_its_flags_and_keeps_the_outputs_when_stdout_closes() {
+    let (code, stdout, _) = cli(None, &["--packages", "web", "--tags", "pr-*"]);
+    assert_eq!(code, 2);
+    assert!(
+        stdout.contains("--owner: is not given, and neither is GITHUB_REPOSITORY_OWNER"),
+        "{stdout}"
+    );
+    // Piped into something that stops reading at once (`| head -0`): the JSON goes to stderr.
+    let emulator = Emulator::start(base().package(images("web", &[&["pr-1"], &["v1"]]))).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_package-janitor"))
+        .env_clear()
+        .env("GITHUB_TOKEN", PAT)
+        .env("GITHUB_API_URL", emulator.url())
+        .env("PACKAGE_JANITOR_TIME_SCALE", "1000")
+        .args([
+            "--owner",
+            "acme",
+            "--packages",
+            "web",
+            "--tags",
+            "pr-*",
+            "--dry-run",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("stdout was closed before the outputs were written"),
+        "{stderr}"
+    );
+    let json = stderr.lines().last().unwrap();
+    let outputs: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(outputs["planned-count"], "1");
 }
