@@ -16,7 +16,9 @@ use http::HeaderMap;
 use http_body_util::BodyExt;
 use octocrab::Octocrab;
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
@@ -89,7 +91,17 @@ pub struct Registry {
     challenge: OnceCell<Challenge>,
     /// The registry's own pacing: reads in flight, and the pause after a 429.
     pacer: Pacer,
+    /// Tokens asked for lately, by repository and access, reused for [`SESSION_REUSE`]: one
+    /// token request per image restored or tag removed would double the registry's work.
+    sessions: tokio::sync::Mutex<Sessions>,
 }
+
+/// Recent registry tokens by (repository, access), with when each was asked for.
+type Sessions = HashMap<(String, String), (tokio::time::Instant, Arc<Session>)>;
+
+/// How long a registry token is reused: well inside any registry token's life (ghcr.io's last
+/// minutes), so a long run never meets an expired one.
+const SESSION_REUSE: Duration = Duration::from_secs(60);
 
 /// What the registry's `/v2/` answer says about authentication.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +156,7 @@ impl Registry {
             requests: AtomicUsize::new(0),
             mask,
             challenge: OnceCell::new(),
+            sessions: tokio::sync::Mutex::new(HashMap::new()),
             pacer: Pacer::new(Limits {
                 concurrency: READS_IN_FLIGHT,
                 // No per-minute window: the registry publishes none; 429s pause instead.
@@ -312,13 +325,27 @@ impl Registry {
     }
 
     /// Exchange the GitHub token for a pull token of `owner/name` at the challenge's realm.
-    pub async fn session(&self, owner: &str, name: &str) -> Result<Session> {
-        self.session_for(owner, name, "pull").await
+    pub async fn session(&self, owner: &str, name: &str) -> Result<Arc<Session>> {
+        self.reused(owner, name, "pull").await
     }
 
     /// A token that may also push (untag's placeholders: `pull,push`, SPEC §4).
-    pub async fn push_session(&self, owner: &str, name: &str) -> Result<Session> {
-        self.session_for(owner, name, "pull,push").await
+    pub async fn push_session(&self, owner: &str, name: &str) -> Result<Arc<Session>> {
+        self.reused(owner, name, "pull,push").await
+    }
+
+    /// A token asked for less than [`SESSION_REUSE`] ago, else a new one.
+    async fn reused(&self, owner: &str, name: &str, access: &str) -> Result<Arc<Session>> {
+        let key = (format!("{owner}/{name}").to_lowercase(), access.to_string());
+        let mut sessions = self.sessions.lock().await;
+        if let Some((at, session)) = sessions.get(&key) {
+            if at.elapsed() < SESSION_REUSE {
+                return Ok(session.clone());
+            }
+        }
+        let session = Arc::new(self.session_for(owner, name, access).await?);
+        sessions.insert(key, (tokio::time::Instant::now(), session.clone()));
+        Ok(session)
     }
 
     async fn session_for(&self, owner: &str, name: &str, access: &str) -> Result<Session> {

@@ -17,15 +17,13 @@ use crate::images;
 use crate::model::{Mode, PackageVersion};
 use crate::plan::Placeholder;
 use crate::registry::Session;
-use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Takes tags off images and puts them back: the clients and one push session per package.
+/// Takes tags off images and puts them back, with the clients.
 pub struct Untagger<'a> {
     github: &'a GitHub,
     to: &'a Destination<'a>,
     images: Option<&'a Images<'a>>,
-    sessions: tokio::sync::Mutex<HashMap<String, Arc<Result<Session, String>>>>,
 }
 
 impl<'a> Untagger<'a> {
@@ -34,33 +32,20 @@ impl<'a> Untagger<'a> {
         to: &'a Destination<'a>,
         images: Option<&'a Images<'a>>,
     ) -> Untagger<'a> {
-        Untagger {
-            github,
-            to,
-            images,
-            sessions: tokio::sync::Mutex::new(HashMap::new()),
-        }
+        Untagger { github, to, images }
     }
 
-    /// A push-scoped registry session for `package`, asked for once.
-    async fn session(
-        &self,
-        package: &str,
-    ) -> Result<(&'a Images<'a>, Arc<Result<Session, String>>), String> {
+    /// The registry, and a push-scoped session for `package` (the registry reuses recent
+    /// ones).
+    async fn session(&self, package: &str) -> Result<(&'a Images<'a>, Arc<Session>), String> {
         let images = self
             .images
             .ok_or_else(|| "no container registry for this package type".to_string())?;
-        let mut sessions = self.sessions.lock().await;
-        if let Some(session) = sessions.get(package) {
-            return Ok((images, session.clone()));
-        }
         let session = images
             .registry
             .push_session(images.owner, package)
             .await
-            .map_err(|e| format!("no push token for {package}: {e:#}"));
-        let session = Arc::new(session);
-        sessions.insert(package.to_string(), session.clone());
+            .map_err(|e| format!("no push token for {package}: {e:#}"))?;
         Ok((images, session))
     }
 
@@ -69,12 +54,6 @@ impl<'a> Untagger<'a> {
         let github = self.github;
         let (images, session) = match self.session(package).await {
             Ok(found) => found,
-            Err(error) => {
-                return Outcome::Failed(format!("tag {tag} is still on {}: {error}", version.name))
-            }
-        };
-        let session = match session.as_ref() {
-            Ok(session) => session,
             Err(error) => {
                 return Outcome::Failed(format!("tag {tag} is still on {}: {error}", version.name))
             }
@@ -90,7 +69,7 @@ impl<'a> Untagger<'a> {
         let _finishing = crate::signals::Shield::up();
         let pushed = images
             .registry
-            .push(session, tag, images::PLACEHOLDER_MEDIA_TYPE, &placeholder)
+            .push(&session, tag, images::PLACEHOLDER_MEDIA_TYPE, &placeholder)
             .await;
         drop(turn);
         let moved = format!(
@@ -157,13 +136,7 @@ impl<'a> Untagger<'a> {
                 return Outcome::Failed(format!("tag {tag} was not put back on {image}: {error}"))
             }
         };
-        let session = match session.as_ref() {
-            Ok(session) => session,
-            Err(error) => {
-                return Outcome::Failed(format!("tag {tag} was not put back on {image}: {error}"))
-            }
-        };
-        let manifest = images.registry.manifest_bytes(session, image).await;
+        let manifest = images.registry.manifest_bytes(&session, image).await;
         let (media_type, bytes) = match manifest {
             Ok(read) => read,
             Err(error) => {
@@ -180,7 +153,7 @@ impl<'a> Untagger<'a> {
         let _finishing = crate::signals::Shield::up();
         let pushed = images
             .registry
-            .push(session, tag, &media_type, &bytes)
+            .push(&session, tag, &media_type, &bytes)
             .await;
         drop(turn);
         match pushed {

@@ -187,3 +187,29 @@ fn a_repair_needs_write_packages_and_says_so_before_any_change() {
     );
     assert!(emulator.requests().iter().all(|r| r.method == "GET"));
 }
+
+#[test]
+fn a_restore_of_several_images_asks_the_registry_for_one_token() {
+    // Two multi-arch images deleted whole by a cleanup; restoring both reads each restored
+    // index for its parts under one pull token, not one per image.
+    let package = web()
+        .multi_arch(100, &["v1"], PLATFORMS, true, at(0))
+        .multi_arch(200, &["v2"], PLATFORMS, true, at(5))
+        .multi_arch(300, &["v3"], PLATFORMS, true, at(9));
+    let package = deleted(
+        package,
+        &[100, 101, 102, 103, 104, 200, 201, 202, 203, 204],
+        1,
+    );
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(&emulator, &acme(&[("mode", "restore"), ("tags", "v1,v2")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.output("restored-count"), "10", "{}", run.stdout);
+    let tokens = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/token")
+        .count();
+    assert_eq!(tokens, 1, "{}", log_lines(&emulator.requests()).join("\n"));
+    assert!(resolves(&emulator, "v1") && resolves(&emulator, "v2"));
+}

@@ -183,6 +183,35 @@ fn max_changes_counts_each_removed_tag() {
 }
 
 #[test]
+fn one_push_token_serves_every_tag_removed_from_a_package() {
+    // Three tags off three images of one package: the registry token is asked for once per
+    // access (pull for the reads, pull,push for the untags), not once per tag.
+    let package = web()
+        .version(VersionSpec::image(100, &["pr-1", "v1"], at(0)))
+        .version(VersionSpec::image(200, &["pr-2", "v2"], at(1)))
+        .version(VersionSpec::image(300, &["pr-3", "v3"], at(2)));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[("tags", "pr-*"), ("untag", "true"), ("min-versions", "0")]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.output("removed-tags-count"), "3", "{}", run.stdout);
+    let tokens: Vec<String> = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/token")
+        .map(|r| r.query.clone())
+        .collect();
+    assert_eq!(
+        tokens.iter().filter(|q| q.contains("push")).count(),
+        1,
+        "{tokens:?}"
+    );
+    assert!(tokens.len() <= 2, "{tokens:?}");
+}
+
+#[test]
 fn a_placeholder_left_by_an_interrupted_run_is_deleted_by_the_next() {
     // Version 300 is a placeholder an interrupted run pushed under pr-9 to take it off 200:
     // newest, single-tag, named by the digest of the placeholder's exact bytes (SPEC §4).
