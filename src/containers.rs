@@ -311,6 +311,8 @@ pub async fn restore_parts(
             .map(|(_, e)| e.version.name.clone()),
     );
     let mut problems: Vec<String> = Vec::new();
+    // Parts GitHub refused or failed to restore, and parts past its 30 days.
+    let (mut failed, mut gone): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
     // (version restored, whether its manifest may list children)
     let mut queue: Vec<(PackageVersion, bool)> = vec![(change.version.clone(), true)];
     while let Some((restored, may_be_index)) = queue.pop() {
@@ -335,19 +337,31 @@ pub async fn restore_parts(
                 .collect();
         for part in parts {
             in_plan.insert(part.name.clone());
-            let outcome = match github
-                .change_version(to.route, to.package_type, package, part.id, Mode::Restore)
-                .await
-            {
-                Ok(Ok(())) => Outcome::Changed(None),
-                Ok(Err(e)) => Outcome::Failed(e.to_string()),
-                Err(e) => Outcome::Failed(format!("{e:#}")),
+            let restorable = part
+                .deleted_at
+                .is_none_or(|at| chrono::Utc::now() - at <= RESTORABLE);
+            let outcome = if !restorable {
+                // GitHub would refuse it: no request is spent on it (as a repair does).
+                gone.push(part.id);
+                Outcome::Failed(
+                    "deleted more than 30 days ago: GitHub restores a version only within 30 \
+                     days of its deletion"
+                        .into(),
+                )
+            } else {
+                match github
+                    .change_version(to.route, to.package_type, package, part.id, Mode::Restore)
+                    .await
+                {
+                    Ok(Ok(())) => Outcome::Changed(None),
+                    Ok(Err(e)) => Outcome::Failed(e.to_string()),
+                    Err(e) => Outcome::Failed(format!("{e:#}")),
+                }
             };
-            if let Outcome::Failed(why) = &outcome {
-                problems.push(format!(
-                    "part {} ({}) not restored: {why}",
-                    part.id, part.name
-                ));
+            if matches!(outcome, Outcome::Failed(_)) {
+                if restorable {
+                    failed.push(part.id);
+                }
             } else {
                 let nested = children.iter().any(|c| c.digest == part.name && c.is_index);
                 queue.push((part.clone(), nested));
@@ -364,7 +378,34 @@ pub async fn restore_parts(
             ));
         }
     }
-    (!problems.is_empty()).then(|| incomplete(&image, &problems.join("; ")))
+    let ids = |ids: &[u64]| {
+        let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+        let s = if ids.len() == 1 { "" } else { "s" };
+        format!("part{s} {}", ids.join(", "))
+    };
+    if !failed.is_empty() {
+        problems.push(format!(
+            "{} not restored (their rows say why)",
+            ids(&failed)
+        ));
+    }
+    if !gone.is_empty() {
+        problems.push(format!(
+            "{} deleted more than 30 days ago, gone for good",
+            ids(&gone)
+        ));
+    }
+    let again = problems.len() > usize::from(!gone.is_empty());
+    (!problems.is_empty()).then(|| {
+        let what = problems.join("; ");
+        if again {
+            incomplete(&image, &what)
+        } else {
+            Outcome::Incomplete(format!(
+                "{image} was restored, but not whole: {what}; no restore can complete it"
+            ))
+        }
+    })
 }
 
 /// A restored image that did not come back whole: a failure that names it (SPEC §4).

@@ -23,6 +23,8 @@ pub struct Outputs {
     pub restored_ids: Vec<u64>,
     pub skipped_count: usize,
     pub failed_count: usize,
+    /// Of the failures, images restored without all their parts (also in `restored_count`).
+    pub not_whole: usize,
     /// `untag`: the tags removed, as `TAG@DIGEST` (the digest the tag pointed to).
     pub removed_tags: Vec<String>,
     /// Restore: the tags put back on their images, as `TAG@DIGEST`.
@@ -86,9 +88,19 @@ impl Outputs {
             restored_ids,
             skipped_count: counts.skipped,
             failed_count: counts.failed,
+            not_whole: counts.not_whole,
             removed_tags: counts.removed_tags,
             restored_tags: counts.restored_tags,
             result,
+        }
+    }
+
+    /// `5 failed`, or `5 failed (1 restored but not whole)`: an image counted both as
+    /// restored and as failed says so, so the totals add up.
+    pub fn failed_words(&self) -> String {
+        match self.not_whole {
+            0 => format!("{} failed", self.failed_count),
+            n => format!("{} failed ({n} restored but not whole)", self.failed_count),
         }
     }
 
@@ -165,6 +177,7 @@ struct Counts {
     changed_ids: Vec<u64>,
     skipped: usize,
     failed: usize,
+    not_whole: usize,
     removed_tags: Vec<String>,
     restored_tags: Vec<String>,
 }
@@ -233,6 +246,7 @@ fn package_json(package: &PackagePlan, outcomes: &Outcomes, counts: &mut Counts)
             }
             Fate::Incomplete(message) => {
                 counts.failed += 1;
+                counts.not_whole += 1;
                 counts.changed_ids.push(entry.version.id);
                 let mut v = version_json(&entry.version);
                 v["message"] = json!(message);

@@ -45,7 +45,7 @@ pub fn summary(
     }
     let _ = writeln!(
         md,
-        "Owner **{}** ({}), package type `{}`: {} planned, {} {}, {} skipped, {} failed.\n",
+        "Owner **{}** ({}), package type `{}`: {} planned, {} {}, {} skipped, {}.\n",
         context.owner,
         context.owner_kind,
         context.package_type,
@@ -53,7 +53,7 @@ pub fn summary(
         outputs.deleted_count + outputs.restored_count,
         fate_words(&Fate::Changed(None), context).0,
         outputs.skipped_count,
-        outputs.failed_count
+        outputs.failed_words()
     );
     let footnotes = &mut 0;
     for package in plan.packages.iter().filter(|_| tables) {

@@ -45,7 +45,7 @@ pub fn totals(context: &RunContext, outputs: &Outputs) -> String {
         n => format!(", {n} tags removed"),
     };
     format!(
-        "{}: {} planned, {} {}, {} skipped, {} failed{removed}",
+        "{}: {} planned, {} {}, {} skipped, {}{removed}",
         match (&context.held, context.dry_run) {
             (Some(_), _) => "Held",
             (None, true) => "Dry run",
@@ -58,7 +58,7 @@ pub fn totals(context: &RunContext, outputs: &Outputs) -> String {
             Mode::Restore | Mode::Repair => "restored",
         },
         outputs.skipped_count,
-        outputs.failed_count
+        outputs.failed_words()
     )
 }
 

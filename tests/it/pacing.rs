@@ -28,6 +28,24 @@ fn deletes(requests: &[LoggedRequest]) -> Vec<&LoggedRequest> {
     requests.iter().filter(|r| r.method == "DELETE").collect()
 }
 
+/// SIGTERM to `child`, as a cancelled workflow sends, once the emulator's log shows `seen`
+/// (waited for in real time, bounded: a busy machine only makes the signal later).
+fn terminate_once(
+    child: &std::process::Child,
+    emulator: &Emulator,
+    seen: impl Fn(&[LoggedRequest]) -> bool,
+) {
+    let waited = std::time::Instant::now();
+    while !seen(&emulator.requests()) && waited.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+}
+
 #[test]
 fn mutations_go_one_at_a_time_a_second_apart_by_default_and_meet_no_limit() {
     let emulator = Emulator::start(base().package(pull_requests(6))).unwrap();
@@ -177,6 +195,17 @@ fn max_duration_starts_no_change_past_it_and_leaves_a_clean_report() {
         "{}",
         run.stdout
     );
+    // Issue 18, item 7: the last progress line of a stopped run promises no time left.
+    let last = run
+        .stdout
+        .lines()
+        .rfind(|l| l.starts_with("Progress: "))
+        .unwrap_or_default();
+    assert!(
+        last.ends_with("changes; the run stopped before the rest"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -223,16 +252,8 @@ fn a_cancelled_run_finishes_the_change_in_flight_and_writes_what_it_did() {
         command.env(format!("INPUT_{}", name.to_uppercase()), value);
     }
     let child = command.spawn().unwrap();
-    // Once the first deletion has reached GitHub, SIGTERM, as a cancelled workflow sends.
-    let waited = std::time::Instant::now();
-    while deletes(&emulator.requests()).is_empty() && waited.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    // Once the first deletion has reached GitHub.
+    terminate_once(&child, &emulator, |log| !deletes(log).is_empty());
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
@@ -268,6 +289,98 @@ fn a_cancelled_run_finishes_the_change_in_flight_and_writes_what_it_did() {
     );
     let summary = std::fs::read_to_string(&summary).unwrap();
     assert!(summary.contains("### Undo"), "{summary}");
+}
+
+#[test]
+fn a_cancel_during_the_listing_changes_nothing_and_says_so_with_exit_2() {
+    // Issue 18, item 7: a cancel before the plan exists promised outputs and wrote none.
+    // Four pages of versions, each answer two real seconds late: once the first page is in
+    // the log, the signal lands while a later page is awaited (a busy machine only makes it
+    // land earlier in the listing, never after it).
+    let emulator = Emulator::start(base().package(pull_requests(350))).unwrap();
+    emulator.set_faults(Faults {
+        latency_ms: 2000,
+        ..Faults::default()
+    });
+    let (mut command, dir) = janitor_command(&emulator, &acme(&[("tags", "pr-*")]));
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    terminate_once(&child, &emulator, |log| {
+        log.iter().any(|r| r.path.ends_with("/web/versions"))
+    });
+    let run = finished(&child.wait_with_output().unwrap(), &dir);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert_eq!(deletes(&emulator.requests()).len(), 0);
+    assert!(
+        run.stdout
+            .contains("the run was cancelled (SIGINT or SIGTERM)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Nothing was changed."),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("a run cancelled before its plan exists changes nothing"),
+        "{}",
+        run.stdout
+    );
+    // No output promises a change; the summary says why the run stopped.
+    assert!(run
+        .outputs
+        .get("deleted-ids")
+        .is_none_or(|ids| ids.is_empty()));
+    assert!(run.summary.contains("cancelled"), "{}", run.summary);
+}
+
+#[test]
+fn a_cancel_ends_a_backoff_at_once() {
+    // Issue 18, item 7: backoff sleeps ignored a cancel. GitHub asks for ten minutes of quiet
+    // after the second DELETE (real time); a SIGTERM during that wait ends the run without
+    // waiting it out, with the first deletion reported and the rest cancelled.
+    let emulator = Emulator::start(base().package(pull_requests(5))).unwrap();
+    emulator.set_faults(Faults {
+        time_scale: 1.0,
+        min_mutation_spacing_ms: Some(3_600_000),
+        secondary_retry_after: true,
+        retry_after: Some("600".into()),
+        ..Faults::default()
+    });
+    let (mut command, dir) = janitor_command(&emulator, &acme(&[("tags", "pr-*")]));
+    command
+        .env("PACKAGE_JANITOR_TIME_SCALE", "1")
+        .env("INPUT_MUTATIONS-PER-MINUTE", "180")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    terminate_once(&child, &emulator, |log| {
+        log.iter().any(|r| r.fault == Some("secondary-limit"))
+    });
+    let signalled = std::time::Instant::now();
+    // Far inside the ten minutes asked for, however busy the machine.
+    while child.try_wait().unwrap().is_none() && signalled.elapsed() < Duration::from_secs(240) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if child.try_wait().unwrap().is_none() {
+        let _ = child.kill();
+        panic!("the run still waited out the backoff 240 s after the signal");
+    }
+    let run = finished(&child.wait_with_output().unwrap(), &dir);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.ids("deleted-ids"), [id(0)]);
+    assert_eq!(deletes(&emulator.requests()).len(), 2);
+    let cancelled = run.result()["packages"][0]["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["reason_kind"] == "cancelled")
+        .count();
+    assert_eq!(cancelled, 4, "{}", run.stdout);
 }
 
 #[test]

@@ -213,3 +213,35 @@ fn a_restore_of_several_images_asks_the_registry_for_one_token() {
     assert_eq!(tokens, 1, "{}", log_lines(&emulator.requests()).join("\n"));
     assert!(resolves(&emulator, "v1") && resolves(&emulator, "v2"));
 }
+
+#[test]
+fn an_index_restored_without_its_parts_is_counted_as_failed() {
+    // Issue 18, item 8: the index came back, its platform images (deleted 40 days ago) could
+    // not; the run said "0 failed" while exiting 1.
+    let package = web().multi_arch(100, &["v1"], PLATFORMS, true, at(0));
+    let package = deleted(deleted(package, &[100], 1), &[101, 102, 103, 104], 40);
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(&emulator, &acme(&[("mode", "restore"), ("tags", "v1")]));
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.ids("restored-ids"), [100]);
+    // The four parts and the image they leave broken; no restore is asked of a part past
+    // GitHub's 30 days, and the run does not promise that running again would help.
+    assert_eq!(run.output("failed-count"), "5", "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "Done: 5 planned, 1 restored, 0 skipped, 5 failed (1 restored but not whole)"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(count(&emulator.requests(), "POST"), 1);
+    assert!(
+        run.stdout.contains(
+            "was restored, but not whole: parts 104, 103, 102, 101 deleted more than 30 days ago, \
+             gone for good; no restore can complete it"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!resolves(&emulator, "v1"));
+}

@@ -118,6 +118,23 @@ fn a_multi_arch_index_loses_its_pr_tag_and_keeps_every_child() {
     let active: Vec<u64> = tags(&emulator).iter().map(|(id, _)| *id).collect();
     assert_eq!(active, [100, 101, 102, 103, 104, 200]);
     assert_eq!(tags(&emulator)[0].1, ["v2.0.0"]);
+    // Issue 18, item 8: no manifest is downloaded twice (the index was read for the plan and
+    // again for the untag).
+    let mut gets: Vec<String> = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/manifests/"))
+        .map(|r| r.path.clone())
+        .collect();
+    let all = gets.len();
+    gets.sort();
+    gets.dedup();
+    assert_eq!(
+        gets.len(),
+        all,
+        "{}",
+        log_lines(&emulator.requests()).join("\n")
+    );
     // Still pullable by its other tag, every platform image and attestation with it.
     assert!(crate::images::resolves(&emulator, "v2.0.0"));
     assert!(!crate::images::resolves(&emulator, "pr-7"));
