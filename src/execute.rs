@@ -589,11 +589,17 @@ async fn change_version(github: &GitHub, to: &Destination<'_>, change: &Change<'
 /// longer than the run may take, the run was cancelled or `max-duration` passed while it
 /// waited for its turn.
 pub fn stopped_outcome(error: &anyhow::Error) -> Option<Outcome> {
-    Some(match error.downcast_ref::<Stopped>()? {
-        Stopped::RateLimited { resets_at, .. } => Outcome::Deferred(resets_at.clone()),
-        Stopped::Cancelled => Outcome::Cancelled,
-        Stopped::OutOfTime => Outcome::OutOfTime,
-    })
+    error.downcast_ref::<Stopped>().map(Outcome::from)
+}
+
+impl From<&Stopped> for Outcome {
+    fn from(stopped: &Stopped) -> Outcome {
+        match stopped {
+            Stopped::RateLimited { resets_at, .. } => Outcome::Deferred(resets_at.clone()),
+            Stopped::Cancelled => Outcome::Cancelled,
+            Stopped::OutOfTime => Outcome::OutOfTime,
+        }
+    }
 }
 
 #[cfg(test)]

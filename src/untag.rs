@@ -64,7 +64,7 @@ impl<'a> Untagger<'a> {
         // change is finished whatever a cancellation or max-duration says.
         let turn = match github.mutation_turn().await {
             Ok(turn) => turn,
-            Err(not_started) => return not_started,
+            Err(stopped) => return Outcome::from(&stopped),
         };
         let _finishing = crate::signals::Shield::up();
         let pushed = images
@@ -148,7 +148,7 @@ impl<'a> Untagger<'a> {
         };
         let turn = match self.github.mutation_turn().await {
             Ok(turn) => turn,
-            Err(not_started) => return not_started,
+            Err(stopped) => return Outcome::from(&stopped),
         };
         let _finishing = crate::signals::Shield::up();
         let pushed = images

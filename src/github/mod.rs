@@ -424,21 +424,18 @@ impl GitHub {
     }
 
     /// A mutation's turn for a request sent elsewhere (a registry push): one at a time and
-    /// spaced with the REST mutations; `Err` with the outcome when none may start.
-    pub async fn mutation_turn(
-        &self,
-    ) -> Result<crate::limits::Admission<'_>, crate::execute::Outcome> {
-        use crate::execute::Outcome;
+    /// spaced with the REST mutations; `Err` with why none may start.
+    pub async fn mutation_turn(&self) -> Result<crate::limits::Admission<'_>, Stopped> {
         let turn = self
             .pacer
             .admit(crate::limits::MUTATION_POINTS, true)
             .await
-            .ok_or(Outcome::Cancelled)?;
+            .ok_or(Stopped::Cancelled)?;
         if self.out_of_time() {
-            return Err(Outcome::OutOfTime);
+            return Err(Stopped::OutOfTime);
         }
-        if let Some(Stopped::RateLimited { resets_at, .. }) = self.stopped() {
-            return Err(Outcome::Deferred(resets_at));
+        if let Some(limited @ Stopped::RateLimited { .. }) = self.stopped() {
+            return Err(limited);
         }
         Ok(turn)
     }
