@@ -91,6 +91,7 @@ pub async fn complete(
     now: chrono::DateTime<chrono::Utc>,
 ) {
     let mut broken = Vec::new();
+    let mut examined_count = 0;
     for ((package, deleted), active) in plan.packages.iter_mut().zip(deleted).zip(active) {
         // GitHub restores a version within 30 days of its deletion: older ones are gone for
         // good, and no restore is asked of them.
@@ -110,6 +111,7 @@ pub async fn complete(
         }
         let manifests = read_with_nested(images, &package.package, &examined, active).await;
         if policy.mode == Mode::Repair {
+            examined_count += examined.len();
             let standing: BTreeSet<&str> =
                 active.versions.iter().map(|v| v.name.as_str()).collect();
             let gone: std::collections::HashMap<&str, u64> = deleted
@@ -154,6 +156,7 @@ pub async fn complete(
             .sort_by(|a, b| PackageVersion::newer_first(&a.version, &b.version));
     }
     plan.broken = broken;
+    plan.examined = examined_count;
 }
 
 /// How long GitHub keeps a deleted version restorable (facts file, "Refusals").

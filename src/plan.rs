@@ -234,6 +234,8 @@ pub struct Plan {
     pub missing_ids: Vec<u64>,
     /// `mode: repair`: the examined images that lack parts.
     pub broken: Vec<BrokenImage>,
+    /// `mode: repair`: how many images were examined.
+    pub examined: usize,
 }
 
 /// `mode: repair`: an examined image index that lacks parts (SPEC §4).
@@ -331,6 +333,7 @@ pub fn plan(listings: &[PackageListing], policy: &Policy, now: DateTime<Utc>) ->
         packages,
         missing_ids,
         broken: Vec::new(),
+        examined: 0,
     }
 }
 
@@ -355,6 +358,7 @@ pub fn plan_whole_packages(packages: Vec<(PackageVersion, usize)>) -> Plan {
             .collect(),
         missing_ids: Vec::new(),
         broken: Vec::new(),
+        examined: 0,
     }
 }
 

@@ -212,6 +212,7 @@ async fn list_and_plan(
                 .collect(),
             missing_ids: Vec::new(),
             broken: Vec::new(),
+            examined: 0,
         },
         _ => plan_with_placeholders(&listings, active, &config.policy, now, log),
     };
@@ -454,6 +455,9 @@ fn report(
     log: &mut Log,
 ) -> bool {
     tables(context, plan, outcomes, now, log);
+    if context.mode == Mode::Repair && plan.broken.is_empty() {
+        log.info(&report::examined_words(plan));
+    }
     for image in &plan.broken {
         let (name, parts) = (report::image_words(image), report::missing_words(image));
         let what = format!("{}: {name} lacks {parts}", image.package);

@@ -28,6 +28,18 @@ pub fn repaired(image: &BrokenImage, outcomes: &Outcomes) -> bool {
     })
 }
 
+/// A repair that found nothing broken says how much it looked at: `Examined 3 images: each
+/// is whole (every part it lists is an active version).`
+pub fn examined_words(plan: &Plan) -> String {
+    match plan.examined {
+        0 => "Examined no image: no tagged image matched the selectors.".into(),
+        1 => "Examined 1 image: it is whole (every part it lists is an active version).".into(),
+        n => format!(
+            "Examined {n} images: each is whole (every part it lists is an active version)."
+        ),
+    }
+}
+
 /// The examined images that stay broken (exit 1).
 pub fn unrepaired<'a>(plan: &'a Plan, outcomes: &Outcomes) -> Vec<&'a BrokenImage> {
     plan.broken

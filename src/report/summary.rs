@@ -76,6 +76,8 @@ pub fn summary(
     }
     if !plan.broken.is_empty() {
         md.push_str(&broken_images(context, plan, outcomes));
+    } else if context.mode == crate::model::Mode::Repair {
+        let _ = writeln!(md, "{}\n", super::examined_words(plan));
     }
     if !plan.missing_ids.is_empty() {
         let _ = writeln!(

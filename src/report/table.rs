@@ -69,6 +69,9 @@ pub fn plan_table(
     outcomes: &Outcomes,
     now: DateTime<Utc>,
 ) -> String {
+    if package.entries.is_empty() {
+        return "Nothing selected.\n".into();
+    }
     let header = ["id", "version", "tags", "age", "fate", "reason"].map(String::from);
     let mut rows = vec![header];
     for entry in &package.entries {

@@ -68,6 +68,15 @@ fn a_dry_run_is_a_health_check_and_a_repair_brings_the_parts_back() {
     let again = janitor(&emulator, &acme(&[("mode", "repair"), ("dry-run", "true")]));
     assert_eq!(again.code, 0, "{}", again.stdout);
     assert_eq!(again.output("planned-count"), "0");
+    // A health check that passes says what it looked at, in the log and the summary.
+    let healthy = "Examined 2 images: each is whole (every part it lists is an active version).";
+    assert!(again.stdout.contains(healthy), "{}", again.stdout);
+    assert!(again.summary.contains(healthy), "{}", again.summary);
+    assert!(
+        again.stdout.contains("Nothing selected."),
+        "{}",
+        again.stdout
+    );
 }
 
 #[test]
