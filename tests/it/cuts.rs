@@ -6,6 +6,7 @@
 //! deleted while an image listing it stood (the emulator checks at every DELETE), every image
 //! that stands still has its parts, and the outputs say exactly what the emulator saw change.
 //! Then the same inputs again finish the job: the package ends as an uncut run leaves it.
+//! The same holds for a run the primary budget stops, whatever the budget.
 
 use crate::util::*;
 use gh_emulator::scenario::{digest, PackageSpec, PackageType, VersionSpec};
@@ -303,6 +304,52 @@ fn a_restore_cut_at_any_mutation_is_completed_by_running_it_again() {
             assert_eq!(broken(&emulator), Vec::<String>::new(), "{case}");
         }
     }
+}
+
+#[test]
+fn a_run_cut_by_the_primary_budget_breaks_no_image_and_is_finished_by_the_next() {
+    // The budget stops a run between changes, wherever it runs out: with each hourly budget
+    // from what the preflight alone needs to more than the whole cleanup takes, no image is
+    // left broken, the outputs say what changed, and a run with a fresh budget finishes.
+    let reference = Emulator::start(base().package(package())).unwrap();
+    assert_eq!(janitor(&reference, &inputs()).code, 0);
+    let finished = active(&reference);
+    let whole = rest(&reference.requests()).len() as u64;
+    let mut partial = 0;
+    for budget in 2..=whole + 2 {
+        let case = format!("a budget of {budget} requests an hour");
+        let emulator = Emulator::start(base().package(package())).unwrap();
+        emulator.set_faults(Faults {
+            primary_limit: Some(budget),
+            ..Faults::default()
+        });
+        let before = active(&emulator);
+        let run = janitor(&emulator, &inputs());
+        assert!(run.code == 0 || run.code == 2, "{case}\n{}", run.stdout);
+        let after = active(&emulator);
+        assert_eq!(emulator.state().violations, Vec::<String>::new(), "{case}");
+        assert_eq!(broken(&emulator), Vec::<String>::new(), "{case}");
+        if run.code == 0 {
+            check_records(&run, &before, &after, &case);
+            partial += usize::from(after != before && after != finished);
+        } else {
+            assert_eq!(after, before, "{case}: exit 2 changed something");
+        }
+        // Never the primary limit itself: the run keeps its reserve.
+        assert!(
+            emulator
+                .requests()
+                .iter()
+                .all(|r| r.fault != Some("primary-limit")),
+            "{case}"
+        );
+        emulator.set_faults(Faults::default());
+        let again = janitor(&emulator, &inputs());
+        assert_eq!(again.code, 0, "{case}, run again\n{}", again.stdout);
+        assert_eq!(active(&emulator), finished, "{case}, run again");
+    }
+    // The budget did cut runs midway, not only before or after everything.
+    assert!(partial >= 3, "{partial} runs were cut midway");
 }
 
 #[test]
