@@ -6,7 +6,7 @@
 //! deleted while an image listing it stood (the emulator checks at every DELETE), every image
 //! that stands still has its parts, and the outputs say exactly what the emulator saw change.
 //! Then the same inputs again finish the job: the package ends as an uncut run leaves it.
-//! The same holds for a run the primary budget stops, whatever the budget.
+//! The same holds for a run the primary budget or `max-duration` stops, wherever it stops.
 
 use crate::util::*;
 use gh_emulator::scenario::{digest, PackageSpec, PackageType, VersionSpec};
@@ -350,6 +350,38 @@ fn a_run_cut_by_the_primary_budget_breaks_no_image_and_is_finished_by_the_next()
     }
     // The budget did cut runs midway, not only before or after everything.
     assert!(partial >= 3, "{partial} runs were cut midway");
+}
+
+#[test]
+fn a_run_cut_by_max_duration_breaks_no_image_and_is_finished_by_the_next() {
+    // Mutations a second apart (at ten times real speed): `max-duration` stops the run between
+    // changes after a number of them that depends on the machine's speed; whatever that number,
+    // no image is left broken, the outputs say what changed, and a second run finishes.
+    let reference = Emulator::start(base().package(package())).unwrap();
+    assert_eq!(janitor(&reference, &inputs()).code, 0);
+    let finished = active(&reference);
+    for seconds in [1, 2, 4, 6, 8, 10] {
+        let case = format!("max-duration {seconds}s");
+        let emulator = Emulator::start(base().package(package())).unwrap();
+        emulator.set_faults(Faults {
+            time_scale: 10.0,
+            ..Faults::default()
+        });
+        let before = active(&emulator);
+        let limit = format!("{seconds}s");
+        let mut cut = inputs();
+        cut.push(("max-duration", &limit));
+        let run = janitor_with(&emulator, &cut, &[("PACKAGE_JANITOR_TIME_SCALE", "10")]);
+        assert_eq!(run.code, 0, "{case}\n{}", run.stdout);
+        let after = active(&emulator);
+        assert_eq!(emulator.state().violations, Vec::<String>::new(), "{case}");
+        assert_eq!(broken(&emulator), Vec::<String>::new(), "{case}");
+        check_records(&run, &before, &after, &case);
+        emulator.set_faults(Faults::default());
+        let again = janitor(&emulator, &inputs());
+        assert_eq!(again.code, 0, "{case}, run again\n{}", again.stdout);
+        assert_eq!(active(&emulator), finished, "{case}, run again");
+    }
 }
 
 #[test]
