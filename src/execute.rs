@@ -217,7 +217,9 @@ pub async fn execute(
 ) -> Executed {
     let changes = changes(plan);
     let mut done = Executed::default();
-    let affordable = defer_unaffordable(github, &changes, log);
+    let images_restored = images.is_some() && to.mode.restores();
+    let costs = costs(plan, &changes, deleted, images_restored);
+    let affordable = defer_unaffordable(github, &costs, log);
     let mut progress = Progress::new(github, changes.len());
     let untag = crate::untag::Untagger::new(github, to, images);
     let mut stop: Option<Outcome> = None;
@@ -395,18 +397,48 @@ fn combine(previous: Outcome, next: Outcome) -> Outcome {
     }
 }
 
+/// What each change costs against the primary budget: its own requests and, for a restored
+/// container image, the parts it will likely bring back in the same change
+/// ([`crate::images::likely_parts`]), so that a budget stop falls between images.
+fn costs(
+    plan: &Plan,
+    changes: &[Change<'_>],
+    deleted: &[PackageListing],
+    images_restored: bool,
+) -> Vec<u64> {
+    let mut parts: BTreeMap<(&str, u64), u64> = BTreeMap::new();
+    if images_restored {
+        for package in &plan.packages {
+            let Some(listing) = deleted.iter().find(|l| l.name == package.package) else {
+                continue;
+            };
+            let roots: Vec<&PackageVersion> = changes
+                .iter()
+                .filter(|c| c.package == package.package && c.kind == Kind::Version)
+                .map(|c| c.version)
+                .collect();
+            let in_plan: BTreeSet<u64> = package.entries.iter().map(|e| e.version.id).collect();
+            let likely = crate::images::likely_parts(&roots, &listing.versions, &in_plan);
+            parts.extend(
+                likely
+                    .into_iter()
+                    .map(|(id, n)| ((package.package.as_str(), id), n)),
+            );
+        }
+    }
+    changes
+        .iter()
+        .map(|c| c.cost() + parts.get(&(c.package, c.version.id)).copied().unwrap_or(0))
+        .collect()
+}
+
 /// When GitHub's primary budget cannot cover every change, the most valuable ones (first in
 /// `changes`) go and the rest are deferred to a later run, with a notice: how many go and
 /// when the budget resets.
-fn defer_unaffordable(
-    github: &GitHub,
-    changes: &[Change<'_>],
-    log: &Log,
-) -> Option<(usize, String)> {
+fn defer_unaffordable(github: &GitHub, costs: &[u64], log: &Log) -> Option<(usize, String)> {
     let budget = github.budget()?;
-    let costs: Vec<u64> = changes.iter().map(Change::cost).collect();
-    let now = affordable(budget.remaining, &costs);
-    if now == changes.len() {
+    let now = affordable(budget.remaining, costs);
+    if now == costs.len() {
         return None;
     }
     let resets = budget.resets_at();
@@ -416,8 +448,8 @@ fn defer_unaffordable(
             "GitHub's budget ({} requests left) covers {now} of {} changes; the other {} are \
              left for a later run after the budget resets at {resets}",
             budget.remaining,
-            changes.len(),
-            changes.len() - now
+            costs.len(),
+            costs.len() - now
         ),
     );
     Some((now, resets))

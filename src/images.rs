@@ -498,6 +498,57 @@ pub fn possible_parts(plan: &PackagePlan, deleted: &[PackageVersion]) -> usize {
         .count()
 }
 
+/// How long after (or before) an image's deletion its parts are taken to have been deleted
+/// with it, when a restore estimates what it will cost.
+pub const DELETED_TOGETHER: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// The parts a restore of each of `roots` will likely bring back, by root id, for the primary
+/// budget (SPEC §5: the budget stops a run between changes, and a restored image's parts are
+/// in its change). An estimate, since a deleted manifest cannot be read: the deleted
+/// referrers of its digest, and each deleted untagged version not in the plan that was
+/// deleted within [`DELETED_TOGETHER`] of a root, counted once, for the root deleted nearest
+/// to it in time (a cleanup deletes an image's parts in one go, next to the image).
+pub fn likely_parts(
+    roots: &[&PackageVersion],
+    deleted: &[PackageVersion],
+    in_plan: &BTreeSet<u64>,
+) -> BTreeMap<u64, u64> {
+    let mut parts: BTreeMap<u64, u64> = roots.iter().map(|r| (r.id, 0)).collect();
+    let mut by_time: Vec<(chrono::DateTime<chrono::Utc>, u64)> = roots
+        .iter()
+        .filter_map(|r| Some((r.deleted_at?, r.id)))
+        .collect();
+    by_time.sort();
+    let by_digest: BTreeMap<&str, u64> = roots.iter().map(|r| (r.name.as_str(), r.id)).collect();
+    let candidates = deleted
+        .iter()
+        .filter(|v| !in_plan.contains(&v.id) && may_be_part(v));
+    for version in candidates {
+        let root = if version.tags.is_empty() {
+            version.deleted_at.and_then(|at| {
+                let next = by_time.partition_point(|(t, _)| *t < at);
+                let near = [next.checked_sub(1), Some(next)];
+                near.into_iter()
+                    .flatten()
+                    .filter_map(|i| by_time.get(i))
+                    .map(|(t, id)| ((*t - at).abs(), *id))
+                    .filter(|(gap, _)| *gap <= DELETED_TOGETHER)
+                    .min()
+                    .map(|(_, id)| id)
+            })
+        } else {
+            version
+                .tags
+                .iter()
+                .find_map(|t| by_digest.get(referred_digest(t)?.as_str()).copied())
+        };
+        if let Some(root) = root {
+            *parts.entry(root).or_default() += 1;
+        }
+    }
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -849,5 +900,33 @@ mod tests {
         );
         assert_eq!(referred_digest("sha256-abc.sig"), None);
         assert_eq!(referred_digest("v1"), None);
+    }
+
+    #[test]
+    fn likely_parts_counts_each_deleted_part_once_for_the_image_deleted_nearest_to_it() {
+        let deleted_at = |mut v: PackageVersion, minutes: i64| {
+            v.deleted_at = Some(Utc.timestamp_opt(1_800_000_000 + minutes * 60, 0).unwrap());
+            v
+        };
+        let a = deleted_at(version(1, &["a"]), 0);
+        let b = deleted_at(version(2, &["b"]), 5);
+        let signature = format!("sha256-{}.sig", &digest(2)[7..]);
+        let deleted = vec![
+            a.clone(),
+            b.clone(),
+            deleted_at(version(10, &[]), 1),            // nearest a
+            deleted_at(version(11, &[]), 4),            // nearest b
+            deleted_at(version(12, &[]), 6),            // nearest b
+            deleted_at(version(13, &[]), 40),           // deleted with neither
+            deleted_at(version(14, &[]), 0),            // in the plan already
+            deleted_at(version(15, &[&signature]), 90), // b's signature, whenever deleted
+            deleted_at(version(16, &["v1"]), 0),        // a tag of its own: never a part
+        ];
+        let in_plan: BTreeSet<u64> = [1, 2, 14].into();
+        let parts = likely_parts(&[&a, &b], &deleted, &in_plan);
+        assert_eq!(parts, BTreeMap::from([(1, 1), (2, 3)]));
+        // The window: nothing deleted more than ten minutes from any image counts.
+        let alone = likely_parts(&[&a], &deleted[5..6], &in_plan);
+        assert_eq!(alone, BTreeMap::from([(1, 0)]));
     }
 }

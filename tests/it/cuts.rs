@@ -385,6 +385,61 @@ fn a_run_cut_by_max_duration_breaks_no_image_and_is_finished_by_the_next() {
 }
 
 #[test]
+fn a_restore_under_any_primary_budget_never_splits_an_image_from_its_parts() {
+    // A budget stop acts between changes, and a restored image with its parts is one change:
+    // whatever the budget, no image stands without its parts and the limit is never met.
+    let inputs = acme(&[("mode", "restore"), ("tags", "old")]);
+    let deleted = || {
+        let emulator = Emulator::start(base().package(package())).unwrap();
+        assert_eq!(janitor(&emulator, &acme(&[("tags", "old")])).code, 0);
+        emulator
+    };
+    let reference = deleted();
+    let start = reference.requests().len();
+    assert_eq!(janitor(&reference, &inputs).code, 0);
+    let restored = active(&reference);
+    let whole = rest(&reference.requests()[start..]).len() as u64;
+    // From what the preflight and the two listings (deleted and active versions) need.
+    for budget in 3..=whole + 2 {
+        let case = format!("restore with a budget of {budget} requests an hour");
+        let emulator = deleted();
+        // The cleanup that deleted `old` spent from the same hour's budget.
+        let spent = rest(&emulator.requests()).len() as u64;
+        emulator.set_faults(Faults {
+            primary_limit: Some(spent + budget),
+            ..Faults::default()
+        });
+        let before = active(&emulator);
+        let run = janitor(&emulator, &inputs);
+        let after = active(&emulator);
+        assert_eq!(
+            broken(&emulator),
+            Vec::<String>::new(),
+            "{case}\n{}",
+            run.stdout
+        );
+        assert!(
+            emulator
+                .requests()
+                .iter()
+                .all(|r| r.fault != Some("primary-limit")),
+            "{case}\n{}",
+            run.stdout
+        );
+        let came_back: Vec<u64> = after
+            .keys()
+            .filter(|id| !before.contains_key(id))
+            .copied()
+            .collect();
+        assert_eq!(run.ids("restored-ids"), came_back, "{case}\n{}", run.stdout);
+        emulator.set_faults(Faults::default());
+        let again = janitor(&emulator, &inputs);
+        assert_eq!(again.code, 0, "{case}, run again\n{}", again.stdout);
+        assert_eq!(active(&emulator), restored, "{case}, run again");
+    }
+}
+
+#[test]
 fn a_delete_that_took_effect_before_a_cancel_is_read_back_under_either_answer_of_github() {
     // Issue 18, item 3: answered 502 after GitHub deleted it; the retry is not allowed (a
     // SIGTERM came first), so the version is read back — GitHub may answer a deleted version
