@@ -187,6 +187,39 @@ fn check_records(
     );
 }
 
+/// `restored-ids` are exactly the versions that came back.
+fn check_restored(
+    run: &Run,
+    before: &BTreeMap<u64, Vec<String>>,
+    after: &BTreeMap<u64, Vec<String>>,
+    case: &str,
+) {
+    let came_back: Vec<u64> = after
+        .keys()
+        .filter(|id| !before.contains_key(id))
+        .copied()
+        .collect();
+    assert_eq!(run.ids("restored-ids"), came_back, "{case}\n{}", run.stdout);
+}
+
+/// The same restore again, uncut, leaves the package as an uncut restore does.
+fn finish_restore(
+    emulator: &Emulator,
+    inputs: &[(&str, &str)],
+    restored: &BTreeMap<u64, Vec<String>>,
+    case: &str,
+) {
+    emulator.set_faults(Faults::default());
+    let again = janitor(emulator, inputs);
+    assert_eq!(again.code, 0, "{case}, run again\n{}", again.stdout);
+    assert_eq!(
+        &active(emulator),
+        restored,
+        "{case}, run again\n{}",
+        again.stdout
+    );
+}
+
 #[test]
 fn a_run_cut_at_any_mutation_breaks_no_image_says_what_it_did_and_is_finished_by_the_next() {
     // The uncut run: what the package must end as, and how many mutations it takes.
@@ -285,22 +318,9 @@ fn a_restore_cut_at_any_mutation_is_completed_by_running_it_again() {
                 assert_eq!(broken(&emulator), Vec::<String>::new(), "{case}");
             }
             if let Some(run) = &run {
-                let came_back: Vec<u64> = after
-                    .keys()
-                    .filter(|id| !before.contains_key(id))
-                    .copied()
-                    .collect();
-                assert_eq!(run.ids("restored-ids"), came_back, "{case}\n{}", run.stdout);
+                check_restored(run, &before, &after, &case);
             }
-            emulator.set_faults(Faults::default());
-            let again = janitor(&emulator, &inputs);
-            assert_eq!(again.code, 0, "{case}, run again\n{}", again.stdout);
-            assert_eq!(
-                active(&emulator),
-                restored,
-                "{case}, run again\n{}",
-                again.stdout
-            );
+            finish_restore(&emulator, &inputs, &restored, &case);
             assert_eq!(broken(&emulator), Vec::<String>::new(), "{case}");
         }
     }
@@ -426,16 +446,8 @@ fn a_restore_under_any_primary_budget_never_splits_an_image_from_its_parts() {
             "{case}\n{}",
             run.stdout
         );
-        let came_back: Vec<u64> = after
-            .keys()
-            .filter(|id| !before.contains_key(id))
-            .copied()
-            .collect();
-        assert_eq!(run.ids("restored-ids"), came_back, "{case}\n{}", run.stdout);
-        emulator.set_faults(Faults::default());
-        let again = janitor(&emulator, &inputs);
-        assert_eq!(again.code, 0, "{case}, run again\n{}", again.stdout);
-        assert_eq!(active(&emulator), restored, "{case}, run again");
+        check_restored(&run, &before, &after, &case);
+        finish_restore(&emulator, &inputs, &restored, &case);
     }
 }
 
