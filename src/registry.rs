@@ -16,7 +16,7 @@ use http::HeaderMap;
 use http_body_util::BodyExt;
 use octocrab::Octocrab;
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -598,6 +598,8 @@ pub fn parse_manifest(body: &[u8]) -> Result<ManifestRead, String> {
         #[serde(rename = "mediaType")]
         media_type: Option<String>,
         platform: Option<Platform>,
+        #[serde(default)]
+        annotations: std::collections::BTreeMap<String, String>,
     }
     #[derive(Deserialize)]
     struct Platform {
@@ -607,33 +609,51 @@ pub fn parse_manifest(body: &[u8]) -> Result<ManifestRead, String> {
     }
     let manifest: Manifest =
         serde_json::from_slice(body).map_err(|e| format!("not a manifest: {e}"))?;
-    Ok(match manifest.manifests {
-        Some(entries) => ManifestRead::Index(
-            entries
-                .into_iter()
-                .map(|e| Child {
-                    // A child of unknown type is read too: it may be a nested index.
-                    is_index: e
-                        .media_type
-                        .as_deref()
-                        .is_none_or(|t| !IMAGE_TYPES.contains(&t)),
-                    digest: e.digest,
-                    platform: e.platform.map(|p| {
-                        let mut named = format!(
-                            "{}/{}",
-                            p.os.unwrap_or_default(),
-                            p.architecture.unwrap_or_default()
-                        );
-                        if let Some(variant) = p.variant {
-                            named = format!("{named}/{variant}");
-                        }
-                        named
-                    }),
-                })
-                .collect(),
-        ),
-        None => ManifestRead::Image,
-    })
+    let Some(entries) = manifest.manifests else {
+        return Ok(ManifestRead::Image);
+    };
+    let platform = |p: &Platform| {
+        let mut named = format!(
+            "{}/{}",
+            p.os.as_deref().unwrap_or_default(),
+            p.architecture.as_deref().unwrap_or_default()
+        );
+        if let Some(variant) = &p.variant {
+            named = format!("{named}/{variant}");
+        }
+        named
+    };
+    let platforms: BTreeMap<&str, String> = entries
+        .iter()
+        .filter_map(|e| Some((e.digest.as_str(), platform(e.platform.as_ref()?))))
+        .collect();
+    let children = entries
+        .iter()
+        .map(|e| Child {
+            // A child of unknown type is read too: it may be a nested index.
+            is_index: e
+                .media_type
+                .as_deref()
+                .is_none_or(|t| !IMAGE_TYPES.contains(&t)),
+            digest: e.digest.clone(),
+            // buildx names its attestation manifests `unknown/unknown`; the annotation says
+            // which platform image they describe.
+            platform: match e.annotations.get("vnd.docker.reference.type") {
+                Some(kind) if kind == "attestation-manifest" => Some(
+                    match e
+                        .annotations
+                        .get("vnd.docker.reference.digest")
+                        .and_then(|d| platforms.get(d.as_str()))
+                    {
+                        Some(of) => format!("attestation of {of}"),
+                        None => "attestation".to_string(),
+                    },
+                ),
+                _ => e.platform.as_ref().map(platform),
+            },
+        })
+        .collect();
+    Ok(ManifestRead::Index(children))
 }
 
 #[cfg(test)]
@@ -725,6 +745,33 @@ mod tests {
                 is_index: true,
                 platform: None,
             }]))
+        );
+    }
+
+    #[test]
+    fn an_attestation_manifest_is_named_by_the_platform_it_describes() {
+        // As buildx writes them: the attestation's platform is `unknown/unknown`.
+        let index = br#"{"manifests":[
+            {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:a",
+             "platform":{"os":"linux","architecture":"arm","variant":"v7"}},
+            {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:b",
+             "platform":{"os":"unknown","architecture":"unknown"},
+             "annotations":{"vnd.docker.reference.type":"attestation-manifest",
+                            "vnd.docker.reference.digest":"sha256:a"}},
+            {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:c",
+             "platform":{"os":"unknown","architecture":"unknown"},
+             "annotations":{"vnd.docker.reference.type":"attestation-manifest"}}]}"#;
+        let Ok(ManifestRead::Index(children)) = parse_manifest(index) else {
+            panic!("not an index");
+        };
+        let named: Vec<Option<&str>> = children.iter().map(|c| c.platform.as_deref()).collect();
+        assert_eq!(
+            named,
+            [
+                Some("linux/arm/v7"),
+                Some("attestation of linux/arm/v7"),
+                Some("attestation")
+            ]
         );
     }
 }

@@ -54,6 +54,13 @@ fn a_dry_run_is_a_health_check_and_a_repair_brings_the_parts_back() {
         dry.stdout
     );
     assert!(dry.stdout.contains("linux/amd64"), "{}", dry.stdout);
+    // buildx's attestation manifests say `unknown/unknown`; they are named by what they attest.
+    assert!(
+        dry.stdout.contains("attestation of linux/arm64 sha256:"),
+        "{}",
+        dry.stdout
+    );
+    assert!(!dry.stdout.contains("unknown/unknown"), "{}", dry.stdout);
     assert!(dry.summary.contains("### Broken images"), "{}", dry.summary);
     assert!(dry.summary.contains("no (dry run)"), "{}", dry.summary);
 
