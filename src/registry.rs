@@ -486,16 +486,17 @@ impl Registry {
         let headers = self.headers(session)?;
         let path = format!("/v2/{}/manifests/{digest}", session.repository);
         // HEAD first: it tells the media type without counting as a download.
-        self.looks.fetch_add(1, Ordering::Relaxed);
         let head = self.send(http::Method::HEAD, &path, &headers, &[]).await?;
+        // Counted once answered: a read a cancellation kept from going out checked nothing.
+        self.looks.fetch_add(1, Ordering::Relaxed);
         if head.status != 200 {
             bail!("HTTP {}", head.status);
         }
         if media_type(&head.headers).is_some_and(|t| IMAGE_TYPES.contains(&t.as_str())) {
             return Ok(ManifestRead::Image);
         }
-        self.reads.fetch_add(1, Ordering::Relaxed);
         let get = self.send(http::Method::GET, &path, &headers, &[]).await?;
+        self.reads.fetch_add(1, Ordering::Relaxed);
         if get.status != 200 {
             bail!("HTTP {}", get.status);
         }

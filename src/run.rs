@@ -13,7 +13,7 @@ use crate::plan::{plan, plan_whole_packages, Plan};
 use crate::registry::Registry;
 use crate::report::{self, Outputs, RunContext};
 use crate::workflow::Log;
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use chrono::Utc;
 
 /// The exit status, as the README documents it.
@@ -47,6 +47,12 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         owner: &config.owner,
     });
     let failed_closed = protect_images(images.as_ref(), &config, &mut plan, &listings, log).await;
+    if crate::signals::cancelled() {
+        // SPEC §6: a cancel before the plan is whole — listed, and its images protected by the
+        // manifests read (a read the cancel kept back would fail the package closed) —
+        // changes nothing and stops with exit 2.
+        bail!("the run was cancelled (SIGINT or SIGTERM) before its plan was complete");
+    }
     let held = hold(&config, images.is_some(), &plan, &listings);
     let context = RunContext {
         owner: config.owner.clone(),
@@ -62,7 +68,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     let applied = match (&context.held, config.dry_run) {
         (None, false) => {
             // The plan first: a long run shows what it is about to do (SPEC §6).
-            if plan.change_count() > 0 {
+            if plan.change_count() > 0 && !crate::signals::cancelled() {
                 log.info("The plan, before any change:");
                 tables(&context, &plan, &Outcomes::new(), now, log);
             }
