@@ -530,18 +530,40 @@ fn a_repair_cut_at_any_mutation_is_completed_by_running_it_again() {
             let before = active(&emulator);
             if let Some(run) = cut_run_with(&emulator, &inputs, k, how, signal) {
                 assert!(run.code == 0 || run.code == 1, "{case}\n{}", run.stdout);
-                let came_back: Vec<u64> = active(&emulator)
-                    .keys()
-                    .filter(|id| !before.contains_key(id))
-                    .copied()
-                    .collect();
-                assert_eq!(run.ids("restored-ids"), came_back, "{case}\n{}", run.stdout);
+                check_restored(&run, &before, &active(&emulator), &case);
             }
-            emulator.set_faults(Faults::default());
-            let again = janitor(&emulator, &inputs);
-            assert_eq!(again.code, 0, "{case}, run again\n{}", again.stdout);
-            assert_eq!(broken(&emulator), Vec::<String>::new(), "{case}");
-            assert!(active(&emulator).contains_key(&150), "{case}");
+            finish_repair(&emulator, &inputs, &case);
         }
     }
+    // And stopped by every primary budget, from what the preflight and the two listings need.
+    for budget in 3..=12 {
+        let case = format!("repair with a budget of {budget} requests an hour");
+        let emulator = fresh();
+        emulator.set_faults(Faults {
+            primary_limit: Some(budget),
+            ..Faults::default()
+        });
+        let before = active(&emulator);
+        let run = janitor(&emulator, &inputs);
+        assert!(run.code == 0 || run.code == 1, "{case}\n{}", run.stdout);
+        assert!(
+            emulator
+                .requests()
+                .iter()
+                .all(|r| r.fault != Some("primary-limit")),
+            "{case}\n{}",
+            run.stdout
+        );
+        check_restored(&run, &before, &active(&emulator), &case);
+        finish_repair(&emulator, &inputs, &case);
+    }
+}
+
+/// The same repair again, uncut, leaves every image whole.
+fn finish_repair(emulator: &Emulator, inputs: &[(&str, &str)], case: &str) {
+    emulator.set_faults(Faults::default());
+    let again = janitor(emulator, inputs);
+    assert_eq!(again.code, 0, "{case}, run again\n{}", again.stdout);
+    assert_eq!(broken(emulator), Vec::<String>::new(), "{case}");
+    assert!(active(emulator).contains_key(&150), "{case}");
 }
