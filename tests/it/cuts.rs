@@ -187,6 +187,18 @@ fn check_records(
     );
 }
 
+/// The run kept its reserve: GitHub never answered it with the primary limit.
+fn assert_no_primary_limit(emulator: &Emulator, run: &Run, case: &str) {
+    assert!(
+        emulator
+            .requests()
+            .iter()
+            .all(|r| r.fault != Some("primary-limit")),
+        "{case}\n{}",
+        run.stdout
+    );
+}
+
 /// `restored-ids` are exactly the versions that came back.
 fn check_restored(
     run: &Run,
@@ -356,13 +368,7 @@ fn a_run_cut_by_the_primary_budget_breaks_no_image_and_is_finished_by_the_next()
             assert_eq!(after, before, "{case}: exit 2 changed something");
         }
         // Never the primary limit itself: the run keeps its reserve.
-        assert!(
-            emulator
-                .requests()
-                .iter()
-                .all(|r| r.fault != Some("primary-limit")),
-            "{case}"
-        );
+        assert_no_primary_limit(&emulator, &run, &case);
         emulator.set_faults(Faults::default());
         let again = janitor(&emulator, &inputs());
         assert_eq!(again.code, 0, "{case}, run again\n{}", again.stdout);
@@ -438,14 +444,7 @@ fn a_restore_under_any_primary_budget_never_splits_an_image_from_its_parts() {
             "{case}\n{}",
             run.stdout
         );
-        assert!(
-            emulator
-                .requests()
-                .iter()
-                .all(|r| r.fault != Some("primary-limit")),
-            "{case}\n{}",
-            run.stdout
-        );
+        assert_no_primary_limit(&emulator, &run, &case);
         check_restored(&run, &before, &after, &case);
         finish_restore(&emulator, &inputs, &restored, &case);
     }
@@ -546,14 +545,7 @@ fn a_repair_cut_at_any_mutation_is_completed_by_running_it_again() {
         let before = active(&emulator);
         let run = janitor(&emulator, &inputs);
         assert!(run.code == 0 || run.code == 1, "{case}\n{}", run.stdout);
-        assert!(
-            emulator
-                .requests()
-                .iter()
-                .all(|r| r.fault != Some("primary-limit")),
-            "{case}\n{}",
-            run.stdout
-        );
+        assert_no_primary_limit(&emulator, &run, &case);
         check_restored(&run, &before, &active(&emulator), &case);
         finish_repair(&emulator, &inputs, &case);
     }
