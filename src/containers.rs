@@ -100,7 +100,7 @@ pub async fn complete(
             versions: deleted
                 .versions
                 .iter()
-                .filter(|v| v.deleted_at.is_some_and(|at| now - at <= RESTORABLE))
+                .filter(|v| v.deleted_at.is_some() && restorable(v, now))
                 .cloned()
                 .collect(),
         };
@@ -299,7 +299,10 @@ pub async fn restore_parts(
     };
     let session = match images.registry.session(images.owner, package).await {
         Ok(session) => session,
-        Err(error) => return Some(incomplete(&image, &format!("no registry token: {error:#}"))),
+        Err(error) => {
+            let why = format!("no registry token: {error:#}");
+            return Some(incomplete(&image, &why, true));
+        }
     };
     let mut in_plan: BTreeSet<String> = plan
         .packages
@@ -340,9 +343,7 @@ pub async fn restore_parts(
                 .collect();
         for part in parts {
             in_plan.insert(part.name.clone());
-            let restorable = part
-                .deleted_at
-                .is_none_or(|at| chrono::Utc::now() - at <= RESTORABLE);
+            let restorable = restorable(&part, chrono::Utc::now());
             let outcome = if !restorable {
                 // GitHub would refuse it: no request is spent on it (as a repair does).
                 gone.push(part.id);
@@ -381,6 +382,8 @@ pub async fn restore_parts(
             ));
         }
     }
+    // An unreadable manifest or a failed restore may go better next time; 30 days never do.
+    let again = !problems.is_empty() || !failed.is_empty();
     let ids = |ids: &[u64]| {
         let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
         let s = if ids.len() == 1 { "" } else { "s" };
@@ -398,22 +401,23 @@ pub async fn restore_parts(
             ids(&gone)
         ));
     }
-    let again = problems.len() > usize::from(!gone.is_empty());
-    (!problems.is_empty()).then(|| {
-        let what = problems.join("; ");
-        if again {
-            incomplete(&image, &what)
-        } else {
-            Outcome::Incomplete(format!(
-                "{image} was restored, but not whole: {what}; no restore can complete it"
-            ))
-        }
-    })
+    (!problems.is_empty()).then(|| incomplete(&image, &problems.join("; "), again))
 }
 
-/// A restored image that did not come back whole: a failure that names it (SPEC §4).
-fn incomplete(image: &str, why: &str) -> Outcome {
+/// A restored image that did not come back whole: a failure that names it (SPEC §4), and
+/// says whether running the restore again can complete it.
+fn incomplete(image: &str, why: &str, again: bool) -> Outcome {
+    let next = if again {
+        "run the same restore again to complete it"
+    } else {
+        "no restore can complete it"
+    };
     Outcome::Incomplete(format!(
-        "{image} was restored, but not whole: {why}; run the same restore again to complete it"
+        "{image} was restored, but not whole: {why}; {next}"
     ))
+}
+
+/// Whether GitHub still restores `version`: within 30 days of its deletion.
+fn restorable(version: &PackageVersion, now: chrono::DateTime<chrono::Utc>) -> bool {
+    version.deleted_at.is_none_or(|at| now - at <= RESTORABLE)
 }
