@@ -598,35 +598,38 @@ pub fn parse_manifest(body: &[u8]) -> Result<ManifestRead, String> {
         digest: String,
         #[serde(rename = "mediaType")]
         media_type: Option<String>,
-        platform: Option<Platform>,
+        // Read loosely: these only name parts for people, so an odd value in them must not
+        // make the manifest unreadable (which would fail its package closed).
         #[serde(default)]
-        annotations: std::collections::BTreeMap<String, String>,
-    }
-    #[derive(Deserialize)]
-    struct Platform {
-        os: Option<String>,
-        architecture: Option<String>,
-        variant: Option<String>,
+        platform: serde_json::Value,
+        #[serde(default)]
+        annotations: serde_json::Value,
     }
     let manifest: Manifest =
         serde_json::from_slice(body).map_err(|e| format!("not a manifest: {e}"))?;
     let Some(entries) = manifest.manifests else {
         return Ok(ManifestRead::Image);
     };
-    let platform = |p: &Platform| {
-        let mut named = format!(
-            "{}/{}",
-            p.os.as_deref().unwrap_or_default(),
-            p.architecture.as_deref().unwrap_or_default()
-        );
-        if let Some(variant) = &p.variant {
-            named = format!("{named}/{variant}");
-        }
-        named
+    let platform = |e: &Entry| {
+        let field = |name: &str| e.platform.get(name).and_then(serde_json::Value::as_str);
+        e.platform.is_object().then(|| {
+            let named = format!(
+                "{}/{}",
+                field("os").unwrap_or_default(),
+                field("architecture").unwrap_or_default()
+            );
+            match field("variant") {
+                Some(variant) => format!("{named}/{variant}"),
+                None => named,
+            }
+        })
+    };
+    let annotation = |e: &'_ Entry, name: &str| -> Option<String> {
+        Some(e.annotations.get(name)?.as_str()?.to_string())
     };
     let platforms: BTreeMap<&str, String> = entries
         .iter()
-        .filter_map(|e| Some((e.digest.as_str(), platform(e.platform.as_ref()?))))
+        .filter_map(|e| Some((e.digest.as_str(), platform(e)?)))
         .collect();
     let children = entries
         .iter()
@@ -639,18 +642,16 @@ pub fn parse_manifest(body: &[u8]) -> Result<ManifestRead, String> {
             digest: e.digest.clone(),
             // buildx names its attestation manifests `unknown/unknown`; the annotation says
             // which platform image they describe.
-            platform: match e.annotations.get("vnd.docker.reference.type") {
-                Some(kind) if kind == "attestation-manifest" => Some(
-                    match e
-                        .annotations
-                        .get("vnd.docker.reference.digest")
+            platform: match annotation(e, "vnd.docker.reference.type").as_deref() {
+                Some("attestation-manifest") => Some(
+                    match annotation(e, "vnd.docker.reference.digest")
                         .and_then(|d| platforms.get(d.as_str()))
                     {
                         Some(of) => format!("attestation of {of}"),
                         None => "attestation".to_string(),
                     },
                 ),
-                _ => e.platform.as_ref().map(platform),
+                _ => platform(e),
             },
         })
         .collect();
@@ -774,5 +775,21 @@ mod tests {
                 Some("attestation")
             ]
         );
+    }
+
+    #[test]
+    fn odd_platform_or_annotation_values_leave_the_index_readable() {
+        // They only name parts for people: an index with them is read all the same, never
+        // unreadable (which would fail its package closed).
+        let index = br#"{"manifests":[
+            {"digest":"sha256:a","platform":"linux/amd64","annotations":{"n":1}},
+            {"digest":"sha256:b","platform":{"os":7,"architecture":"arm64"},
+             "annotations":["x"]},
+            {"digest":"sha256:c","platform":null,"annotations":null}]}"#;
+        let Ok(ManifestRead::Index(children)) = parse_manifest(index) else {
+            panic!("not read as an index");
+        };
+        let named: Vec<Option<&str>> = children.iter().map(|c| c.platform.as_deref()).collect();
+        assert_eq!(named, [None, Some("/arm64"), None]);
     }
 }
