@@ -13,7 +13,9 @@ use crate::plan::{Policy, TagMatch};
 use crate::semantic::{KeepPer, Range};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+mod rules;
 
 /// The process environment as plain data, so tests can feed a map instead.
 #[derive(Debug, Clone, Default)]
@@ -205,6 +207,8 @@ pub const INPUTS: &[&str] = &[
     "mutations-per-minute",
     "dry-run",
     "registry-url",
+    "rules",
+    "rules-file",
 ];
 
 impl Config {
@@ -238,7 +242,8 @@ impl Config {
                 ("packages", Target::Packages),
             ],
         )?;
-        let policy = selection(env, package_type, mode, syntax)?;
+        let mut policy = selection(env, package_type, mode, syntax)?;
+        policy.rules = rule_list(env, package_type, syntax)?;
         check(env, &policy, target, &packages)?;
         Ok(Config {
             token,
@@ -401,11 +406,7 @@ fn selection(
         mode,
         tags: parse_patterns(env, "tags", syntax)?,
         exclude_tags: parse_patterns(env, "exclude-tags", syntax)?,
-        tag_match: parse_choice(
-            env,
-            "tag-match",
-            &[("all", TagMatch::All), ("any", TagMatch::Any)],
-        )?,
+        tag_match: parse_choice(env, "tag-match", TAG_MATCH)?,
         untagged: parse_bool(env, "untagged", false)?,
         untag: parse_bool(env, "untag", false)?,
         version_ids: parse_ids(env, "version-ids")?,
@@ -419,19 +420,13 @@ fn selection(
         deleted_within: duration("deleted-within")?,
         semver_range: match env.input("semver-range") {
             "" => None,
-            value => Some(
-                Range::parse(value)
-                    .map_err(|e| bad("semver-range", value, format!("is not a range in Cargo's or npm's syntax (e.g. `<2.0.0`, `>=1.0.0, <1.4.0`, `>=1.0.0 <1.4.0`, `1.x || 2.x`, `~1.2`): {e}")))?,
-            ),
+            value => Some(range_value(value).map_err(|e| bad("semver-range", value, e))?),
         },
         keep_per: match env.input("keep-per") {
             "" => None,
-            _ => Some(parse_choice(
-                env,
-                "keep-per",
-                &[("major", KeepPer::Major), ("minor", KeepPer::Minor)],
-            )?),
+            _ => Some(parse_choice(env, "keep-per", KEEP_PER)?),
         },
+        rules: None,
     })
 }
 
@@ -455,6 +450,7 @@ fn check(
     }
     check_untag(env, policy, target)?;
     check_repair(env, policy, target)?;
+    check_rules(env, policy, target)?;
     if policy.keep_per.is_some() && policy.keep_latest == 0 {
         return conflict(
             "keep-per",
@@ -500,6 +496,7 @@ fn check(
             ));
         }
     } else if policy.mode != Mode::Repair
+        && policy.rules.is_none()
         && policy.tags.is_empty()
         && !policy.untagged
         && policy.version_ids.is_empty()
@@ -511,11 +508,147 @@ fn check(
             "tags",
             "",
             "no selector given: set at least one of `tags`, `untagged: true`, `version-ids`, \
-             `older-than`, `semver-range`, `deleted-within` (restore) or `target: packages` \
-             (use `tags: '*'` to select every tagged version explicitly)",
+             `older-than`, `semver-range`, `deleted-within` (restore), `rules` or `target: \
+             packages` (use `tags: '*'` to select every tagged version explicitly)",
         ));
     }
     Ok(())
+}
+
+/// `rules` or `rules-file`, read and checked (SPEC §2, "Rule lists"); never both.
+fn rule_list(
+    env: &Environment,
+    package_type: PackageType,
+    syntax: Syntax,
+) -> Result<Option<crate::plan::RuleList>, InputError> {
+    let (input, text) = match (env.input("rules"), env.input("rules-file")) {
+        ("", "") => return Ok(None),
+        (_, "") => ("rules", env.input("rules").to_string()),
+        ("", path) => ("rules-file", read_rules_file(env, path)?),
+        (_, path) => {
+            return Err(bad(
+                "rules-file",
+                path,
+                "conflicts with `rules`: give the rule list once, inline or in a file",
+            ))
+        }
+    };
+    let context = rules::Context {
+        input,
+        package_type,
+        syntax,
+    };
+    rules::parse(&text, context).map(Some)
+}
+
+/// `rules-file`: a readable regular file inside the workspace (`GITHUB_WORKSPACE`, else the
+/// current directory) — not absolute, not leading out of it by `..` or a symbolic link — of at
+/// most [`rules::MAX_BYTES`].
+fn read_rules_file(env: &Environment, path: &str) -> Result<String, InputError> {
+    let input = "rules-file";
+    if Path::new(path).is_absolute() {
+        return Err(bad(
+            input,
+            path,
+            "is an absolute path; give a path relative to the workspace (`.github/janitor.yml`)",
+        ));
+    }
+    let workspace = match env.var("GITHUB_WORKSPACE") {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::current_dir()
+            .map_err(|e| bad(input, path, format!("the current directory is unknown: {e}")))?,
+    };
+    let root = workspace.canonicalize().map_err(|e| {
+        bad(
+            input,
+            path,
+            format!("the workspace {} cannot be read: {e}", workspace.display()),
+        )
+    })?;
+    let file = root.join(path).canonicalize().map_err(|e| {
+        bad(
+            input,
+            path,
+            format!("cannot be found in the workspace {}: {e}", root.display()),
+        )
+    })?;
+    if !file.starts_with(&root) {
+        return Err(bad(
+            input,
+            path,
+            format!(
+                "leads out of the workspace {} (by `..` or a symbolic link); the rule list must \
+                 live inside it",
+                root.display()
+            ),
+        ));
+    }
+    let meta = std::fs::metadata(&file).map_err(|e| bad(input, path, e.to_string()))?;
+    if !meta.is_file() {
+        return Err(bad(input, path, "is not a regular file"));
+    }
+    if meta.len() > rules::MAX_BYTES as u64 {
+        return Err(bad(
+            input,
+            path,
+            format!(
+                "holds {} bytes; a rule list may take at most {} KiB",
+                meta.len(),
+                rules::MAX_BYTES / 1024
+            ),
+        ));
+    }
+    let bytes = std::fs::read(&file).map_err(|e| bad(input, path, e.to_string()))?;
+    String::from_utf8(bytes).map_err(|_| bad(input, path, "is not UTF-8 text"))
+}
+
+/// A rule list replaces the selection inputs, and works on versions in delete mode (SPEC §2).
+/// The runner passes every input's default, so an input conflicts only with a value other
+/// than its default.
+fn check_rules(env: &Environment, policy: &Policy, target: Target) -> Result<(), InputError> {
+    if policy.rules.is_none() {
+        return Ok(());
+    }
+    let which = match env.input("rules") {
+        "" => "rules-file",
+        _ => "rules",
+    };
+    let selection = [
+        ("tags", !policy.tags.is_empty()),
+        ("exclude-tags", !policy.exclude_tags.is_empty()),
+        ("tag-match", policy.tag_match == TagMatch::Any),
+        ("untag", policy.untag),
+        ("untagged", policy.untagged),
+        ("version-ids", !policy.version_ids.is_empty()),
+        ("older-than", policy.older_than.is_some()),
+        ("deleted-within", policy.deleted_within.is_some()),
+        ("semver-range", policy.semver_range.is_some()),
+        ("keep-latest", policy.keep_latest > 0),
+        ("keep-per", policy.keep_per.is_some()),
+    ];
+    if let Some((input, _)) = selection.iter().find(|(_, set)| *set) {
+        return Err(bad(
+            input,
+            env.input(input),
+            format!(
+                "conflicts with `{which}`, which replaces the selection inputs: write it as a \
+                 condition of a rule instead"
+            ),
+        ));
+    }
+    let (input, problem) = match (policy.mode, target) {
+        (_, Target::Packages) => (
+            "target",
+            "conflicts with `{which}`: a rule list selects versions, not whole packages",
+        ),
+        (Mode::Restore | Mode::Repair, _) => (
+            "mode",
+            "conflicts with `{which}`: a rule list plans deletions; undo one with `mode: \
+             restore` and the `deleted-ids` it wrote as `version-ids`",
+        ),
+        (Mode::Delete, Target::Versions) => return Ok(()),
+    };
+    Err(bad(input, env.input(input), problem.replace("{which}", which)))
 }
 
 /// `mode: repair` restores the parts of container images; what it conflicts with (SPEC §2).
@@ -757,7 +890,7 @@ fn parse_pace(env: &Environment) -> Result<u32, InputError> {
 fn parse_bool(env: &Environment, input: &'static str, default: bool) -> Result<bool, InputError> {
     match env.input(input) {
         "" => Ok(default),
-        _ => parse_choice(env, input, &[("true", true), ("false", false)]),
+        _ => parse_choice(env, input, BOOL),
     }
 }
 
@@ -773,14 +906,7 @@ fn parse_choice<T: Copy>(
             return Ok(*default);
         }
     }
-    choices
-        .iter()
-        .find(|(word, _)| word.eq_ignore_ascii_case(value))
-        .map(|(_, choice)| *choice)
-        .ok_or_else(|| {
-            let words: Vec<String> = choices.iter().map(|(w, _)| format!("`{w}`")).collect();
-            bad(input, value, format!("must be one of {}", words.join(", ")))
-        })
+    choice_value(value, choices).map_err(|e| bad(input, value, e))
 }
 
 fn parse_count(
@@ -788,13 +914,10 @@ fn parse_count(
     input: &'static str,
     default: usize,
 ) -> Result<usize, InputError> {
-    let value = env.input(input);
-    if value.is_empty() {
-        return Ok(default);
+    match env.input(input) {
+        "" => Ok(default),
+        value => count_value(value).map_err(|e| bad(input, value, e)),
     }
-    value
-        .parse::<usize>()
-        .map_err(|_| bad(input, value, "must be a non-negative whole number"))
 }
 
 fn parse_ids(env: &Environment, input: &'static str) -> Result<BTreeSet<u64>, InputError> {
@@ -812,11 +935,51 @@ fn parse_patterns(
     input: &'static str,
     syntax: Syntax,
 ) -> Result<PatternSet, InputError> {
-    split_list(env.input(input))
+    patterns_value(env.input(input), syntax).map_err(|(item, e)| bad(input, &item, e))
+}
+
+// The value parsers the inputs and a rule list's conditions share: each says what is wrong in
+// words, and the caller names where the value came from.
+
+const TAG_MATCH: &[(&str, TagMatch)] = &[("all", TagMatch::All), ("any", TagMatch::Any)];
+const KEEP_PER: &[(&str, KeepPer)] = &[("major", KeepPer::Major), ("minor", KeepPer::Minor)];
+const BOOL: &[(&str, bool)] = &[("true", true), ("false", false)];
+
+/// One of a few words, any case.
+fn choice_value<T: Copy>(value: &str, choices: &[(&str, T)]) -> Result<T, String> {
+    choices
+        .iter()
+        .find(|(word, _)| word.eq_ignore_ascii_case(value.trim()))
+        .map(|(_, choice)| *choice)
+        .ok_or_else(|| {
+            let words: Vec<String> = choices.iter().map(|(w, _)| format!("`{w}`")).collect();
+            format!("must be one of {}", words.join(", "))
+        })
+}
+
+fn count_value(value: &str) -> Result<usize, String> {
+    value
+        .trim()
+        .parse::<usize>()
+        .map_err(|_| "must be a non-negative whole number".to_string())
+}
+
+/// A list of patterns; an error names the item at fault.
+fn patterns_value(value: &str, syntax: Syntax) -> Result<PatternSet, (String, String)> {
+    split_list(value)
         .into_iter()
-        .map(|item| Pattern::new(&item, syntax).map_err(|e| bad(input, &item, e.to_string())))
+        .map(|item| Pattern::new(&item, syntax).map_err(|e| (item, e.to_string())))
         .collect::<Result<Vec<_>, _>>()
         .map(PatternSet::new)
+}
+
+fn range_value(value: &str) -> Result<Range, String> {
+    Range::parse(value).map_err(|e| {
+        format!(
+            "is not a range in Cargo's or npm's syntax (e.g. `<2.0.0`, `>=1.0.0, <1.4.0`, \
+             `>=1.0.0 <1.4.0`, `1.x || 2.x`, `~1.2`): {e}"
+        )
+    })
 }
 
 #[cfg(test)]

@@ -145,11 +145,11 @@ pub async fn complete(
             if in_plan.contains(&part.id) {
                 continue;
             }
-            package.entries.push(Entry {
-                version: part.clone(),
-                decision: Decision::Change,
-                note: Some(format!("part of {image}, which lacks it")),
-            });
+            package.entries.push(Entry::new(
+                part.clone(),
+                Decision::Change,
+                Some(format!("part of {image}, which lacks it")),
+            ));
         }
         package
             .entries
@@ -374,11 +374,7 @@ pub async fn restore_parts(
                 .insert((package.to_string(), part.id), outcome);
             done.parts.push((
                 package.to_string(),
-                Entry {
-                    version: part,
-                    decision: Decision::Change,
-                    note: Some(format!("part of {label}")),
-                },
+                Entry::new(part, Decision::Change, Some(format!("part of {label}"))),
             ));
         }
     }

@@ -258,15 +258,25 @@ fn cascade(plan: &mut PackagePlan, active: &[PackageVersion], graph: &ImageGraph
                 };
                 if !may_be_part(version)
                     || in_plan.contains(part)
+                    || plan.rules.kept.contains(&version.id)
                     || needed_by_staying.contains(part)
                     || added.iter().any(|e| e.version.name == part)
                 {
                     continue;
                 }
+                // A part goes by the rule that deletes its index.
+                let rule = plan
+                    .entries
+                    .iter()
+                    .find(|e| e.version.id == deleted.id)
+                    .and_then(|e| e.rule.clone());
                 added.push(Entry {
-                    version: (*version).clone(),
-                    decision: Decision::Change,
-                    note: Some(format!("part of {}", label(deleted))),
+                    rule,
+                    ..Entry::new(
+                        (*version).clone(),
+                        Decision::Change,
+                        Some(format!("part of {}", label(deleted))),
+                    )
                 });
             }
         }
@@ -601,14 +611,11 @@ mod tests {
             entries: active
                 .iter()
                 .filter(|v| planned.contains(&v.id))
-                .map(|v| Entry {
-                    version: v.clone(),
-                    decision: Decision::Change,
-                    note: None,
-                })
+                .map(|v| Entry::new(v.clone(), Decision::Change, None))
                 .collect(),
             after: BTreeMap::new(),
             placeholders: BTreeMap::new(),
+            rules: Default::default(),
         };
         protect(&mut plan, active, &manifests);
         let got: Vec<String> = plan
@@ -766,13 +773,10 @@ mod tests {
         let mut plan = PackagePlan {
             package: "web".into(),
             listed: active.len(),
-            entries: vec![Entry {
-                version: active[3].clone(),
-                decision: Decision::Change,
-                note: None,
-            }],
+            entries: vec![Entry::new(active[3].clone(), Decision::Change, None)],
             after: BTreeMap::new(),
             placeholders: BTreeMap::new(),
+            rules: Default::default(),
         };
         protect(&mut plan, &active, &manifests);
         let after: Vec<(u64, Vec<u64>)> = plan
@@ -826,13 +830,10 @@ mod tests {
         let plan = PackagePlan {
             package: "web".into(),
             listed: 6,
-            entries: vec![Entry {
-                version: deleted[0].clone(),
-                decision: Decision::Change,
-                note: None,
-            }],
+            entries: vec![Entry::new(deleted[0].clone(), Decision::Change, None)],
             after: BTreeMap::new(),
             placeholders: BTreeMap::new(),
+            rules: Default::default(),
         };
         assert_eq!(possible_parts(&plan, &deleted), 3);
         let mut nothing = plan.clone();

@@ -38,6 +38,7 @@
 use crate::model::{Mode, PackageListing, PackageType, PackageVersion};
 use crate::pattern::{Pattern, PatternSet};
 use crate::semantic::{semantic_version, KeepPer, Range};
+pub use rules::{unmatched_rules, Action, Conditions, Rule, RuleList, RuleTally};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -75,9 +76,49 @@ pub struct Policy {
     pub keep_per: Option<KeepPer>,
     /// `untag`: a version whose tags match `tags` only in part loses just the matching ones.
     pub untag: bool,
+    /// `rules`/`rules-file`: a retention policy that replaces the selection inputs above
+    /// (SPEC §2, "Rule lists"); `min-versions` and `max-changes` still apply.
+    pub rules: Option<RuleList>,
 }
 
 impl Policy {
+    /// Whether the run may take tags off images: `untag`, or a delete rule that says it.
+    pub fn untags(&self) -> bool {
+        self.untag || self.rules.as_ref().is_some_and(RuleList::untags)
+    }
+
+    /// The selectors and filters of the inputs, as [`select`] reads them.
+    fn matcher(&self) -> Matcher<'_> {
+        Matcher {
+            package_type: self.package_type,
+            tags: &self.tags,
+            tag_match: self.tag_match,
+            untagged: self.untagged,
+            version_ids: &self.version_ids,
+            older_than: self.older_than,
+            newer_than: None,
+            deleted_within: self.deleted_within,
+            semver_range: self.semver_range.as_ref(),
+        }
+    }
+}
+
+/// What a selection looks at, whether it comes from the inputs or from one rule of a list:
+/// the selectors (`tags` under `tag-match`, `untagged`, `version-ids`, OR-ed) and the filters
+/// AND-ed with them (`older-than`, `newer-than`, `deleted-within`, `semver-range`).
+pub(crate) struct Matcher<'a> {
+    pub package_type: PackageType,
+    pub tags: &'a PatternSet,
+    pub tag_match: TagMatch,
+    pub untagged: bool,
+    pub version_ids: &'a BTreeSet<u64>,
+    pub older_than: Option<TimeDelta>,
+    pub newer_than: Option<TimeDelta>,
+    pub deleted_within: Option<TimeDelta>,
+    pub semver_range: Option<&'a Range>,
+}
+
+impl Matcher<'_> {
     fn has_selector(&self) -> bool {
         !self.tags.is_empty() || self.untagged || !self.version_ids.is_empty()
     }
@@ -89,8 +130,14 @@ impl Policy {
 pub enum SkipReason {
     /// A tag (or the name) matched `exclude-tags`.
     Excluded { label: String, pattern: String },
-    /// `tag-match: all` and these tags matched no pattern.
-    PartialTagMatch { unmatched: Vec<String> },
+    /// `tag-match: all` and these tags matched no pattern (of the named rule, in a rule list).
+    PartialTagMatch {
+        unmatched: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
+    },
+    /// A rule list: a keep rule keeps it, and keep wins over every delete rule.
+    KeptByRule { rule: String },
     /// One of the N newest candidates.
     KeepLatest { n: usize },
     /// With `keep-per`: one of the N highest of its release line.
@@ -129,9 +176,21 @@ impl fmt::Display for SkipReason {
             SkipReason::Excluded { label, pattern } => {
                 write!(f, "exclude-tags: '{label}' matches '{pattern}'")
             }
-            SkipReason::PartialTagMatch { unmatched } => {
+            SkipReason::PartialTagMatch {
+                unmatched,
+                rule: None,
+            } => {
                 write!(f, "partial tag match: {} not matched", unmatched.join(", "))
             }
+            SkipReason::PartialTagMatch {
+                unmatched,
+                rule: Some(rule),
+            } => write!(
+                f,
+                "partial tag match (rule {rule}): {} not matched",
+                unmatched.join(", ")
+            ),
+            SkipReason::KeptByRule { rule } => write!(f, "kept by rule {rule}"),
             SkipReason::KeepLatest { n } => write!(f, "keep-latest: among the {n} newest selected"),
             SkipReason::KeepPer { per, n, line } => {
                 write!(f, "keep-per {per}: among the {n} highest of {line}")
@@ -178,6 +237,21 @@ pub struct Entry {
     /// Why a change is in the plan when no selector chose it (`part of v1.2`: the child of a
     /// deleted image index).
     pub note: Option<String>,
+    /// A rule list: the rule that decided this version's fate (the delete rule that deletes or
+    /// untags it, the keep rule that keeps it, the delete rule it matched only in part).
+    pub rule: Option<String>,
+}
+
+impl Entry {
+    /// An entry no rule decided: the inputs' plan, or a version container safety adds.
+    pub fn new(version: PackageVersion, decision: Decision, note: Option<String>) -> Entry {
+        Entry {
+            version,
+            decision,
+            note,
+            rule: None,
+        }
+    }
 }
 
 impl Entry {
@@ -208,6 +282,18 @@ pub struct PackagePlan {
     pub after: BTreeMap<u64, BTreeSet<u64>>,
     /// Untag placeholders among the listed versions, by id.
     pub placeholders: BTreeMap<u64, Placeholder>,
+    /// A rule list: what its rules did in this package.
+    pub rules: RulesInPackage,
+}
+
+/// What a rule list did in one package.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RulesInPackage {
+    /// What each rule that applies to the package matched and kept, in list order.
+    pub tallies: Vec<RuleTally>,
+    /// Every version a keep rule keeps — in the plan or not (a version no delete rule matched
+    /// is not) — so container safety never deletes one as the part of an index.
+    pub kept: BTreeSet<u64>,
 }
 
 impl PackagePlan {
@@ -267,6 +353,7 @@ impl PackagePlan {
             entries: Vec::new(),
             after: BTreeMap::new(),
             placeholders: BTreeMap::new(),
+            rules: RulesInPackage::default(),
         }
     }
 }
@@ -347,13 +434,10 @@ pub fn plan_whole_packages(packages: Vec<(PackageVersion, usize)>) -> Plan {
             .map(|(package, versions)| PackagePlan {
                 package: package.name.clone(),
                 listed: versions,
-                entries: vec![Entry {
-                    version: package,
-                    decision: Decision::Change,
-                    note: None,
-                }],
+                entries: vec![Entry::new(package, Decision::Change, None)],
                 after: BTreeMap::new(),
                 placeholders: BTreeMap::new(),
+                rules: RulesInPackage::default(),
             })
             .collect(),
         missing_ids: Vec::new(),
@@ -369,14 +453,14 @@ enum Selection {
     NotSelected,
 }
 
-fn select(version: &PackageVersion, policy: &Policy, now: DateTime<Utc>) -> Selection {
-    if policy
-        .older_than
-        .is_some_and(|age| now.signed_duration_since(version.updated_at) <= age)
+fn select(version: &PackageVersion, policy: &Matcher, now: DateTime<Utc>) -> Selection {
+    let age = now.signed_duration_since(version.updated_at);
+    if policy.older_than.is_some_and(|older| age <= older)
+        || policy.newer_than.is_some_and(|newer| age >= newer)
     {
         return Selection::NotSelected;
     }
-    if let Some(range) = &policy.semver_range {
+    if let Some(range) = policy.semver_range {
         let inside =
             semantic_version(version, policy.package_type).is_some_and(|v| range.contains(&v));
         if !inside {
@@ -438,13 +522,39 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
     versions.sort_by(|a, b| PackageVersion::newer_first(a, b));
     versions.dedup_by_key(|v| v.id);
 
+    let (mut entries, rules) = match &policy.rules {
+        Some(rules) => rules::plan_package(&listing.name, &versions, rules, policy.package_type, now),
+        None => (select_and_keep(&versions, policy, now), RulesInPackage::default()),
+    };
+    min_versions(&mut entries, versions.len(), policy);
+
+    PackagePlan {
+        package: listing.name.clone(),
+        listed: versions.len(),
+        entries,
+        after: BTreeMap::new(),
+        placeholders: BTreeMap::new(),
+        rules,
+    }
+}
+
+/// The inputs' selection (steps 1 to 4), newest first.
+fn select_and_keep(
+    versions: &[&PackageVersion],
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Vec<Entry> {
+    let matcher = policy.matcher();
     let mut entries: Vec<Entry> = Vec::new();
-    for version in &versions {
-        let decision = match select(version, policy, now) {
+    for version in versions {
+        let decision = match select(version, &matcher, now) {
             Selection::NotSelected => continue,
             Selection::Partial(unmatched) => match untag(version, policy) {
                 Some(tags) => Decision::Untag(tags),
-                None => Decision::Skip(SkipReason::PartialTagMatch { unmatched }),
+                None => Decision::Skip(SkipReason::PartialTagMatch {
+                    unmatched,
+                    rule: None,
+                }),
             },
             Selection::Selected => {
                 let excluded = version
@@ -462,19 +572,20 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
                 }
             }
         };
-        entries.push(Entry {
-            version: (*version).clone(),
-            decision,
-            note: None,
-        });
+        entries.push(Entry::new((*version).clone(), decision, None));
     }
 
     match policy.keep_per {
         None => keep_newest(&mut entries, policy.keep_latest),
-        Some(per) => keep_highest_per_line(&mut entries, policy, per),
+        Some(per) => keep_highest_per_line(&mut entries, policy.package_type, policy.keep_latest, per),
     }
+    entries
+}
 
-    // `untag` candidates count as deletions do (SPEC §2): what is kept keeps its tags.
+/// Step 5, `min-versions` (delete plans): while the changes would leave the package with
+/// fewer than N versions, the newest remaining candidate is kept. `untag` candidates count as
+/// deletions do (SPEC §2): what is kept keeps its tags.
+fn min_versions(entries: &mut [Entry], listed: usize, policy: &Policy) {
     let mut changes = entries.iter().filter(|e| e.is_candidate()).count();
     // A restore only adds versions: min-versions has nothing to protect.
     let min_versions = match policy.mode {
@@ -482,19 +593,11 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
         Mode::Restore | Mode::Repair => 0,
     };
     for entry in entries.iter_mut().filter(|e| e.is_candidate()) {
-        if versions.len() - changes >= min_versions {
+        if listed - changes >= min_versions {
             break;
         }
         entry.decision = Decision::Skip(SkipReason::MinVersions { n: min_versions });
         changes -= 1;
-    }
-
-    PackagePlan {
-        package: listing.name.clone(),
-        listed: versions.len(),
-        entries,
-        after: BTreeMap::new(),
-        placeholders: BTreeMap::new(),
     }
 }
 
@@ -523,30 +626,52 @@ fn keep_newest(entries: &mut [Entry], n: usize) {
 /// `keep-latest` with `keep-per`: in each release line the N highest semantic versions are
 /// kept, releases ranked above pre-releases (ties: the newer first, as entries come); a
 /// candidate with none is kept.
-fn keep_highest_per_line(entries: &mut [Entry], policy: &Policy, per: KeepPer) {
-    let n = policy.keep_latest;
-    let mut ranked: Vec<(usize, semver::Version)> = Vec::new();
-    for (i, entry) in entries.iter_mut().enumerate() {
-        if !entry.is_candidate() {
-            continue;
-        }
-        match semantic_version(&entry.version, policy.package_type) {
-            Some(version) => ranked.push((i, version)),
-            None => entry.decision = Decision::Skip(SkipReason::KeepPerNoVersion),
+fn keep_highest_per_line(entries: &mut [Entry], package_type: PackageType, n: usize, per: KeepPer) {
+    let candidates: Vec<(usize, &PackageVersion)> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.is_candidate())
+        .map(|(i, e)| (i, &e.version))
+        .collect();
+    for (i, kept) in highest_per_line(&candidates, package_type, n, per) {
+        entries[i].decision = Decision::Skip(match kept {
+            Some(line) => SkipReason::KeepPer { per, n, line },
+            None => SkipReason::KeepPerNoVersion,
+        });
+    }
+}
+
+/// Of `versions` (newest first, each with a key), those that `keep-per` keeps: the N highest
+/// semantic versions of each line, releases ranked above pre-releases (a line's `1.2.5` before
+/// its `1.2.6-rc.1`), each highest first, ties the newer first; with the line they were kept
+/// in, or `None` for a version with no semantic version, which grouping cannot place and so
+/// keeps. Shared by `keep-per` and a keep rule's `per`.
+pub(crate) fn highest_per_line<K: Copy>(
+    versions: &[(K, &PackageVersion)],
+    package_type: PackageType,
+    n: usize,
+    per: KeepPer,
+) -> Vec<(K, Option<String>)> {
+    let mut kept = Vec::new();
+    let mut ranked: Vec<(K, semver::Version)> = Vec::new();
+    for (key, version) in versions {
+        match semantic_version(version, package_type) {
+            Some(semantic) => ranked.push((*key, semantic)),
+            None => kept.push((*key, None)),
         }
     }
-    // Releases above pre-releases (a line's `1.2.5` before its `1.2.6-rc.1`), each highest
-    // first; a stable sort keeps equal versions newest first.
+    // A stable sort keeps equal versions newest first.
     ranked.sort_by(|a, b| (b.1.pre.is_empty(), &b.1).cmp(&(a.1.pre.is_empty(), &a.1)));
-    let mut kept: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for (i, version) in ranked {
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (key, version) in ranked {
         let line = per.line(&version);
-        let count = kept.entry(line.clone()).or_insert(0);
+        let count = counts.entry(line.clone()).or_insert(0);
         if *count < n {
             *count += 1;
-            entries[i].decision = Decision::Skip(SkipReason::KeepPer { per, n, line });
+            kept.push((key, Some(line)));
         }
     }
+    kept
 }
 
 #[cfg(test)]
@@ -598,6 +723,7 @@ mod tests {
             semver_range: None,
             keep_per: None,
             untag: false,
+            rules: None,
             mode: Mode::Delete,
         }
     }
@@ -835,3 +961,4 @@ mod tests {
 
 #[cfg(test)]
 mod properties;
+mod rules;

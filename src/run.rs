@@ -42,6 +42,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     let pre = preflight(&github, &config, log).await?;
     let now = Utc::now();
     let (listings, mut plan) = list_and_plan(&github, &config, &pre, now, log).await?;
+    notice_unmatched_rules(&config, &plan, log);
     let images = pre.registry.as_ref().map(|registry| containers::Images {
         registry,
         owner: &config.owner,
@@ -335,11 +336,11 @@ fn plan_with_placeholders(
                     version.tags.join(", ")
                 ));
                 package.listed += 1;
-                package.entries.push(crate::plan::Entry {
-                    version: version.clone(),
-                    decision: crate::plan::Decision::Change,
-                    note: Some("leftover untag placeholder".into()),
-                });
+                package.entries.push(crate::plan::Entry::new(
+                    version.clone(),
+                    crate::plan::Decision::Change,
+                    Some("leftover untag placeholder".into()),
+                ));
             }
             package
                 .entries
@@ -626,6 +627,26 @@ fn warn_unmatched(listing: &PackageListing, config: &Config, log: &mut Log) {
     }
 }
 
+/// A rule that matched nothing in any package gets a notice: a typo in a pattern is the usual
+/// cause (SPEC §2, "Rule lists").
+fn notice_unmatched_rules(config: &Config, plan: &Plan, log: &mut Log) {
+    let Some(rules) = &config.policy.rules else {
+        return;
+    };
+    for rule in crate::plan::unmatched_rules(rules, &plan.packages) {
+        log.notice(
+            "Rule matched nothing",
+            &format!(
+                "rule '{rule}' matched no version of {} (a typo in a pattern is the usual cause)",
+                match plan.packages.len() {
+                    1 => format!("package {}", plan.packages[0].package),
+                    n => format!("the {n} packages"),
+                }
+            ),
+        );
+    }
+}
+
 /// The registry for container runs, checked to answer as one before anything is planned.
 async fn container_registry(config: &Config) -> Result<Option<Registry>> {
     if config.policy.package_type != PackageType::Container || config.target != Target::Versions {
@@ -686,7 +707,7 @@ fn check_scopes(scopes: Option<&[String]>, config: &Config) -> Result<()> {
         Mode::Restore | Mode::Repair => "write:packages",
     });
     // `untag` pushes placeholders to the registry (SPEC §3).
-    if config.policy.untag {
+    if config.policy.untags() {
         needed.push("write:packages");
     }
     // Only the repository-scoped registries need `repo`; container, npm, NuGet and RubyGems

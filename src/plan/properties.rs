@@ -58,6 +58,7 @@ prop_compose! {
             semver_range: None,
             keep_per: None,
             untag: false,
+            rules: None,
         }
     }
 }
@@ -207,6 +208,7 @@ fn per_line_policy(n: usize, per: KeepPer) -> Policy {
         semver_range: None,
         keep_per: Some(per),
         untag: false,
+        rules: None,
         mode: Mode::Delete,
     }
 }

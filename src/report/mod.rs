@@ -198,10 +198,31 @@ fn entry_words(
     outcomes: &Outcomes,
     context: &RunContext,
 ) -> (String, String) {
-    let (fate, reason) = fate_words(&fate(package, entry, outcomes), context);
-    match (&entry.note, reason.is_empty()) {
-        (Some(note), true) => (fate, note.clone()),
-        _ => (fate, reason),
+    let fate = fate(package, entry, outcomes);
+    let (words, reason) = fate_words(&fate, context);
+    let reason = match (&entry.note, reason.is_empty()) {
+        (Some(note), true) => note.clone(),
+        _ => reason,
+    };
+    match &entry.rule {
+        Some(rule) => (words, rule_words(&fate, reason, rule, context)),
+        None => (words, reason),
+    }
+}
+
+/// A reason that names the rule that decided the fate (SPEC §2, "Every fate names its rule"):
+/// `deleted by rule stale previews`, `removes pr-1 (rule stale previews)`.
+fn rule_words(fate: &Fate, reason: String, rule: &str, context: &RunContext) -> String {
+    let done = match context.mode {
+        Mode::Delete => "deleted",
+        Mode::Restore | Mode::Repair => "restored",
+    };
+    match fate {
+        Fate::Skipped(SkipReason::KeptByRule { .. })
+        | Fate::Skipped(SkipReason::PartialTagMatch { rule: Some(_), .. }) => reason,
+        _ if reason.is_empty() => format!("{done} by rule {rule}"),
+        Fate::Planned | Fate::Changed(_) => format!("{reason}; {done} by rule {rule}"),
+        _ => format!("{reason} (rule {rule})"),
     }
 }
 

@@ -187,14 +187,22 @@ fn package_json(package: &PackagePlan, outcomes: &Outcomes, counts: &mut Counts)
     let (mut planned, mut changed, mut skipped, mut failed) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut untag, mut untagged, mut retagged) = (Vec::new(), Vec::new(), Vec::new());
-    let noted = |version: &PackageVersion, note: &Option<String>| {
-        let mut v = version_json(version);
-        if let Some(note) = note {
-            v["note"] = json!(note);
-        }
-        v
-    };
     for entry in &package.entries {
+        // Every entry names the rule that decided it, in a rule list (SPEC §2).
+        let version_json = |version: &PackageVersion| {
+            let mut v = version_json(version);
+            if let Some(rule) = &entry.rule {
+                v["rule"] = json!(rule);
+            }
+            v
+        };
+        let noted = |version: &PackageVersion, note: &Option<String>| {
+            let mut v = version_json(version);
+            if let Some(note) = note {
+                v["note"] = json!(note);
+            }
+            v
+        };
         if entry.decision == Decision::Change {
             planned.push(noted(&entry.version, &entry.note));
         }

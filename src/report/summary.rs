@@ -55,6 +55,7 @@ pub fn summary(
         outputs.skipped_count,
         outputs.failed_words()
     );
+    md.push_str(&rules_table(context, plan, outcomes));
     let footnotes = &mut 0;
     for package in plan.packages.iter().filter(|_| tables) {
         let _ = writeln!(
@@ -208,6 +209,60 @@ fn undo_step(context: &RunContext, plan: &Plan, outcomes: &Outcomes, ids: &[u64]
         context.package_type,
         packages.join(", ")
     )
+}
+
+/// A rule list: one row per rule and package — what the rule matched, kept, deleted and the
+/// tags it took off (planned, in a dry run or a held plan).
+fn rules_table(context: &RunContext, plan: &Plan, outcomes: &Outcomes) -> String {
+    let mut rules: Vec<&str> = Vec::new();
+    for tally in plan.packages.iter().flat_map(|p| &p.rules.tallies) {
+        if !rules.contains(&tally.rule.as_str()) {
+            rules.push(&tally.rule);
+        }
+    }
+    if rules.is_empty() {
+        return String::new();
+    }
+    let planned = context.dry_run || context.held.is_some();
+    let (deleted, removed) = match planned {
+        true => ("to delete", "tags to remove"),
+        false => ("deleted", "tags removed"),
+    };
+    let mut md = format!(
+        "### Rules\n\n| rule | package | matched | kept | {deleted} | {removed} |\n\
+         |---|---|---|---|---|---|\n"
+    );
+    for rule in rules {
+        for package in &plan.packages {
+            let Some(tally) = package.rules.tallies.iter().find(|t| t.rule == rule) else {
+                continue;
+            };
+            let (mut gone, mut tags) = (0, 0);
+            for entry in package
+                .entries
+                .iter()
+                .filter(|e| e.rule.as_deref() == Some(rule))
+            {
+                match fate(&package.package, entry, outcomes) {
+                    Fate::Planned if planned => gone += 1,
+                    Fate::UntagPlanned(t) if planned => tags += t.len(),
+                    Fate::Changed(_) => gone += 1,
+                    Fate::Untagged(t) | Fate::UntagFailed(t, _) => tags += t.len(),
+                    _ => {}
+                }
+            }
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {gone} | {tags} |",
+                md_cell(rule),
+                md_cell(&package.package),
+                tally.matched,
+                tally.kept
+            );
+        }
+    }
+    md.push('\n');
+    md
 }
 
 /// After `untag`: the tags removed, and how to put one back (a tag is a registry's to move).
