@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-mod rules;
+pub mod rules;
 
 /// The process environment as plain data, so tests can feed a map instead.
 #[derive(Debug, Clone, Default)]
@@ -555,8 +555,13 @@ fn read_rules_file(env: &Environment, path: &str) -> Result<String, InputError> 
     }
     let workspace = match env.var("GITHUB_WORKSPACE") {
         Some(dir) => PathBuf::from(dir),
-        None => std::env::current_dir()
-            .map_err(|e| bad(input, path, format!("the current directory is unknown: {e}")))?,
+        None => std::env::current_dir().map_err(|e| {
+            bad(
+                input,
+                path,
+                format!("the current directory is unknown: {e}"),
+            )
+        })?,
     };
     let root = workspace.canonicalize().map_err(|e| {
         bad(
@@ -648,7 +653,11 @@ fn check_rules(env: &Environment, policy: &Policy, target: Target) -> Result<(),
         ),
         (Mode::Delete, Target::Versions) => return Ok(()),
     };
-    Err(bad(input, env.input(input), problem.replace("{which}", which)))
+    Err(bad(
+        input,
+        env.input(input),
+        problem.replace("{which}", which),
+    ))
 }
 
 /// `mode: repair` restores the parts of container images; what it conflicts with (SPEC §2).
@@ -1075,5 +1084,105 @@ mod tests {
             "{message}"
         );
         assert_eq!(error(&[("INPUT_MAX-DURATION", "0s")]).input, "max-duration");
+    }
+
+    #[test]
+    fn a_rule_list_replaces_the_selection_inputs() {
+        let rules = ("INPUT_RULES", "- delete: {tags: pr-*}");
+        let ok = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = vec![
+                ("INPUT_TOKEN", "t0ken"),
+                ("INPUT_OWNER", "acme"),
+                ("INPUT_PACKAGES", "web"),
+                rules,
+            ];
+            pairs.extend_from_slice(extra);
+            Config::from_env(&env(&pairs))
+        };
+        // The defaults the runner passes for every input are no conflict.
+        let config = ok(&[
+            ("INPUT_TAG-MATCH", "all"),
+            ("INPUT_UNTAG", "false"),
+            ("INPUT_UNTAGGED", "false"),
+            ("INPUT_KEEP-LATEST", "0"),
+            ("INPUT_MODE", "delete"),
+            ("INPUT_TARGET", "versions"),
+        ])
+        .unwrap();
+        assert_eq!(config.policy.rules.unwrap().rules.len(), 1);
+        for (input, value) in [
+            ("INPUT_TAGS", "pr-*"),
+            ("INPUT_EXCLUDE-TAGS", "v*"),
+            ("INPUT_TAG-MATCH", "any"),
+            ("INPUT_UNTAG", "true"),
+            ("INPUT_UNTAGGED", "true"),
+            ("INPUT_VERSION-IDS", "12"),
+            ("INPUT_OLDER-THAN", "3d"),
+            ("INPUT_SEMVER-RANGE", "<2.0.0"),
+            ("INPUT_KEEP-LATEST", "3"),
+            ("INPUT_MODE", "restore"),
+            ("INPUT_MODE", "repair"),
+            ("INPUT_TARGET", "packages"),
+            ("INPUT_RULES-FILE", "janitor.yml"),
+        ] {
+            let e = ok(&[(input, value)]).unwrap_err();
+            let name = input.trim_start_matches("INPUT_").to_lowercase();
+            assert_eq!(e.input, name, "{e}");
+            assert!(e.to_string().contains("`rules`"), "{e}");
+        }
+        let e = ok(&[("INPUT_KEEP-PER", "major"), ("INPUT_KEEP-LATEST", "0")]).unwrap_err();
+        assert_eq!(e.input, "keep-per", "{e}");
+    }
+
+    #[test]
+    fn a_rules_file_lives_inside_the_workspace() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("evil.yml"), "- keep: {}").unwrap();
+        let workspace = tempfile::tempdir().unwrap();
+        let root = workspace.path();
+        std::fs::create_dir_all(root.join(".github/sub")).unwrap();
+        std::fs::write(root.join(".github/janitor.yml"), "- delete: {tags: pr-*}\n").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("evil.yml"), root.join("link.yml")).unwrap();
+        std::os::unix::fs::symlink(root.join(".github/janitor.yml"), root.join("inside.yml"))
+            .unwrap();
+        std::fs::write(root.join("big.yml"), "#".repeat(70_000)).unwrap();
+        let workspace_var: &'static str = root.to_str().unwrap().to_string().leak();
+        let with = |file: &'static str| {
+            Config::from_env(&env(&[
+                ("INPUT_TOKEN", "t0ken"),
+                ("INPUT_OWNER", "acme"),
+                ("INPUT_PACKAGES", "web"),
+                ("INPUT_RULES-FILE", file),
+                ("GITHUB_WORKSPACE", workspace_var),
+            ]))
+        };
+        let rules = |file| with(file).unwrap().policy.rules.unwrap().rules.len();
+        assert_eq!(rules(".github/janitor.yml"), 1);
+        assert_eq!(rules(".github/sub/../janitor.yml"), 1);
+        assert_eq!(rules("inside.yml"), 1, "a link that stays inside is fine");
+        let abs: &'static str = outside
+            .path()
+            .join("evil.yml")
+            .to_str()
+            .unwrap()
+            .to_string()
+            .leak();
+        for (file, words) in [
+            (abs, "absolute path"),
+            ("../evil.yml", "cannot be found"),
+            ("link.yml", "leads out of the workspace"),
+            ("missing.yml", "cannot be found"),
+            (".github", "not a regular file"),
+            ("big.yml", "at most 64 KiB"),
+        ] {
+            let e = with(file).unwrap_err();
+            assert_eq!(e.input, "rules-file", "{e}");
+            assert!(e.to_string().contains(words), "{file}: {e}");
+        }
+        // A file's contents are named as the file, and echoed only in part.
+        std::fs::write(root.join("bad.yml"), "- keep: {newest: many}\n").unwrap();
+        let e = with("bad.yml").unwrap_err();
+        assert_eq!(e.input, "rules-file");
+        assert!(e.to_string().contains("(value: 'many')"), "{e}");
     }
 }

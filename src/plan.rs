@@ -38,8 +38,8 @@
 use crate::model::{Mode, PackageListing, PackageType, PackageVersion};
 use crate::pattern::{Pattern, PatternSet};
 use crate::semantic::{semantic_version, KeepPer, Range};
-pub use rules::{unmatched_rules, Action, Conditions, Rule, RuleList, RuleTally};
 use chrono::{DateTime, TimeDelta, Utc};
+pub use rules::{unmatched_rules, Action, Conditions, Rule, RuleList, RuleTally};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -523,8 +523,13 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
     versions.dedup_by_key(|v| v.id);
 
     let (mut entries, rules) = match &policy.rules {
-        Some(rules) => rules::plan_package(&listing.name, &versions, rules, policy.package_type, now),
-        None => (select_and_keep(&versions, policy, now), RulesInPackage::default()),
+        Some(rules) => {
+            rules::plan_package(&listing.name, &versions, rules, policy.package_type, now)
+        }
+        None => (
+            select_and_keep(&versions, policy, now),
+            RulesInPackage::default(),
+        ),
     };
     min_versions(&mut entries, versions.len(), policy);
 
@@ -577,7 +582,9 @@ fn select_and_keep(
 
     match policy.keep_per {
         None => keep_newest(&mut entries, policy.keep_latest),
-        Some(per) => keep_highest_per_line(&mut entries, policy.package_type, policy.keep_latest, per),
+        Some(per) => {
+            keep_highest_per_line(&mut entries, policy.package_type, policy.keep_latest, per)
+        }
     }
     entries
 }
@@ -961,4 +968,6 @@ mod tests {
 
 #[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod rule_properties;
 mod rules;

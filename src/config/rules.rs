@@ -298,26 +298,28 @@ fn rule(item: &Value, at: Place) -> Result<Rule, InputError> {
             name
         }
     };
-    // The name is known: every later message uses it.
-    let at = at.named(&name);
-    let (kind, conditions) = match (map.get("keep"), map.get("delete")) {
-        (Some(_), Some(_)) => {
-            return Err(at.error(
+    // A name written is known: every later message uses it.
+    let at = match map.contains_key("name") {
+        true => at.named(&name),
+        false => at,
+    };
+    let (kind, conditions) =
+        match (map.get("keep"), map.get("delete")) {
+            (Some(_), Some(_)) => return Err(at.error(
                 Some("delete"),
                 "",
                 "a rule has exactly one of `keep` and `delete`, not both: split it into two rules",
-            ))
-        }
-        (None, None) => {
-            return Err(at.error(
-                None,
-                "",
-                "has neither `keep` nor `delete`: say what the rule does with what it matches",
-            ))
-        }
-        (Some(keep), None) => ("keep", keep),
-        (None, Some(delete)) => ("delete", delete),
-    };
+            )),
+            (None, None) => {
+                return Err(at.error(
+                    None,
+                    "",
+                    "has neither `keep` nor `delete`: say what the rule does with what it matches",
+                ))
+            }
+            (Some(keep), None) => ("keep", keep),
+            (None, Some(delete)) => ("delete", delete),
+        };
     let conditions = match conditions {
         Value::Mapping(map) => map.clone(),
         // `keep:` with nothing under it keeps every version, as `keep: {}` does.
@@ -569,7 +571,9 @@ fn action(raw: &Raw, kind: &str, at: Place) -> Result<Action, InputError> {
         let problem = if at.context.package_type != PackageType::Container {
             Some("works on container images only (the registry moves their tags)")
         } else if get("tag-match").is_some_and(|m| m.eq_ignore_ascii_case("any")) {
-            Some("conflicts with `tag-match: any`, under which a partly matching version is deleted")
+            Some(
+                "conflicts with `tag-match: any`, under which a partly matching version is deleted",
+            )
         } else {
             None
         };
@@ -578,4 +582,210 @@ fn action(raw: &Raw, kind: &str, at: Place) -> Result<Action, InputError> {
         }
     }
     Ok(Action::Delete { untag })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> Context {
+        Context {
+            input: "rules",
+            package_type: PackageType::Container,
+            syntax: Syntax::Glob,
+        }
+    }
+
+    fn list(yaml: &str) -> RuleList {
+        parse(yaml, context()).unwrap()
+    }
+
+    /// The message of a list refused, checked to hold every `part`.
+    fn refused(yaml: &str, parts: &[&str]) {
+        let e = parse(yaml, context()).unwrap_err();
+        assert_eq!(e.input, "rules");
+        let message = e.to_string();
+        for part in parts {
+            assert!(message.contains(part), "{message:?} lacks {part:?}");
+        }
+    }
+
+    #[test]
+    fn a_whole_policy_is_typed() {
+        let rules = list(
+            "- name: releases\n  keep: {tags: \"v*, latest\"}\n- name: recent main\n  keep:\n    \
+             tags: [main-*]\n    newest: 10\n- name: stale previews\n  delete: {tags: pr-*, \
+             older-than: 14d, untag: true}\n- delete: {untagged: true, older-than: 7d}\n",
+        );
+        let names: Vec<&str> = rules.rules.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["releases", "recent main", "stale previews", "rule 4"]
+        );
+        let r = &rules.rules;
+        assert_eq!(r[0].when.tags.patterns().len(), 2);
+        assert_eq!(
+            r[0].when.tag_match,
+            TagMatch::Any,
+            "keep matches generously"
+        );
+        assert_eq!(
+            r[1].action,
+            Action::Keep {
+                newest: Some(10),
+                per: None
+            }
+        );
+        assert_eq!(
+            r[2].when.tag_match,
+            TagMatch::All,
+            "delete matches strictly"
+        );
+        assert_eq!(r[2].action, Action::Delete { untag: true });
+        assert_eq!(r[2].when.older_than, Some(chrono::TimeDelta::days(14)));
+        assert!(r[3].when.untagged);
+        assert!(rules.untags());
+        // `keep:` with nothing under it keeps everything; YAML booleans and strings alike.
+        let r = list("- keep:\n- delete: {untagged: \"TRUE\", newer-than: 1d, tags: x}\n").rules;
+        assert!(r[0].when.tags.is_empty());
+        assert!(r[1].when.untagged);
+        // A rule's own `use-regex`, else the step's.
+        let r = list("- delete: {tags: 'pr-\\d+', use-regex: true}\n").rules;
+        assert!(r[0].when.tags.is_match("pr-12"));
+        let regex = Context {
+            syntax: Syntax::Regex,
+            ..context()
+        };
+        assert!(
+            parse("- delete: {tags: 'pr-\\d+'}", regex).unwrap().rules[0]
+                .when
+                .tags
+                .is_match("pr-7")
+        );
+    }
+
+    #[test]
+    fn every_bad_list_names_the_rule_the_key_and_the_place() {
+        refused(
+            "- keep: {tags: x",
+            &["is not valid YAML", "line 2 column 1"],
+        );
+        refused(
+            "name: x",
+            &["must be a YAML list of rules", "not a mapping"],
+        );
+        refused("", &["holds no rule"]);
+        refused("# nothing\n", &["holds no rule"]);
+        refused("- [a]", &["rule 1 (line 1, column 3)", "must be a mapping"]);
+        refused(
+            "- keep: {}\n- name: b\n  delete: {tags: x, older_than: 14d}",
+            &[
+                "rule 'b' (line 3, column 21), key `older_than`",
+                "did you mean `older-than`?",
+            ],
+        );
+        refused(
+            "- delete: {tags: x, newest: 3}",
+            &["rule 1", "key `newest`", "belongs in a keep rule"],
+        );
+        refused(
+            "- keep: {per: major, newest: 2, untag: true}",
+            &["key `untag`", "belongs in a delete rule"],
+        );
+        refused("- keep: {per: major}", &["key `per`", "needs `newest`"]);
+        refused(
+            "- keep: {}\n  delete: {tags: x}",
+            &["rule 1", "exactly one of `keep` and `delete`"],
+        );
+        refused("- name: a", &["rule 'a'", "neither `keep` nor `delete`"]);
+        refused(
+            "- tags: x",
+            &["key `tags`", "conditions go under `keep:` or `delete:`"],
+        );
+        refused("- kept: {}", &["key `kept`", "did you mean `keep`?"]);
+        refused("- keep: {name: a}", &["key `name`", "goes beside `keep:`"]);
+        refused(
+            "- name: a\n  keep: {}\n- name: a\n  keep: {}",
+            &["rule 'a' (line 3, column 3), key `name`", "unique"],
+        );
+        refused(
+            "- delete: {packages: web, exclude-tags: v*}",
+            &["rule 1", "key `delete`", "selects nothing"],
+        );
+        refused("- delete: {newer-than: 1d}", &["selects nothing"]);
+        refused(
+            "- delete: {older-than: 14days}",
+            &[
+                "key `older-than`",
+                "'days' is not a unit",
+                "(value: '14days')",
+            ],
+        );
+        refused("- delete: {older-than: 14m}", &["key `older-than`", "14m"]);
+        refused(
+            "- delete: {tags: 'pr-['}",
+            &["key `tags`", "(value: 'pr-[')"],
+        );
+        refused(
+            "- delete: {semver-range: 1.2.3}",
+            &["key `semver-range`", "=1.2.3"],
+        );
+        refused("- keep: {newest: -1}", &["key `newest`", "whole number"]);
+        refused("- keep: {newest: ten}", &["key `newest`", "(value: 'ten')"]);
+        refused("- keep: {newest: 2, per: patch}", &["key `per`", "`major`"]);
+        refused(
+            "- delete: {tags: x, untag: yes}",
+            &["key `untag`", "`true`"],
+        );
+        refused(
+            "- delete: {tags: x, tag-match: any, untag: true}",
+            &["key `untag`", "tag-match: any"],
+        );
+        refused("- keep: {tag-match: some}", &["key `tag-match`", "`all`"]);
+        refused(
+            "- delete: {tags: [a, {b: c}]}",
+            &["key `tags`", "not a list"],
+        );
+        refused(
+            "- delete: {tags: x}\n  name: [a]",
+            &["key `name`", "non-empty string"],
+        );
+        // Anchors and aliases, wherever they stand.
+        refused(
+            "- name: a\n  keep: &k {tags: v*}\n- name: b\n  keep: *k",
+            &["anchor or alias", "line 2, column 9"],
+        );
+        refused("- delete: {tags: &t x}\n", &["anchor or alias", "line 1"]);
+        // Sizes.
+        let many: String = (0..=MAX_RULES)
+            .map(|i| format!("- name: r{i}\n  keep: {{}}\n"))
+            .collect();
+        refused(&many, &["holds 101 rules", "at most 100"]);
+        let big = format!("- keep: {{tags: '{}'}}", "x".repeat(MAX_BYTES));
+        refused(&big, &["bytes of YAML", "64 KiB"]);
+        // Other package types.
+        let npm = Context {
+            package_type: PackageType::Npm,
+            ..context()
+        };
+        let e = parse("- delete: {untagged: true}", npm)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("only container and docker versions have tags"),
+            "{e}"
+        );
+        let e = parse("- delete: {tags: x, untag: true}", npm)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("container images only"), "{e}");
+    }
+
+    #[test]
+    fn a_message_echoes_only_the_offending_value() {
+        let secret = "- name: a\n  keep: {tags: 'do-not-echo'}\n- delete: {older-than: 3x}\n";
+        let message = parse(secret, context()).unwrap_err().to_string();
+        assert!(!message.contains("do-not-echo"), "{message}");
+        assert!(message.contains("rule 2 (line 3, column 12)"), "{message}");
+    }
 }

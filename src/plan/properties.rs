@@ -9,11 +9,11 @@ use proptest::sample::subsequence;
 const TAGS: &[&str] = &["pr-1", "pr-2", "v1", "v2", "latest", "1.0-rc.1", "sha-abc"];
 const GLOBS: &[&str] = &["pr-*", "v*", "*", "latest", "*-rc.*", "[pv]*", "sha-???"];
 
-fn at(minutes: i64) -> DateTime<Utc> {
+pub(super) fn at(minutes: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000 + minutes * 60, 0).unwrap()
 }
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     at(10_000)
 }
 
@@ -87,7 +87,7 @@ fn is_candidate(v: &PackageVersion, p: &Policy) -> bool {
 }
 
 /// The versions in another order: a cheap deterministic shuffle.
-fn shuffle(versions: &[PackageVersion], seed: u64) -> Vec<PackageVersion> {
+pub(super) fn shuffle(versions: &[PackageVersion], seed: u64) -> Vec<PackageVersion> {
     let mut shuffled = versions.to_vec();
     let mut state = seed | 1;
     for i in (1..shuffled.len()).rev() {
@@ -99,7 +99,7 @@ fn shuffle(versions: &[PackageVersion], seed: u64) -> Vec<PackageVersion> {
     shuffled
 }
 
-fn planned(versions: &[PackageVersion], policy: &Policy) -> Plan {
+pub(super) fn planned(versions: &[PackageVersion], policy: &Policy) -> Plan {
     plan(
         &[PackageListing {
             name: "web".into(),

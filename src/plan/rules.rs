@@ -89,11 +89,7 @@ impl Conditions {
                 .any(|p| p.is_match(package) || p.as_str().eq_ignore_ascii_case(package))
     }
 
-    fn matcher<'a>(
-        &'a self,
-        package_type: PackageType,
-        no_ids: &'a BTreeSet<u64>,
-    ) -> Matcher<'a> {
+    fn matcher<'a>(&'a self, package_type: PackageType, no_ids: &'a BTreeSet<u64>) -> Matcher<'a> {
         Matcher {
             package_type,
             tags: &self.tags,

@@ -134,6 +134,7 @@ fn main() {
         semver_range: None,
         keep_per: None,
         untag: false,
+        rules: None,
     };
     let input = LIVE.load(Ordering::Relaxed);
 
