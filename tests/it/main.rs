@@ -19,6 +19,7 @@ mod packages;
 mod repair;
 mod restore;
 mod routes;
+mod rules;
 mod select;
 mod semver;
 mod snapshots;
