@@ -311,11 +311,14 @@ fn a_rules_file_from_the_workspace() {
         .contains("kept by rule newest patch of each minor"));
 }
 
+/// Inputs, and words the refusal must say.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+
 /// Every bad list stops the run before its first request, naming the rule and the key.
 #[test]
 fn every_bad_list_is_an_input_error_before_any_request() {
     let emulator = Emulator::start(base().package(web())).unwrap();
-    let cases: &[(&[(&str, &str)], &[&str])] = &[
+    let cases: &[Case] = &[
         (
             &[("rules", "- keep: {tags: x")],
             &["is not valid YAML", "line 2"],
@@ -388,7 +391,7 @@ fn every_bad_list_is_an_input_error_before_any_request() {
         .map(|i| format!("- name: r{i}\n  keep: {{}}\n"))
         .collect();
     let big = format!("- keep: {{tags: '{}'}}", "x".repeat(70_000));
-    let sized: [(&[(&str, &str)], &[&str]); 2] = [
+    let sized: [Case; 2] = [
         (&[("rules", many.as_str())], &["holds 101 rules"]),
         (&[("rules", big.as_str())], &["64 KiB"]),
     ];
