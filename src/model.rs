@@ -94,12 +94,12 @@ pub struct PackageVersion {
 impl PackageVersion {
     /// The strings `tags` and `exclude-tags` patterns are matched against: a container's tags,
     /// or the version name for every other package type.
-    pub fn labels(&self, package_type: PackageType) -> Vec<&str> {
-        if package_type.has_tags() {
-            self.tags.iter().map(String::as_str).collect()
-        } else {
-            vec![self.name.as_str()]
-        }
+    pub fn labels(&self, package_type: PackageType) -> impl Iterator<Item = &str> + Clone {
+        let (tags, name): (&[String], Option<&str>) = match package_type.has_tags() {
+            true => (&self.tags, None),
+            false => (&[], Some(&self.name)),
+        };
+        tags.iter().map(String::as_str).chain(name)
     }
 
     /// Newer first: by `created_at`, ties broken by id (the higher id is newer).

@@ -488,15 +488,21 @@ fn select(version: &PackageVersion, policy: &Matcher, now: DateTime<Utc>) -> Sel
     if policy.tags.is_empty() {
         return Selection::NotSelected;
     }
+    // Counted first, so that only a partial match allocates (a rule list asks every rule
+    // about every version).
     let labels = version.labels(policy.package_type);
-    let (matched, unmatched): (Vec<&str>, Vec<&str>) =
-        labels.iter().partition(|l| policy.tags.is_match(l));
-    if matched.is_empty() {
+    let matched = labels.clone().filter(|l| policy.tags.is_match(l)).count();
+    if matched == 0 {
         Selection::NotSelected
-    } else if unmatched.is_empty() || policy.tag_match == TagMatch::Any {
+    } else if matched == labels.clone().count() || policy.tag_match == TagMatch::Any {
         Selection::Selected
     } else {
-        Selection::Partial(unmatched.into_iter().map(str::to_string).collect())
+        Selection::Partial(
+            labels
+                .filter(|l| !policy.tags.is_match(l))
+                .map(str::to_string)
+                .collect(),
+        )
     }
 }
 
@@ -510,7 +516,6 @@ pub fn unmatched_patterns<'p>(listing: &PackageListing, policy: &'p Policy) -> V
         .filter(|pattern| {
             !listing.versions.iter().any(|v| {
                 v.labels(policy.package_type)
-                    .iter()
                     .any(|label| pattern.is_match(label))
             })
         })
@@ -564,7 +569,6 @@ fn select_and_keep(
             Selection::Selected => {
                 let excluded = version
                     .labels(policy.package_type)
-                    .into_iter()
                     .find_map(|label| policy.exclude_tags.first_match(label).map(|p| (label, p)));
                 match (excluded, untag(version, policy)) {
                     (None, _) => Decision::Change,

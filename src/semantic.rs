@@ -27,11 +27,7 @@ use std::fmt;
 /// semantic version among its tags (container, docker); a leading `v` is allowed; anything
 /// else has none. Build metadata is dropped.
 pub fn semantic_version(version: &PackageVersion, package_type: PackageType) -> Option<Version> {
-    version
-        .labels(package_type)
-        .into_iter()
-        .filter_map(parse)
-        .max()
+    version.labels(package_type).filter_map(parse).max()
 }
 
 /// `1.2.3`, `v1.2.3-rc.1`, `1.2.3+build`; not `1.2`, `latest`, `sha-abc`.

@@ -112,13 +112,15 @@ pub struct RuleTally {
     pub kept: usize,
 }
 
-/// How one rule matches one version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How one rule matches one version. One byte: a rule list asks every rule about every
+/// version, so a 20-rule list over 100,000 versions keeps 2 MB of these, not 50.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Hit {
+    None,
     /// Every tag (or one, under `tag-match: any`), or a selector without tags.
     Whole,
-    /// `tag-match: all` and these tags are outside the rule's `tags`.
-    Partial { unmatched: Vec<String> },
+    /// `tag-match: all` and some tags are outside the rule's `tags`.
+    Partial,
 }
 
 fn hit(
@@ -126,18 +128,20 @@ fn hit(
     when: &Conditions,
     package_type: PackageType,
     now: DateTime<Utc>,
-) -> Option<Hit> {
+) -> Hit {
     let no_ids = BTreeSet::new();
     let hit = match select(version, &when.matcher(package_type, &no_ids), now) {
-        Selection::NotSelected => return None,
+        Selection::NotSelected => return Hit::None,
         Selection::Selected => Hit::Whole,
-        Selection::Partial(unmatched) => Hit::Partial { unmatched },
+        Selection::Partial(_) => Hit::Partial,
     };
     let excluded = version
         .labels(package_type)
-        .iter()
         .any(|label| when.exclude_tags.is_match(label));
-    (!excluded).then_some(hit)
+    match excluded {
+        true => Hit::None,
+        false => hit,
+    }
 }
 
 /// Why a version is kept: the first keep rule (in list order) that keeps it, and every tag a
@@ -164,7 +168,7 @@ pub(super) fn plan_package(
         .filter(|r| r.when.applies_to(package))
         .collect();
     // hits[r][v]: how rule r matches version v.
-    let hits: Vec<Vec<Option<Hit>>> = rules
+    let hits: Vec<Vec<Hit>> = rules
         .iter()
         .map(|rule| {
             versions
@@ -182,8 +186,8 @@ pub(super) fn plan_package(
             matched: hits
                 .iter()
                 .filter(|h| match rule.action {
-                    Action::Keep { .. } => h == &&Some(Hit::Whole),
-                    Action::Delete { .. } => h.is_some(),
+                    Action::Keep { .. } => **h == Hit::Whole,
+                    Action::Delete { .. } => **h != Hit::None,
                 })
                 .count(),
             kept: 0,
@@ -207,7 +211,7 @@ pub(super) fn plan_package(
 /// Steps 2 and 3: what each keep rule keeps, counted over its own matches in this package.
 fn keep(
     rules: &[&Rule],
-    hits: &[Vec<Option<Hit>>],
+    hits: &[Vec<Hit>],
     versions: &[&PackageVersion],
     package_type: PackageType,
     tallies: &mut [RuleTally],
@@ -219,7 +223,7 @@ fn keep(
         };
         // Versions come newest first, so a rule's matches do too.
         let matches: Vec<(usize, &PackageVersion)> = (0..versions.len())
-            .filter(|v| hits[r][*v] == Some(Hit::Whole))
+            .filter(|v| hits[r][*v] == Hit::Whole)
             .map(|v| (v, versions[v]))
             .collect();
         let keeps: Vec<usize> = match (newest, per) {
@@ -237,7 +241,6 @@ fn keep(
             kept[v].protected.extend(
                 version
                     .labels(package_type)
-                    .into_iter()
                     .filter(|label| rule.when.tags.is_match(label))
                     .map(str::to_string),
             );
@@ -250,30 +253,30 @@ fn keep(
 /// it is not part of the plan, kept or not).
 fn decide(
     rules: &[&Rule],
-    hits: &[Vec<Option<Hit>>],
+    hits: &[Vec<Hit>],
     v: usize,
     version: &PackageVersion,
     kept: &Kept,
     package_type: PackageType,
 ) -> Option<Entry> {
-    let mut partial: Option<(usize, &Vec<String>)> = None;
+    let mut partial: Option<usize> = None;
     let mut decider: Option<(usize, bool)> = None;
     for (r, rule) in rules.iter().enumerate() {
         let Action::Delete { untag } = rule.action else {
             continue;
         };
-        match &hits[r][v] {
-            None => {}
-            Some(Hit::Whole) => {
+        match hits[r][v] {
+            Hit::None => {}
+            Hit::Whole => {
                 decider = Some((r, untag));
                 break;
             }
-            Some(Hit::Partial { .. }) if untag => {
+            Hit::Partial if untag => {
                 decider = Some((r, true));
                 break;
             }
-            Some(Hit::Partial { unmatched }) => {
-                partial.get_or_insert((r, unmatched));
+            Hit::Partial => {
+                partial.get_or_insert(r);
             }
         }
     }
@@ -283,12 +286,27 @@ fn decide(
         note: None,
         rule: Some(rules[r].name.clone()),
     };
+    // The tags rule `r` takes off, sparing `protected`: when some go and some stay.
     let untag_tags = |r: usize, protected: &BTreeSet<String>| -> Option<Vec<String>> {
         let (gone, stay): (Vec<&String>, Vec<&String>) = version
             .tags
             .iter()
             .partition(|t| rules[r].when.tags.is_match(t) && !protected.contains(*t));
         (!gone.is_empty() && !stay.is_empty()).then(|| gone.into_iter().cloned().collect())
+    };
+    let partly = |r: usize| {
+        let unmatched = version
+            .labels(package_type)
+            .filter(|label| !rules[r].when.tags.is_match(label))
+            .map(str::to_string)
+            .collect();
+        entry(
+            Decision::Skip(SkipReason::PartialTagMatch {
+                unmatched,
+                rule: Some(rules[r].name.clone()),
+            }),
+            r,
+        )
     };
     if let Some(keeper) = kept.by {
         // Keep wins; an `untag` rule may still take the tags no keep rule kept it by, never
@@ -310,19 +328,13 @@ fn decide(
         });
     }
     match (decider, partial) {
-        (Some((r, _)), _) if hits[r][v] == Some(Hit::Whole) => Some(entry(Decision::Change, r)),
-        (Some((r, _)), _) => {
-            // A partial match with `untag`: the matching tags go, the others stay.
-            let tags = untag_tags(r, &BTreeSet::new())?;
-            Some(entry(Decision::Untag(tags), r))
-        }
-        (None, Some((r, unmatched))) => Some(entry(
-            Decision::Skip(SkipReason::PartialTagMatch {
-                unmatched: unmatched.clone(),
-                rule: Some(rules[r].name.clone()),
-            }),
-            r,
-        )),
+        (Some((r, _)), _) if hits[r][v] == Hit::Whole => Some(entry(Decision::Change, r)),
+        // A partial match with `untag`: the matching tags go, the others stay.
+        (Some((r, _)), _) => Some(match untag_tags(r, &BTreeSet::new()) {
+            Some(tags) => entry(Decision::Untag(tags), r),
+            None => partly(r),
+        }),
+        (None, Some(r)) => Some(partly(r)),
         (None, None) => None,
     }
 }
