@@ -2,7 +2,8 @@
 //!
 //! Serves the demo scenario, then runs the real `package-janitor` binary (built next to this
 //! one) as the Actions runner would: a dry run, the real cleanup, the `$GITHUB_OUTPUT` file and
-//! what changed in the emulated GitHub, the undo (a restore of the deleted ids), `untag`
+//! what changed in the emulated GitHub, a retention policy as one rule list (dry run), the
+//! undo (a restore of the deleted ids), `untag`
 //! taking tags off images that stay, what `keep-latest` really keeps, and a repair of an image
 //! another tool broke.
 
@@ -58,10 +59,29 @@ fn main() -> Result<()> {
          multi-arch image stay with it)",
     );
     run(&janitor, &emulator, &cleanup, true)?;
-    banner("2. The same cleanup for real");
+    // The same package under a retention policy: one list in which keep wins.
+    let policy = [
+        ("token", "ghp_demoAliceClassicPat"),
+        ("owner", "acme"),
+        ("packages", "web"),
+        (
+            "rules",
+            "- name: releases\n  keep: {tags: \"v*, latest\"}\n\
+             - name: recent previews\n  keep: {tags: \"pr-*\", newest: 3}\n\
+             - name: old previews\n  delete: {tags: \"pr-*\", older-than: 14d, untag: true}\n\
+             - name: orphans\n  delete: {untagged: true, older-than: 7d}\n",
+        ),
+    ];
+    banner(
+        "2. Dry run of a retention policy (rules) on the same package: releases kept, the three \
+         newest previews kept, older previews deleted (or just untagged where a release tag \
+         stays), old untagged leftovers deleted; every fate names its rule",
+    );
+    run(&janitor, &emulator, &policy, true)?;
+    banner("3. The same cleanup as 1, for real");
     let outputs = run(&janitor, &emulator, &cleanup, false)?;
 
-    banner("3. $GITHUB_OUTPUT (result shortened)");
+    banner("4. $GITHUB_OUTPUT (result shortened)");
     for line in outputs.lines() {
         if line.chars().count() > 160 {
             println!("{}…", line.chars().take(160).collect::<String>());
@@ -74,7 +94,7 @@ fn main() -> Result<()> {
         .len();
     let requests = emulator.requests();
     let deletes = requests.iter().filter(|r| r.method == "DELETE").count();
-    banner("4. The emulated GitHub afterwards");
+    banner("5. The emulated GitHub afterwards");
     println!(
         "web: {before} versions before, {after} after; {} requests served ({deletes} DELETE).",
         requests.len()
@@ -89,7 +109,7 @@ fn main() -> Result<()> {
         ("mode", "restore"),
         ("version-ids", deleted.as_str()),
     ];
-    banner("5. Undo: mode restore with version-ids = the deleted-ids above");
+    banner("6. Undo: mode restore with version-ids = the deleted-ids above");
     let restored = run(&janitor, &emulator, &undo, false)?;
     let back = emulator
         .active_ids("acme", PackageType::Container, "web")
@@ -108,7 +128,7 @@ fn main() -> Result<()> {
         ("untag", "true"),
     ];
     banner(
-        "6. The cleanup again with untag: true: the pr- images go again, and the versions skipped \
+        "7. The cleanup again with untag: true: the pr- images go again, and the versions skipped \
          above for a partial tag match (pr-113 on v1.3.0-rc.1, pr-129 on latest) lose just their \
          pr- tag and keep their image",
     );
@@ -125,7 +145,7 @@ fn main() -> Result<()> {
         ("keep-latest", "1"),
     ];
     banner(
-        "7. Dry run on npm: release candidates ('*-rc.*' matches the version name), keeping the \
+        "8. Dry run on npm: release candidates ('*-rc.*' matches the version name), keeping the \
          newest one (keep-latest counts the selected versions)",
     );
     run(&janitor, &emulator, &candidates, true)?;
@@ -150,12 +170,12 @@ fn main() -> Result<()> {
         ("mode", "repair"),
     ];
     banner(
-        "8. Another cleanup tool deleted v2.0.0's untagged platform images: every pull of v2.0.0 \
+        "9. Another cleanup tool deleted v2.0.0's untagged platform images: every pull of v2.0.0 \
          now fails with \"manifest unknown\". A repair dry run is the health check: it names the \
          broken image and what it lacks, and exits 1",
     );
     run(&janitor, &emulator, &repair, true)?;
-    banner("9. The repair for real: the deleted parts come back, and v2.0.0 pulls again");
+    banner("10. The repair for real: the deleted parts come back, and v2.0.0 pulls again");
     let repaired = run(&janitor, &emulator, &repair, false)?;
     println!("restored-ids: {}", output(&repaired, "restored-ids"));
     Ok(())
