@@ -244,6 +244,7 @@ impl Config {
         )?;
         let mut policy = selection(env, package_type, mode, syntax)?;
         policy.rules = rule_list(env, package_type, syntax)?;
+        check_rule_packages(env, policy.rules.as_ref(), &packages)?;
         check(env, &policy, target, &packages)?;
         Ok(Config {
             token,
@@ -539,6 +540,47 @@ fn rule_list(
         syntax,
     };
     rules::parse(&text, context).map(Some)
+}
+
+/// A rule's `packages` that names, without pattern syntax, none of the step's packages can
+/// match nothing: a typo, refused before any request. (Against the step's patterns only the
+/// listing can tell: a rule that matched nothing gets a notice then.)
+fn check_rule_packages(
+    env: &Environment,
+    rules: Option<&crate::plan::RuleList>,
+    packages: &[PackageName],
+) -> Result<(), InputError> {
+    let exact: Vec<&str> = packages
+        .iter()
+        .filter_map(|p| match p {
+            PackageName::Exact(name) => Some(name.as_str()),
+            PackageName::Pattern(_) => None,
+        })
+        .collect();
+    if exact.len() < packages.len() {
+        return Ok(());
+    }
+    let input = match env.input("rules") {
+        "" => "rules-file",
+        _ => "rules",
+    };
+    for rule in rules.iter().flat_map(|list| &list.rules) {
+        let names = rule.when.packages.patterns();
+        if !names.is_empty() && !exact.iter().any(|name| rule.when.applies_to(name)) {
+            let written: Vec<&str> = names.iter().map(|p| p.as_str()).collect();
+            return Err(bad(
+                input,
+                &written.join(", "),
+                format!(
+                    "rule '{}', key `packages`: names none of the step's packages ({}), so the \
+                     rule would match nothing",
+                    rule.name,
+                    exact.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `rules-file`: a readable regular file inside the workspace (`GITHUB_WORKSPACE`, else the
@@ -1132,6 +1174,21 @@ mod tests {
         }
         let e = ok(&[("INPUT_KEEP-PER", "major"), ("INPUT_KEEP-LATEST", "0")]).unwrap_err();
         assert_eq!(e.input, "keep-per", "{e}");
+        // A rule narrowed to a package the step does not name.
+        let e = ok(&[("INPUT_RULES", "- delete: {packages: wbe, tags: x}")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("names none of the step's packages (web)"),
+            "{e}"
+        );
+        assert!(ok(&[("INPUT_RULES", "- delete: {packages: WEB, tags: x}")]).is_ok());
+        let patterns = Config::from_env(&env(&[
+            ("INPUT_TOKEN", "t0ken"),
+            ("INPUT_OWNER", "acme"),
+            ("INPUT_PACKAGES", "app-*"),
+            ("INPUT_RULES", "- delete: {packages: wbe, tags: x}"),
+        ]));
+        assert!(patterns.is_ok(), "only the listing can tell");
     }
 
     #[test]
