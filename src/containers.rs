@@ -44,6 +44,17 @@ pub async fn protect(
         let manifests = read_manifests(images, &package.package, &listing.versions, known).await;
         crate::images::protect(package, &listing.versions, &manifests);
         let planned: BTreeSet<&str> = package.changes().map(|v| v.name.as_str()).collect();
+        if let Some(id) = package.unreadable {
+            log.warning(
+                "Manifest unreadable",
+                &format!(
+                    "{}: the manifest of version {id}, to be deleted, could not be read: it may \
+                     list any other version, so every other deletion of {} waits until its \
+                     DELETE succeeded",
+                    package.package, package.package
+                ),
+            );
+        }
         for (digest, read) in &manifests {
             if let ManifestRead::Unreadable(error) = read {
                 if !planned.contains(digest.as_str()) {

@@ -99,6 +99,8 @@ pub struct Change<'p> {
     pub kind: Kind,
     /// Ids (same package) of image indexes whose DELETE must succeed first.
     pub after: Vec<u64>,
+    /// Of those, the version whose manifest could not be read (it may list this one).
+    pub unreadable: Option<u64>,
 }
 
 impl Change<'_> {
@@ -137,12 +139,14 @@ pub fn changes(plan: &Plan) -> Vec<Change<'_>> {
                         .get(&version.id)
                         .map(|ids| ids.iter().copied().collect())
                         .unwrap_or_default(),
+                    unreadable: package.unreadable,
                 }),
                 Decision::Untag(tags) => all.extend(tags.iter().map(|tag| Change {
                     package: &package.package,
                     version,
                     kind: Kind::Untag(tag.clone()),
                     after: Vec::new(),
+                    unreadable: None,
                 })),
                 Decision::Skip(_) => {}
             }
@@ -325,13 +329,15 @@ fn untag_notices(plan: &Plan, outcomes: &Outcomes, log: &Log) {
 fn waits_for_failed(change: &Change<'_>, outcomes: &Outcomes) -> Option<Outcome> {
     change.after.iter().find_map(|id| {
         let outcome = outcomes.get(&(change.package.to_string(), *id));
-        match outcome {
-            Some(Outcome::Changed(_)) => None,
-            other => Some(Outcome::Kept(SkipReason::ImageStays {
-                image: format!("version {id}"),
-                why: other.map_or_else(|| "not reached".into(), Outcome::why_not),
-            })),
-        }
+        let image = format!("version {id}");
+        let why = match outcome {
+            Some(Outcome::Changed(_)) => return None,
+            other => other.map_or_else(|| "not reached".into(), Outcome::why_not),
+        };
+        Some(Outcome::Kept(match change.unreadable == Some(*id) {
+            true => SkipReason::MayBePartOf { image, why },
+            false => SkipReason::ImageStays { image, why },
+        }))
     })
 }
 

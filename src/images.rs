@@ -146,9 +146,11 @@ impl<'a> ImageGraph<'a> {
 pub fn protect(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Manifests) {
     let graph = ImageGraph::new(active, manifests);
     keep_what_staying_images_need(plan, active, &graph);
+    keep_unreadable_pairs(plan, manifests);
     fail_closed(plan, active, manifests);
     cascade(plan, active, &graph);
     plan.after = deletion_order(plan, &graph);
+    unreadable_first(plan, manifests, &graph);
     plan.entries
         .sort_by(|a, b| PackageVersion::newer_first(&a.version, &b.version));
 }
@@ -232,6 +234,63 @@ fn fail_closed(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Ma
             entry.note = None;
         }
     }
+}
+
+/// 2a. A version to be deleted whose manifest could not be read may list any other version.
+///     One such version can go first (`unreadable_first`); two could list each other, so no
+///     order is safe: they stay, and step 2 fails the package closed.
+fn keep_unreadable_pairs(plan: &mut PackagePlan, manifests: &Manifests) {
+    let unreadable = |e: &Entry| {
+        e.decision == Decision::Change
+            && matches!(
+                manifests.get(&e.version.name),
+                Some(ManifestRead::Unreadable(_))
+            )
+    };
+    if plan.entries.iter().filter(|e| unreadable(e)).count() < 2 {
+        return;
+    }
+    for entry in plan.entries.iter_mut() {
+        if let (true, Some(ManifestRead::Unreadable(error))) =
+            (unreadable(entry), manifests.get(&entry.version.name))
+        {
+            entry.decision = Decision::Skip(SkipReason::ManifestUnreadable {
+                digest: entry.version.name.clone(),
+                error: error.clone(),
+            });
+            entry.note = None;
+        }
+    }
+}
+
+/// 4. The one version to be deleted whose manifest could not be read goes before every other
+///    deletion of the package but those that list it (which go before it, as the index before
+///    its parts): whatever it lists, nothing is deleted while it stands. Refused, failed or
+///    not reached, the others stay (SPEC §4, fail closed).
+fn unreadable_first(plan: &mut PackagePlan, manifests: &Manifests, graph: &ImageGraph<'_>) {
+    let Some(unreadable) = plan
+        .changes()
+        .find(|v| matches!(manifests.get(&v.name), Some(ManifestRead::Unreadable(_))))
+        .cloned()
+    else {
+        return;
+    };
+    let others: Vec<(u64, bool)> = plan
+        .changes()
+        .filter(|v| v.id != unreadable.id)
+        .map(|v| {
+            (
+                v.id,
+                graph.needs(&v.name).contains(unreadable.name.as_str()),
+            )
+        })
+        .collect();
+    for (id, lists_it) in others {
+        if !lists_it {
+            plan.after.entry(id).or_default().insert(unreadable.id);
+        }
+    }
+    plan.unreadable = Some(unreadable.id);
 }
 
 /// 3. The parts (children and referrers, transitively) of a deleted index that nothing staying
@@ -616,6 +675,7 @@ mod tests {
             after: BTreeMap::new(),
             placeholders: BTreeMap::new(),
             rules: Default::default(),
+            unreadable: None,
         };
         protect(&mut plan, active, &manifests);
         let got: Vec<String> = plan
@@ -670,6 +730,65 @@ mod tests {
                 "1:delete(part of old)",
             ],
         );
+    }
+
+    #[test]
+    fn two_unreadable_versions_to_be_deleted_fail_the_package_closed() {
+        let unreadable = || ManifestRead::Unreadable("500".into());
+        let active = [version(1, &[]), version(10, &["a"]), version(11, &["b"])];
+        check(
+            &active,
+            &[(10, unreadable()), (11, unreadable())],
+            &[1, 10, 11],
+            &[
+                &format!(
+                    "11:skip(fail closed: manifest {} unreadable (500))",
+                    digest(11)
+                ),
+                &format!(
+                    "10:skip(fail closed: manifest {} unreadable (500))",
+                    digest(10)
+                ),
+                &format!(
+                    "1:skip(fail closed: manifest {} unreadable (500))",
+                    digest(10)
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn one_unreadable_version_to_be_deleted_goes_before_all_but_what_lists_it() {
+        // 20 is an index over 10, whose manifest could not be read; 1 and 2 are untagged.
+        let active = [
+            version(1, &[]),
+            version(2, &[]),
+            version(10, &[]),
+            version(20, &["old"]),
+        ];
+        let manifests: Manifests = [
+            (digest(10), ManifestRead::Unreadable("500".into())),
+            (digest(20), index(&[10])),
+        ]
+        .into_iter()
+        .collect();
+        let mut plan = PackagePlan {
+            entries: active
+                .iter()
+                .filter(|v| v.id != 2)
+                .map(|v| Entry::new(v.clone(), Decision::Change, None))
+                .collect(),
+            ..PackagePlan::empty("web", 4)
+        };
+        protect(&mut plan, &active, &manifests);
+        assert_eq!(plan.unreadable, Some(10));
+        let after: Vec<(u64, Vec<u64>)> = plan
+            .after
+            .iter()
+            .map(|(id, ids)| (*id, ids.iter().copied().collect()))
+            .collect();
+        // 10 waits for the index listing it; 1 waits for 10; 20 waits for nothing.
+        assert_eq!(after, [(1, vec![10]), (10, vec![20])]);
     }
 
     #[test]
@@ -777,6 +896,7 @@ mod tests {
             after: BTreeMap::new(),
             placeholders: BTreeMap::new(),
             rules: Default::default(),
+            unreadable: None,
         };
         protect(&mut plan, &active, &manifests);
         let after: Vec<(u64, Vec<u64>)> = plan
@@ -834,6 +954,7 @@ mod tests {
             after: BTreeMap::new(),
             placeholders: BTreeMap::new(),
             rules: Default::default(),
+            unreadable: None,
         };
         assert_eq!(possible_parts(&plan, &deleted), 3);
         let mut nothing = plan.clone();

@@ -166,6 +166,9 @@ pub enum SkipReason {
     ManifestUnreadable { digest: String, error: String },
     /// A part of an image index whose deletion did not happen: it stays with its image.
     ImageStays { image: String, why: String },
+    /// Fail closed: a version to be deleted whose manifest could not be read may list this
+    /// one; its deletion did not happen, so this one stays.
+    MayBePartOf { image: String, why: String },
     /// A deleted untag placeholder whose image is not active: its tag cannot be put back.
     PlaceholderImageGone { tag: String, image: String },
 }
@@ -209,6 +212,11 @@ impl fmt::Display for SkipReason {
             SkipReason::ManifestUnreadable { digest, error } => {
                 write!(f, "fail closed: manifest {digest} unreadable ({error})")
             }
+            SkipReason::MayBePartOf { image, why } => write!(
+                f,
+                "fail closed: {image}, whose manifest could not be read, may list it and was not \
+                 deleted ({why})"
+            ),
             SkipReason::ImageStays { image, why } => {
                 write!(f, "part of {image}, which was not deleted ({why})")
             }
@@ -284,6 +292,10 @@ pub struct PackagePlan {
     pub placeholders: BTreeMap<u64, Placeholder>,
     /// A rule list: what its rules did in this package.
     pub rules: RulesInPackage,
+    /// Container deletions: the planned version whose manifest could not be read. It may list
+    /// any other version, so every other deletion that does not list it waits for its DELETE
+    /// (in `after`); SPEC §4, fail closed.
+    pub unreadable: Option<u64>,
 }
 
 /// What a rule list did in one package.
@@ -354,6 +366,7 @@ impl PackagePlan {
             after: BTreeMap::new(),
             placeholders: BTreeMap::new(),
             rules: RulesInPackage::default(),
+            unreadable: None,
         }
     }
 }
@@ -438,6 +451,7 @@ pub fn plan_whole_packages(packages: Vec<(PackageVersion, usize)>) -> Plan {
                 after: BTreeMap::new(),
                 placeholders: BTreeMap::new(),
                 rules: RulesInPackage::default(),
+                unreadable: None,
             })
             .collect(),
         missing_ids: Vec::new(),
@@ -545,6 +559,7 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
         after: BTreeMap::new(),
         placeholders: BTreeMap::new(),
         rules,
+        unreadable: None,
     }
 }
 

@@ -182,6 +182,84 @@ fn an_unreadable_manifest_fails_closed() {
     );
 }
 
+/// Issue 25: an index *to be deleted* whose manifest cannot be read may list any version, so
+/// every other deletion of its package waits for its DELETE. Refused (the download limit of a
+/// popular public image), it keeps them all; its untagged platform images are no longer
+/// deleted before it, which left its tag answering "manifest unknown".
+#[test]
+fn an_unreadable_index_to_be_deleted_goes_first_and_refused_keeps_everything_it_may_list() {
+    let unreadable_index = |package: gh_emulator::PackageSpec, downloads: u64| {
+        let mut package = package
+            .multi_arch(200, &["pr-1"], PLATFORMS, false, at(0))
+            .version(gh_emulator::VersionSpec::image(300, &[], at(9)))
+            .version(gh_emulator::VersionSpec::image(400, &["v1"], at(10)));
+        let index = package.versions.iter_mut().find(|v| v.id == 200).unwrap();
+        index.unreadable = true;
+        index.downloads = downloads;
+        package
+    };
+    let inputs = acme(&[("tags", "pr-*"), ("untagged", "true")]);
+    let fast = [("PACKAGE_JANITOR_TIME_SCALE", "100")];
+
+    // Refused: nothing it may list goes, not even the unrelated untagged 300.
+    let emulator = Emulator::start(base().package(unreadable_index(web().public(), 9000))).unwrap();
+    let run = janitor_with(&emulator, &inputs, &fast);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("deleted-ids"), Vec::<u64>::new());
+    assert_eq!(
+        emulator.active_ids("acme", PackageType::Container, "web"),
+        [200, 201, 202, 300, 400]
+    );
+    assert_eq!(
+        count(&emulator.requests(), "DELETE"),
+        1,
+        "only the index was tried"
+    );
+    let skipped = run.result()["packages"][0]["skipped"].clone();
+    let mut reasons: Vec<(u64, &str)> = skipped
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_u64().unwrap(),
+                s["reason_kind"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    reasons.sort_unstable();
+    assert_eq!(
+        reasons,
+        [
+            (200, "refused"),
+            (201, "may-be-part-of"),
+            (202, "may-be-part-of"),
+            (300, "may-be-part-of")
+        ],
+        "{skipped}"
+    );
+    assert!(run
+        .stdout
+        .contains("whose manifest could not be read, may list it"));
+
+    // Deleted: it went first, then what it may have listed.
+    let emulator = Emulator::start(base().package(unreadable_index(web(), 0))).unwrap();
+    let run = janitor_with(&emulator, &inputs, &fast);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("deleted-ids"), [200, 201, 202, 300]);
+    let deletes: Vec<String> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path)
+        .collect();
+    assert!(deletes[0].ends_with("/versions/200"), "{deletes:?}");
+    assert_eq!(
+        emulator.active_ids("acme", PackageType::Container, "web"),
+        [400]
+    );
+}
+
 #[test]
 fn a_dry_run_shows_the_same_protected_plan() {
     let emulator = Emulator::start(base().package(signed_tree())).unwrap();
