@@ -347,8 +347,10 @@ fn cascade(plan: &mut PackagePlan, active: &[PackageVersion], graph: &ImageGraph
 }
 
 /// The mirror of `cascade` for a restore: of the `deleted` versions, those that come back
-/// with the restored image `restored` whose index lists `children` — its children and the
-/// referrers of its digest that may be parts and are not in the plan already (`in_plan`).
+/// with the restored image `restored` whose index lists `children` — every child it lists,
+/// tagged or not (`docker buildx imagetools create` makes indexes over tagged images: without
+/// them the image is broken), and the referrers of its digest — that are not in the plan
+/// already (`in_plan`).
 pub fn parts_of<'a>(
     restored: &PackageVersion,
     children: &[String],
@@ -359,11 +361,12 @@ pub fn parts_of<'a>(
         .iter()
         .filter(|v| {
             children.contains(&v.name)
-                || v.tags
-                    .iter()
-                    .any(|t| referred_digest(t).as_deref() == Some(restored.name.as_str()))
+                || (may_be_part(v)
+                    && v.tags
+                        .iter()
+                        .any(|t| referred_digest(t).as_deref() == Some(restored.name.as_str())))
         })
-        .filter(|v| may_be_part(v) && !in_plan.contains(v.name.as_str()))
+        .filter(|v| !in_plan.contains(v.name.as_str()))
         .collect()
 }
 
@@ -471,8 +474,8 @@ fn digest_bytes(name: &str) -> Option<[u8; 32]> {
 }
 
 /// Restore mode (SPEC §4): the deleted parts of the active images `roots` — what an image
-/// needs (its children, transitively, and the referrers of each digest) that is a deleted
-/// version and may be a part — each with the label of the image that lacks it. `versions` is
+/// needs (its children, transitively, tagged or not, and the referrers of each digest) that
+/// is a deleted version — each with the label of the image that lacks it. `versions` is
 /// every version of the package, active and deleted; `manifests` the active indexes read.
 pub fn missing_parts<'a>(
     roots: &[&PackageVersion],
@@ -486,10 +489,7 @@ pub fn missing_parts<'a>(
             let Some(version) = graph.by_digest.get(needed) else {
                 continue;
             };
-            if version.deleted_at.is_some()
-                && may_be_part(version)
-                && !found.iter().any(|(_, v)| v.id == version.id)
-            {
+            if version.deleted_at.is_some() && !found.iter().any(|(_, v)| v.id == version.id) {
                 found.push((label(root), version));
             }
         }
@@ -531,35 +531,36 @@ pub fn missing_children(
     missing
 }
 
-/// Whether a restore may bring `version` back as a part of a restored image: untagged
-/// (platform images, attestation manifests) or a referrer (`sha256-<hex>…`). A version with a
-/// tag of its own is an image someone named; the cascade never sweeps it, and a restore never
-/// brings it back as a part either.
+/// Whether `version` is a part by its tags alone: untagged (platform images, attestation
+/// manifests) or a referrer (`sha256-<hex>…`). A version with a tag of its own is an image
+/// someone named: the cascade never sweeps it; a restore brings it back only when an index
+/// it restores lists it.
 pub fn may_be_part(version: &PackageVersion) -> bool {
     version.tags.iter().all(|t| referred_digest(t).is_some())
 }
 
 /// The most parts a restore of `plan` can add (SPEC §4: they count against `max-changes`
 /// before anything changes). An image's children are known only once it is restored and its
-/// manifest can be read, so every deleted version that may be a part and is not in the plan
-/// counts: untagged versions, and referrers of a digest that may come back.
+/// manifest can be read, and an index may list tagged images, so every deleted version not in
+/// the plan counts but a referrer of a digest that cannot come back.
 pub fn possible_parts(plan: &PackagePlan, deleted: &[PackageVersion]) -> usize {
     if plan.changes().next().is_none() {
         return 0;
     }
     let in_plan: BTreeSet<u64> = plan.entries.iter().map(|e| e.version.id).collect();
+    let referrer = |v: &PackageVersion| !v.tags.is_empty() && may_be_part(v);
     let mut may_return: BTreeSet<&str> = plan.changes().map(|v| v.name.as_str()).collect();
     may_return.extend(
         deleted
             .iter()
-            .filter(|v| v.tags.is_empty() && !in_plan.contains(&v.id))
+            .filter(|v| !referrer(v) && !in_plan.contains(&v.id))
             .map(|v| v.name.as_str()),
     );
     deleted
         .iter()
-        .filter(|v| !in_plan.contains(&v.id) && may_be_part(v))
+        .filter(|v| !in_plan.contains(&v.id))
         .filter(|v| {
-            v.tags.is_empty()
+            !referrer(v)
                 || v.tags
                     .iter()
                     .any(|t| referred_digest(t).is_some_and(|d| may_return.contains(d.as_str())))
@@ -589,11 +590,12 @@ pub fn likely_parts(
         .collect();
     by_time.sort();
     let by_digest: BTreeMap<&str, u64> = roots.iter().map(|r| (r.name.as_str(), r.id)).collect();
-    let candidates = deleted
-        .iter()
-        .filter(|v| !in_plan.contains(&v.id) && may_be_part(v));
+    // A part is a child (tagged or not: an index may list tagged images), found by time, or
+    // a referrer, found by the digest its tag names.
+    let candidates = deleted.iter().filter(|v| !in_plan.contains(&v.id));
     for version in candidates {
-        let root = if version.tags.is_empty() {
+        let referrer = !version.tags.is_empty() && may_be_part(version);
+        let root = if !referrer {
             version.deleted_at.and_then(|at| {
                 let next = by_time.partition_point(|(t, _)| *t < at);
                 let near = [next.checked_sub(1), Some(next)];
@@ -933,12 +935,15 @@ mod tests {
 
     #[test]
     fn possible_parts_bound_what_a_restore_can_add() {
-        // Deleted: 1 (v1, planned), 2 and 3 untagged, 4 a signature of 1, 5 a named image,
-        // 6 a signature of 5 (which does not come back).
+        // Deleted: 1 (v1, planned), 2 and 3 untagged, 4 a signature of 1, 5 a named image
+        // (which 1 may list: an index may list tagged images), 6 a signature of 5; 7 a
+        // signature of 8, which is not deleted and so cannot come back.
         let mut signature = version(4, &[]);
         signature.tags = vec![format!("{}.sig", digest(1).replace(':', "-"))];
         let mut other = version(6, &[]);
         other.tags = vec![digest(5).replace(':', "-")];
+        let mut orphan = version(7, &[]);
+        orphan.tags = vec![digest(8).replace(':', "-")];
         let deleted = vec![
             version(1, &["v1"]),
             version(2, &[]),
@@ -946,17 +951,18 @@ mod tests {
             signature,
             version(5, &["v0"]),
             other,
+            orphan,
         ];
         let plan = PackagePlan {
             package: "web".into(),
-            listed: 6,
+            listed: 7,
             entries: vec![Entry::new(deleted[0].clone(), Decision::Change, None)],
             after: BTreeMap::new(),
             placeholders: BTreeMap::new(),
             rules: Default::default(),
             unreadable: None,
         };
-        assert_eq!(possible_parts(&plan, &deleted), 3);
+        assert_eq!(possible_parts(&plan, &deleted), 5);
         let mut nothing = plan.clone();
         nothing.entries[0].decision = Decision::Skip(SkipReason::KeepLatest { n: 1 });
         assert_eq!(possible_parts(&nothing, &deleted), 0);
@@ -964,8 +970,9 @@ mod tests {
 
     #[test]
     fn a_restore_brings_back_what_the_cascade_would_have_taken() {
-        // Deleted: the index 1 (restored), its children 2 and 3 (3 named v0), a signature 4
-        // of 1, and 5, unrelated; 2 is already in the plan.
+        // Deleted: the index 1 (restored), its children 2 and 3 (3 named v0: an index may
+        // list tagged images, and comes back whole), a signature 4 of 1, and 5, unrelated; 2
+        // is already in the plan.
         let mut signature = version(4, &[]);
         signature.tags = vec![format!("{}.sig", digest(1).replace(':', "-"))];
         let deleted = vec![
@@ -981,12 +988,12 @@ mod tests {
             .iter()
             .map(|v| v.id)
             .collect();
-        assert_eq!(parts, [4]);
+        assert_eq!(parts, [3, 4]);
         let parts: Vec<u64> = parts_of(&deleted[0], &children, &deleted, &BTreeSet::new())
             .iter()
             .map(|v| v.id)
             .collect();
-        assert_eq!(parts, [2, 4]);
+        assert_eq!(parts, [2, 3, 4]);
     }
 
     #[test]
@@ -1042,11 +1049,11 @@ mod tests {
             deleted_at(version(13, &[]), 40),           // deleted with neither
             deleted_at(version(14, &[]), 0),            // in the plan already
             deleted_at(version(15, &[&signature]), 90), // b's signature, whenever deleted
-            deleted_at(version(16, &["v1"]), 0),        // a tag of its own: never a part
+            deleted_at(version(16, &["v1"]), 0),        // tagged, nearest a: may be its child
         ];
         let in_plan: BTreeSet<u64> = [1, 2, 14].into();
         let parts = likely_parts(&[&a, &b], &deleted, &in_plan);
-        assert_eq!(parts, BTreeMap::from([(1, 1), (2, 3)]));
+        assert_eq!(parts, BTreeMap::from([(1, 2), (2, 3)]));
         // The window: nothing deleted more than ten minutes from any image counts.
         let alone = likely_parts(&[&a], &deleted[5..6], &in_plan);
         assert_eq!(alone, BTreeMap::from([(1, 0)]));

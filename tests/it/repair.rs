@@ -261,3 +261,48 @@ fn an_index_restored_without_its_parts_is_counted_as_failed() {
     );
     assert!(!resolves(&emulator, "v1"));
 }
+
+/// Issue 25: `docker buildx imagetools create` makes an index over *tagged* platform images.
+/// 10 `multi` lists 1 `amd64` and 2 `arm64`; a cleanup deleted all three a day ago.
+fn index_over_tagged_images() -> PackageSpec {
+    web()
+        .version(VersionSpec::image(1, &["amd64"], at(0)))
+        .version(VersionSpec::image(2, &["arm64"], at(1)))
+        .index_over(10, &["multi"], &[1, 2], at(2))
+}
+
+#[test]
+fn a_restore_of_an_index_over_tagged_images_brings_them_back_with_it() {
+    let package = deleted(index_over_tagged_images(), &[1, 2, 10], 1);
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[("mode", "restore"), ("version-ids", "10")]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("restored-ids"), [1, 2, 10]);
+    assert_eq!(
+        emulator.active_ids("acme", PackageType::Container, "web"),
+        [1, 2, 10]
+    );
+    assert!(resolves(&emulator, "multi"));
+}
+
+#[test]
+fn a_repair_brings_back_a_tagged_part_and_a_second_repair_finds_the_image_whole() {
+    // Only the arm64 image was deleted: `multi` answers "manifest unknown" on arm64.
+    let package = deleted(index_over_tagged_images(), &[2], 1);
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    assert!(!resolves(&emulator, "multi"));
+    let run = janitor(&emulator, &acme(&[("mode", "repair")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("restored-ids"), [2]);
+    assert!(resolves(&emulator, "multi"));
+    let again = janitor(&emulator, &acme(&[("mode", "repair")]));
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    assert_eq!(again.output("restored-count"), "0");
+    assert!(again.result()["broken_images"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
