@@ -457,6 +457,20 @@ pub fn find_placeholders(
             }
         }
     }
+    // The same placeholder pushed again (a tag taken off the same image twice) is a second
+    // version with the same name; one whose tag has moved on since has no tag left to
+    // recognise it by, but its name still says what it is.
+    let by_name: BTreeMap<&str, crate::plan::Placeholder> = versions
+        .iter()
+        .filter_map(|v| Some((v.name.as_str(), found.get(&v.id)?.clone())))
+        .collect();
+    for version in versions {
+        if let Some(placeholder) = by_name.get(version.name.as_str()) {
+            found
+                .entry(version.id)
+                .or_insert_with(|| placeholder.clone());
+        }
+    }
     found
 }
 

@@ -171,6 +171,14 @@ pub enum SkipReason {
     MayBePartOf { image: String, why: String },
     /// A deleted untag placeholder whose image is not active: its tag cannot be put back.
     PlaceholderImageGone { tag: String, image: String },
+    /// A deleted untag placeholder whose tag another active version holds now (a new build
+    /// pushed under it): a tag is never taken from the version that holds it.
+    PlaceholderTagMoved { tag: String, holder: String },
+    /// A deleted untag placeholder whose tag is on its image already.
+    PlaceholderTagInPlace { tag: String },
+    /// A deleted untag placeholder of a tag that a newer placeholder also took: only the
+    /// newest is considered.
+    PlaceholderSuperseded { tag: String },
 }
 
 impl fmt::Display for SkipReason {
@@ -220,6 +228,21 @@ impl fmt::Display for SkipReason {
             SkipReason::ImageStays { image, why } => {
                 write!(f, "part of {image}, which was not deleted ({why})")
             }
+            SkipReason::PlaceholderTagMoved { tag, holder } => write!(
+                f,
+                "untag placeholder of {tag}: the tag has moved on to {holder} since, and is \
+                 never taken from the version that holds it"
+            ),
+            SkipReason::PlaceholderTagInPlace { tag } => {
+                write!(
+                    f,
+                    "untag placeholder of {tag}: the tag is on its image already"
+                )
+            }
+            SkipReason::PlaceholderSuperseded { tag } => write!(
+                f,
+                "an older untag placeholder of {tag}: only the newest one is put back"
+            ),
             SkipReason::PlaceholderImageGone { tag, image } => write!(
                 f,
                 "untag placeholder of {tag}: its image {image} is not active, so the tag \

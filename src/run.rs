@@ -266,12 +266,12 @@ async fn list_active(
 /// instead of restoring it, or skips it when that image is not active.
 fn plan_with_placeholders(
     listings: &[PackageListing],
-    active: &[PackageListing],
+    active_listing: &[PackageListing],
     policy: &crate::plan::Policy,
     now: chrono::DateTime<Utc>,
     log: &mut Log,
 ) -> Plan {
-    let active: Vec<std::collections::BTreeSet<&str>> = active
+    let active: Vec<std::collections::BTreeSet<&str>> = active_listing
         .iter()
         .map(|l| l.versions.iter().map(|v| v.name.as_str()).collect())
         .collect();
@@ -308,21 +308,14 @@ fn plan_with_placeholders(
         .zip(&active)
     {
         if restore {
-            for entry in package.entries.iter_mut() {
-                let Some(placeholder) = placeholders.get(&entry.version.id) else {
-                    continue;
-                };
-                if entry.decision == crate::plan::Decision::Change
-                    && !active.contains(placeholder.image.as_str())
-                {
-                    entry.decision = crate::plan::Decision::Skip(
-                        crate::plan::SkipReason::PlaceholderImageGone {
-                            tag: placeholder.tag.clone(),
-                            image: placeholder.image.clone(),
-                        },
-                    );
-                }
-            }
+            let holders: std::collections::BTreeMap<&str, &str> = active_listing
+                .iter()
+                .find(|l| l.name == package.package)
+                .into_iter()
+                .flat_map(|l| &l.versions)
+                .flat_map(|v| v.tags.iter().map(move |t| (t.as_str(), v.name.as_str())))
+                .collect();
+            retag_only_where_the_tag_can_hold(package, listing, &placeholders, active, &holders);
         } else {
             for version in listing
                 .versions
@@ -349,6 +342,65 @@ fn plan_with_placeholders(
         package.placeholders = placeholders;
     }
     plan
+}
+
+/// A restore puts a deleted placeholder's tag back on its image only where the tag can still
+/// hold (SPEC §4): the image is active, no other active version holds the tag now (a new
+/// build pushed under it since), the tag is not on the image already, and of several
+/// placeholders for one tag only the newest is considered. The others are skipped, saying why,
+/// and nothing is pushed for them.
+fn retag_only_where_the_tag_can_hold(
+    package: &mut crate::plan::PackagePlan,
+    listing: &PackageListing,
+    placeholders: &std::collections::BTreeMap<u64, crate::plan::Placeholder>,
+    active: &std::collections::BTreeSet<&str>,
+    holders: &std::collections::BTreeMap<&str, &str>,
+) {
+    use crate::plan::{Decision, SkipReason};
+    // The newest deleted placeholder of each tag, selected or not.
+    let mut deleted: Vec<&PackageVersion> = listing
+        .versions
+        .iter()
+        .filter(|v| placeholders.contains_key(&v.id))
+        .collect();
+    deleted.sort_by(|a, b| PackageVersion::newer_first(a, b));
+    let mut newest: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for version in deleted {
+        if let Some(placeholder) = placeholders.get(&version.id) {
+            newest.entry(placeholder.tag.as_str()).or_insert(version.id);
+        }
+    }
+    for entry in package.entries.iter_mut() {
+        let Some(placeholder) = placeholders.get(&entry.version.id) else {
+            continue;
+        };
+        if entry.decision != Decision::Change {
+            continue;
+        }
+        let tag = placeholder.tag.clone();
+        let why = match holders.get(placeholder.tag.as_str()) {
+            _ if newest.get(placeholder.tag.as_str()) != Some(&entry.version.id) => {
+                Some(SkipReason::PlaceholderSuperseded { tag })
+            }
+            _ if !active.contains(placeholder.image.as_str()) => {
+                Some(SkipReason::PlaceholderImageGone {
+                    tag,
+                    image: placeholder.image.clone(),
+                })
+            }
+            Some(holder) if *holder == placeholder.image => {
+                Some(SkipReason::PlaceholderTagInPlace { tag })
+            }
+            Some(holder) => Some(SkipReason::PlaceholderTagMoved {
+                tag,
+                holder: holder.to_string(),
+            }),
+            None => None,
+        };
+        if let Some(why) = why {
+            entry.decision = Decision::Skip(why);
+        }
+    }
 }
 
 /// Container safety in delete mode: what stays keeps what it needs, a deleted index takes its

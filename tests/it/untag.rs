@@ -479,3 +479,76 @@ fn the_readme_recipe_strips_tags_and_deletes_nothing() {
         ]
     );
 }
+
+/// Issue 25: undoing an old untag after the tag moved on to a new build must not take the tag
+/// from that build; of several placeholders for one tag only the newest is put back, once.
+#[test]
+fn a_restore_puts_a_tag_back_only_where_it_can_still_hold() {
+    let emulator = pr_and_release();
+    let untag = acme(&[("tags", "pr-*"), ("untag", "true")]);
+    assert_eq!(janitor(&emulator, &untag).code, 0);
+    let restore = acme(&[("mode", "restore"), ("tags", "pr-*")]);
+    assert_eq!(janitor(&emulator, &restore).code, 0);
+    // Untagged again: two deleted placeholders of pr-1 now.
+    assert_eq!(janitor(&emulator, &untag).code, 0);
+    assert_eq!(
+        emulator
+            .deleted_ids("acme", PackageType::Container, "web")
+            .len(),
+        2
+    );
+    // Both selected (by age: a tag put back on its image leaves the older placeholder).
+    let before = emulator.requests().len();
+    let undo = janitor(
+        &emulator,
+        &acme(&[("mode", "restore"), ("deleted-within", "1d")]),
+    );
+    assert_eq!(undo.code, 0, "{}", undo.stdout);
+    assert_eq!(
+        undo.output("restored-tags"),
+        format!("pr-1@{}", digest(100)),
+        "one home, said once"
+    );
+    let puts = |from: usize| {
+        emulator.requests()[from..]
+            .iter()
+            .filter(|r| r.method == "PUT")
+            .count()
+    };
+    assert_eq!(puts(before), 1);
+    assert!(
+        undo.stdout
+            .contains("an older untag placeholder of pr-1: only the newest one is put back"),
+        "{}",
+        undo.stdout
+    );
+
+    // Untagged once more, then a new build is pushed under pr-1.
+    assert_eq!(janitor(&emulator, &untag).code, 0);
+    emulator
+        .state()
+        .packages
+        .iter_mut()
+        .find(|p| p.name == "web")
+        .unwrap()
+        .versions
+        .push(VersionSpec::image(300, &["pr-1"], chrono::Utc::now()));
+    let before = emulator.requests().len();
+    let undo = janitor(&emulator, &restore);
+    assert_eq!(undo.code, 0, "{}", undo.stdout);
+    assert_eq!(undo.output("restored-tags-count"), "0");
+    assert_eq!(puts(before), 0, "nothing is pushed");
+    assert_eq!(
+        tags(&emulator),
+        [
+            (100, vec!["v1".to_string()]),
+            (200, vec!["v2".to_string()]),
+            (300, vec!["pr-1".to_string()])
+        ]
+    );
+    assert!(
+        undo.stdout.contains("the tag has moved on to sha256:"),
+        "{}",
+        undo.stdout
+    );
+}
