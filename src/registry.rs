@@ -459,6 +459,24 @@ impl Registry {
             .ok_or_else(|| anyhow!("PUT {path}: no Docker-Content-Digest in the answer"))
     }
 
+    /// What `tag` names now, by a `HEAD` (a look, not a download): its digest, or `None` when
+    /// the registry knows no such tag. Settles a push whose answer was lost (SPEC §4).
+    pub async fn tag_digest(&self, session: &Session, tag: &str) -> Result<Option<String>> {
+        let headers = self.headers(session)?;
+        let path = format!("/v2/{}/manifests/{tag}", session.repository);
+        let head = self.send(http::Method::HEAD, &path, &headers, &[]).await?;
+        match head.status {
+            200 => head
+                .headers
+                .get("docker-content-digest")
+                .and_then(|v| v.to_str().ok())
+                .map(|d| Some(d.to_string()))
+                .ok_or_else(|| anyhow!("HEAD {path}: no Docker-Content-Digest in the answer")),
+            404 => Ok(None),
+            status => bail!("HEAD {path}: HTTP {status}"),
+        }
+    }
+
     /// `Accept` for every manifest type, and the session's bearer token.
     fn headers(&self, session: &Session) -> Result<HeaderMap> {
         let mut headers = HeaderMap::new();

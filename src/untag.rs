@@ -77,11 +77,31 @@ impl<'a> Untagger<'a> {
             version.name
         );
         if let Err(error) = pushed {
-            return Outcome::Failed(format!(
-                "tag {tag} is still on {} unless the push took effect (then it is on the \
-                 placeholder {expected}, which the next run deletes): the push failed: {error:#}",
-                version.name
-            ));
+            // A push that went on the wire is settled, never taken as not done: a look at
+            // what the tag names now tells whether it took effect.
+            let now = images.registry.tag_digest(&session, tag).await;
+            match now {
+                Ok(Some(digest)) if digest == expected => {}
+                Ok(Some(digest)) if digest == version.name => {
+                    return Outcome::Failed(format!(
+                        "tag {tag} is still on {}: the push failed: {error:#}",
+                        version.name
+                    ))
+                }
+                Ok(found) => {
+                    return Outcome::Failed(format!(
+                        "tag {tag} was pushed to take it off {}, and the push failed                          ({error:#}); the tag now names {}",
+                        version.name,
+                        found.as_deref().unwrap_or("nothing")
+                    ))
+                }
+                Err(look) => {
+                    return Outcome::Failed(format!(
+                        "tag {tag} is still on {} unless the push took effect (then it is on                          the placeholder {expected}, which the next run deletes): the push                          failed ({error:#}) and the tag could not be looked up ({look:#}); it                          may have taken effect",
+                        version.name
+                    ))
+                }
+            }
         }
         // From here the tag has left the image, whatever happens to the placeholder: it is
         // said in `removed-tags` even when a later step fails (SPEC §1).

@@ -552,3 +552,38 @@ fn a_restore_puts_a_tag_back_only_where_it_can_still_hold() {
         undo.stdout
     );
 }
+
+/// Issue 25: a push whose answers were all lost (acted on, answered 502, retries included) is
+/// settled by a look at the tag: the tag has left the image, so it is in `removed-tags` and the
+/// placeholder is deleted in the same change.
+#[test]
+fn a_push_whose_answers_were_all_lost_is_settled_by_a_look_at_the_tag() {
+    let emulator = pr_and_release();
+    emulator.set_faults(gh_emulator::Faults {
+        lost_pushes: 100,
+        ..gh_emulator::Faults::default()
+    });
+    let run = janitor(&emulator, &acme(&[("tags", "pr-*"), ("untag", "true")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.output("removed-tags"), format!("pr-1@{}", digest(100)));
+    // The placeholder went too: nothing but the two images is active.
+    assert_eq!(
+        tags(&emulator),
+        [(100, vec!["v1".to_string()]), (200, vec!["v2".to_string()])]
+    );
+    let requests = emulator.requests();
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.method == "PUT")
+            .all(|r| r.status == 502),
+        "every answer to the push was lost: {:?}",
+        log_lines(&requests)
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "HEAD" && r.path == "/v2/acme/web/manifests/pr-1"),
+        "looked"
+    );
+}

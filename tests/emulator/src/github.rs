@@ -181,6 +181,8 @@ pub struct GitHub {
     pub mutations: usize,
     /// The cut happened (its mutation was served).
     pub cut_reached: bool,
+    /// Registry pushes whose answer was lost so far, for `Faults::lost_pushes`.
+    pushes_lost: usize,
     /// Container versions deleted while an active image index listed them (SPEC §4's
     /// invariant broken), in words: recorded at each DELETE.
     pub violations: Vec<String>,
@@ -277,6 +279,7 @@ impl GitHub {
             registry_grants: std::collections::HashMap::new(),
             mutations: 0,
             cut_reached: false,
+            pushes_lost: 0,
             violations: Vec::new(),
         }
     }
@@ -381,10 +384,18 @@ impl GitHub {
             ));
             return response;
         }
-        if let Some(response) = self.registry(request) {
+        if let Some(mut response) = self.registry(request) {
+            let mut fault = None;
+            if request.method == "PUT" && self.pushes_lost < self.faults.lost_pushes {
+                // The push was acted on; its answer is lost, every time it is tried
+                // (`Faults::lost_pushes`).
+                self.pushes_lost += 1;
+                fault = Some("lost-answer");
+                response = Response::error(502, "Server Error");
+            }
             self.log.push(LoggedRequest {
                 registry: true,
-                ..LoggedRequest::of(request, &response, None, now)
+                ..LoggedRequest::of(request, &response, fault, now)
             });
             return response;
         }

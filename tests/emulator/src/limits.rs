@@ -46,6 +46,9 @@ pub struct Faults {
     /// Cut the run at one mutation (REST DELETE or POST, registry PUT), for the
     /// cut-anywhere tests.
     pub cut: Option<Cut>,
+    /// The first N registry `PUT`s are acted on and answered 502 (every answer of a push
+    /// lost, retries included), for the settling of a push.
+    pub lost_pushes: usize,
 }
 
 /// Where and how a run is cut: at the `at`-th mutation (1-based) the emulator serves.
@@ -91,6 +94,7 @@ impl Default for Faults {
             slow: 0.0,
             slow_ms: 0,
             cut: None,
+            lost_pushes: 0,
         }
     }
 }
