@@ -363,13 +363,52 @@ impl GitHub {
                 }
             }
         };
-        // A retried change answered 404: the attempt that failed in transit took effect.
-        let done_before = answer.status == StatusCode::NOT_FOUND && answer.after_failure;
-        Ok(if answer.status.is_success() || done_before {
-            Ok(())
-        } else {
-            Err(answer.error())
-        })
+        if answer.status.is_success() {
+            return Ok(Ok(()));
+        }
+        if answer.after_failure {
+            match mode {
+                // A retried DELETE answered 404: the attempt that failed in transit took
+                // effect (facts file, "Rate limits").
+                Mode::Delete if answer.status == StatusCode::NOT_FOUND => return Ok(Ok(())),
+                Mode::Delete => {}
+                // What a retried restore of a version that came back meanwhile answers is not
+                // documented (404, 400 or 422 alike): read the version back.
+                Mode::Restore | Mode::Repair => {
+                    return match self.is_deleted(path).await {
+                        Ok(false) => Ok(Ok(())),
+                        Ok(true) => Ok(Err(answer.error())),
+                        Err(why) => Err(anyhow!(
+                            "POST {path}/restore answered {} after an attempt that may have \
+                             taken effect, and reading it back failed: {why}",
+                            answer.status
+                        )),
+                    };
+                }
+            }
+        }
+        Ok(Err(answer.error()))
+    }
+
+    /// Whether the version at `path` is deleted, read back with a GET: a deleted version may
+    /// be answered 404 or listed with its `deleted_at`; both mean deleted.
+    async fn is_deleted(&self, path: &str) -> std::result::Result<bool, String> {
+        let answer = self
+            .send(http::Method::GET, path)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        #[derive(Deserialize)]
+        struct State {
+            deleted_at: Option<DateTime<Utc>>,
+        }
+        match answer.status.as_u16() {
+            404 => Ok(true),
+            200 => answer
+                .json::<State>("the version read back")
+                .map(|state| state.deleted_at.is_some())
+                .map_err(|e| format!("{e:#}")),
+            _ => Err(answer.error().to_string()),
+        }
     }
 
     /// A change that went on the wire and may have taken effect, settled by reading what it
@@ -389,23 +428,7 @@ impl GitHub {
         if self.stopped().is_some() {
             return Err(may("the rate limit allows no further request".into()));
         }
-        let answer = self
-            .send(http::Method::GET, path)
-            .await
-            .map_err(|e| may(format!("{e:#}")))?;
-        #[derive(Deserialize)]
-        struct State {
-            deleted_at: Option<DateTime<Utc>>,
-        }
-        let deleted = match answer.status.as_u16() {
-            404 => true,
-            200 => answer
-                .json::<State>("the version read back")
-                .map_err(|e| may(format!("{e:#}")))?
-                .deleted_at
-                .is_some(),
-            _ => return Err(may(answer.error().to_string())),
-        };
+        let deleted = self.is_deleted(path).await.map_err(may)?;
         let took_effect = deleted == (mode == Mode::Delete);
         crate::workflow::say(&format!(
             "{unsettled}; read back: it {}",

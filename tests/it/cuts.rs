@@ -559,3 +559,51 @@ fn finish_repair(emulator: &Emulator, inputs: &[(&str, &str)], case: &str) {
     assert_eq!(broken(emulator), Vec::<String>::new(), "{case}");
     assert!(active(emulator).contains_key(&150), "{case}");
 }
+
+#[test]
+fn a_retried_restore_is_read_back_whatever_github_answers_it() {
+    // Issue 25: the first restore took effect but its answer was lost (502), so the client
+    // retries; what GitHub answers a restore of a version that is active again is not
+    // documented (404, 400 or 422): the version is read back, and counted restored because
+    // it is active — not because of the answer's code.
+    for status in [404, 400, 422] {
+        let deleted = chrono::Utc::now() - chrono::Duration::days(1);
+        let package = PackageSpec::new("acme", PackageType::Npm, "ui", 7002)
+            .repository("acme/web")
+            .version(VersionSpec::new(1, "1.0.0", at(0)).deleted(deleted))
+            .version(VersionSpec::new(2, "1.1.0", at(1)));
+        let emulator = Emulator::start(base().package(package)).unwrap();
+        emulator.set_quirks(gh_emulator::Quirks {
+            restore_active_status: status,
+            ..Default::default()
+        });
+        let inputs = [
+            ("token", PAT),
+            ("owner", "acme"),
+            ("packages", "ui"),
+            ("package-type", "npm"),
+            ("mode", "restore"),
+            ("version-ids", "1"),
+        ];
+        let run = cut_run_with(&emulator, &inputs, 1, CutHow::LostAnswer, None).unwrap();
+        assert_eq!(run.code, 0, "{status}: {}", run.stdout);
+        assert_eq!(run.ids("restored-ids"), [1], "{status}: {}", run.stdout);
+        assert_eq!(run.output("skipped-count"), "0", "{status}");
+        let requests = emulator.requests();
+        let restores: Vec<u16> = requests
+            .iter()
+            .filter(|r| r.path.ends_with("/versions/1/restore"))
+            .map(|r| r.status)
+            .collect();
+        // (The cut's log holds the change as served, then the answer the client heard.)
+        assert!(
+            restores.ends_with(&[502, status]),
+            "retried once, answered {status}: {restores:?}"
+        );
+        let reads = requests
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with("/versions/1"))
+            .count();
+        assert_eq!(reads, 1, "read back");
+    }
+}

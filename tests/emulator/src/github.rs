@@ -1286,7 +1286,13 @@ impl GitHub {
         };
         let p = &mut self.packages[i];
         let Some(v) = GitHub::version_index(p, id, Some(true)) else {
-            return Response::not_found();
+            let active = GitHub::version_index(p, id, Some(false)).is_some();
+            return match self.quirks.restore_active_status {
+                status @ (400 | 422) if active => {
+                    Response::error(status, "Package version is not deleted.")
+                }
+                _ => Response::not_found(),
+            };
         };
         if p.versions[v]
             .deleted_at

@@ -43,6 +43,10 @@ pub struct Quirks {
     /// `GET …/versions/{id}` of a deleted version answers 404 instead of the version with its
     /// `deleted_at`: the OpenAPI description does not say which GitHub does.
     pub deleted_version_404: bool,
+    /// What a restore of a version that is active answers (a retried restore whose first
+    /// answer was lost): undocumented; 404 (not among the deleted versions) by default, 400
+    /// or 422 as likely.
+    pub restore_active_status: u16,
 }
 
 impl Default for Quirks {
@@ -59,6 +63,7 @@ impl Default for Quirks {
             registry_429s: 0,
             push_denied: false,
             deleted_version_404: false,
+            restore_active_status: 404,
         }
     }
 }
