@@ -355,6 +355,10 @@ pub async fn restore_parts(
         for part in parts {
             in_plan.insert(part.name.clone());
             let restorable = restorable(&part, chrono::Utc::now());
+            // The budget's estimate of an image's parts is a guess (a deleted index cannot be
+            // read): should its parts outrun it, the last request is kept, and the primary
+            // limit never met (SPEC §5); the image is said incomplete, to run again.
+            let spent = github.budget().filter(|b| b.remaining <= 1);
             let outcome = if !restorable {
                 // GitHub would refuse it: no request is spent on it (as a repair does).
                 gone.push(part.id);
@@ -363,6 +367,11 @@ pub async fn restore_parts(
                      days of its deletion"
                         .into(),
                 )
+            } else if let Some(budget) = spent {
+                Outcome::Failed(format!(
+                    "not restored: the primary rate-limit budget is spent until {}",
+                    budget.resets_at()
+                ))
             } else {
                 match github
                     .change_version(to.route, to.package_type, package, part.id, Mode::Restore)

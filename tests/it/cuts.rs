@@ -468,6 +468,60 @@ fn a_restore_under_any_primary_budget_never_splits_an_image_from_its_parts() {
 }
 
 #[test]
+fn a_restore_whose_parts_outrun_the_budget_estimate_never_meets_the_limit() {
+    // Issue 25: `old`'s parts were deleted two hours after it (by another tool), so the
+    // estimate of what its restore brings back (parts deleted with it) misses them. Whatever
+    // the budget, the run never meets the primary limit: a part it cannot afford is not
+    // asked, the image is said incomplete (exit 1), and the same restore again completes it.
+    let inputs = acme(&[("mode", "restore"), ("tags", "old")]);
+    let deleted = || {
+        let mut package = package();
+        let now = chrono::Utc::now();
+        for version in package.versions.iter_mut() {
+            match version.id {
+                100 => version.deleted_at = Some(now - chrono::Duration::hours(3)),
+                101..=104 | 150 => version.deleted_at = Some(now - chrono::Duration::hours(1)),
+                _ => {}
+            }
+        }
+        Emulator::start(base().package(package)).unwrap()
+    };
+    let reference = deleted();
+    assert_eq!(janitor(&reference, &inputs).code, 0);
+    let restored = active(&reference);
+    let whole = rest(&reference.requests()).len() as u64;
+    let mut incomplete = 0;
+    for budget in 3..=whole + 2 {
+        let case = format!("restore with a budget of {budget} requests an hour");
+        let emulator = deleted();
+        emulator.set_faults(Faults {
+            primary_limit: Some(budget),
+            ..Faults::default()
+        });
+        let before = active(&emulator);
+        let run = janitor(&emulator, &inputs);
+        assert_no_primary_limit(&emulator, &run, &case);
+        check_restored(&run, &before, &active(&emulator), &case);
+        if !broken(&emulator).is_empty() {
+            // Split by the budget: said, and failed.
+            assert_eq!(run.code, 1, "{case}\n{}", run.stdout);
+            assert!(
+                run.stdout
+                    .contains("the primary rate-limit budget is spent"),
+                "{case}\n{}",
+                run.stdout
+            );
+            incomplete += 1;
+        }
+        finish_restore(&emulator, &inputs, &restored, &case);
+    }
+    assert!(
+        incomplete > 0,
+        "some budget splits the image from its parts"
+    );
+}
+
+#[test]
 fn a_delete_that_took_effect_before_a_cancel_is_read_back_under_either_answer_of_github() {
     // Issue 18, item 3: answered 502 after GitHub deleted it; the retry is not allowed (a
     // SIGTERM came first), so the version is read back — GitHub may answer a deleted version
