@@ -375,6 +375,8 @@ impl GitHub {
                 // What a retried restore of a version that came back meanwhile answers is not
                 // documented (404, 400 or 422 alike): read the version back.
                 Mode::Restore | Mode::Repair => {
+                    // A read, not a change: it finishes whatever a cancellation says.
+                    let _finishing = crate::signals::Shield::up();
                     return match self.is_deleted(path).await {
                         Ok(false) => Ok(Ok(())),
                         Ok(true) => Ok(Err(answer.error())),
