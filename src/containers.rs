@@ -43,6 +43,11 @@ pub async fn protect(
             .collect();
         let manifests = read_manifests(images, &package.package, &listing.versions, known).await;
         crate::images::protect(package, &listing.versions, &manifests);
+        if crate::signals::cancelled() {
+            // Reads the cancel kept back are no unreadable manifests: the run stops before
+            // any change (`run`), blaming none.
+            continue;
+        }
         let planned: BTreeSet<&str> = package.changes().map(|v| v.name.as_str()).collect();
         if let Some(id) = package.unreadable {
             log.warning(
@@ -315,11 +320,23 @@ pub async fn restore_parts(
             return Some(incomplete(&image, &why, true));
         }
     };
-    let mut in_plan: BTreeSet<String> = plan
+    // The plan's own entries: a planned restore not run yet comes back now, with its image
+    // (SPEC §4: the parts at once, as one change); one skipped by the plan stays as planned.
+    let entries: Vec<&Entry> = plan
         .packages
         .iter()
         .filter(|p| p.package == package)
-        .flat_map(|p| p.entries.iter().map(|e| e.version.name.clone()))
+        .flat_map(|p| p.entries.iter())
+        .collect();
+    let planned: BTreeSet<u64> = entries
+        .iter()
+        .filter(|e| e.decision == Decision::Change)
+        .map(|e| e.version.id)
+        .collect();
+    let mut in_plan: BTreeSet<String> = entries
+        .iter()
+        .filter(|e| e.decision != Decision::Change)
+        .map(|e| e.version.name.clone())
         .collect();
     in_plan.extend(
         done.parts
@@ -327,6 +344,7 @@ pub async fn restore_parts(
             .filter(|(p, _)| p == package)
             .map(|(_, e)| e.version.name.clone()),
     );
+    in_plan.insert(change.version.name.clone());
     let mut problems: Vec<String> = Vec::new();
     // Parts GitHub refused or failed to restore, and parts past its 30 days.
     let (mut failed, mut gone): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
@@ -354,6 +372,20 @@ pub async fn restore_parts(
                 .collect();
         for part in parts {
             in_plan.insert(part.name.clone());
+            let key = (package.to_string(), part.id);
+            match done.outcomes.get(&key) {
+                // Its own change ran before this one.
+                Some(Outcome::Changed(_)) => {
+                    let nested = children.iter().any(|c| c.digest == part.name && c.is_index);
+                    queue.push((part.clone(), nested));
+                    continue;
+                }
+                Some(_) => {
+                    failed.push(part.id);
+                    continue;
+                }
+                None => {}
+            }
             let restorable = restorable(&part, chrono::Utc::now());
             // The budget's estimate of an image's parts is a guess (a deleted index cannot be
             // read): should its parts outrun it, the last request is kept, and the primary
@@ -390,12 +422,13 @@ pub async fn restore_parts(
                 let nested = children.iter().any(|c| c.digest == part.name && c.is_index);
                 queue.push((part.clone(), nested));
             }
-            done.outcomes
-                .insert((package.to_string(), part.id), outcome);
-            done.parts.push((
-                package.to_string(),
-                Entry::new(part, Decision::Change, Some(format!("part of {label}"))),
-            ));
+            done.outcomes.insert(key, outcome);
+            if !planned.contains(&part.id) {
+                done.parts.push((
+                    package.to_string(),
+                    Entry::new(part, Decision::Change, Some(format!("part of {label}"))),
+                ));
+            }
         }
     }
     // An unreadable manifest or a failed restore may go better next time; 30 days never do.

@@ -228,6 +228,11 @@ pub async fn execute(
     let untag = crate::untag::Untagger::new(github, to, images);
     let mut stop: Option<Outcome> = None;
     for (i, change) in changes.iter().enumerate() {
+        let key = (change.package.to_string(), change.version.id);
+        if change.kind == Kind::Version && done.outcomes.contains_key(&key) {
+            // Restored already, as a part of an image restored before it (one change).
+            continue;
+        }
         let outcome = if let Some(kept) = waits_for_failed(change, &done.outcomes) {
             kept
         } else if let Some(stopped) = stop
@@ -256,7 +261,6 @@ pub async fn execute(
             }
             stop = Some(outcome.clone());
         }
-        let key = (change.package.to_string(), change.version.id);
         merge(&mut done.outcomes, key, outcome);
     }
     progress.finish(log, stop.is_none());
@@ -636,6 +640,7 @@ impl From<&Stopped> for Outcome {
             Stopped::RateLimited { resets_at, .. } => Outcome::Deferred(resets_at.clone()),
             Stopped::Cancelled => Outcome::Cancelled,
             Stopped::OutOfTime => Outcome::OutOfTime,
+            Stopped::BudgetSpent { resets_at } => Outcome::Deferred(resets_at.clone()),
         }
     }
 }

@@ -366,28 +366,26 @@ impl GitHub {
         if answer.status.is_success() {
             return Ok(Ok(()));
         }
+        // A retried DELETE answered 404: the attempt that failed in transit took effect
+        // (facts file, "Rate limits").
+        if answer.after_failure && mode == Mode::Delete && answer.status == StatusCode::NOT_FOUND {
+            return Ok(Ok(()));
+        }
         if answer.after_failure {
-            match mode {
-                // A retried DELETE answered 404: the attempt that failed in transit took
-                // effect (facts file, "Rate limits").
-                Mode::Delete if answer.status == StatusCode::NOT_FOUND => return Ok(Ok(())),
-                Mode::Delete => {}
-                // What a retried restore of a version that came back meanwhile answers is not
-                // documented (404, 400 or 422 alike): read the version back.
-                Mode::Restore | Mode::Repair => {
-                    // A read, not a change: it finishes whatever a cancellation says.
-                    let _finishing = crate::signals::Shield::up();
-                    return match self.is_deleted(path).await {
-                        Ok(false) => Ok(Ok(())),
-                        Ok(true) => Ok(Err(answer.error())),
-                        Err(why) => Err(anyhow!(
-                            "POST {path}/restore answered {} after an attempt that may have \
-                             taken effect, and reading it back failed: {why}",
-                            answer.status
-                        )),
-                    };
-                }
-            }
+            // Any other answer to a retry — a restore of a version back already (404, 400 or
+            // 422: undocumented), a refusal of one gone already — is read back: what
+            // happened is learnt, never guessed from the code.
+            let _finishing = crate::signals::Shield::up();
+            let wanted = mode == Mode::Delete;
+            return match self.is_deleted(path).await {
+                Ok(deleted) if deleted == wanted => Ok(Ok(())),
+                Ok(_) => Ok(Err(answer.error())),
+                Err(why) => Err(anyhow!(
+                    "{path} answered {} after an attempt that may have taken effect, and \
+                     reading it back failed: {why}",
+                    answer.status
+                )),
+            };
         }
         Ok(Err(answer.error()))
     }
@@ -395,6 +393,13 @@ impl GitHub {
     /// Whether the version at `path` is deleted, read back with a GET: a deleted version may
     /// be answered 404 or listed with its `deleted_at`; both mean deleted.
     async fn is_deleted(&self, path: &str) -> std::result::Result<bool, String> {
+        if let Some(budget) = self.budget().filter(|b| b.remaining == 0) {
+            // A read-back now would meet the primary limit (SPEC §5): said, not sent.
+            return Err(format!(
+                "GitHub's primary rate-limit budget is spent until {}",
+                budget.resets_at()
+            ));
+        }
         let answer = self
             .send(http::Method::GET, path)
             .await

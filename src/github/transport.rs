@@ -44,6 +44,9 @@ pub enum Stopped {
     Cancelled,
     /// `max-duration` passed while a change waited for its turn: it does not start.
     OutOfTime,
+    /// The primary budget is down to its last request: a retry would meet the limit (or
+    /// leave nothing to read back what a failed attempt did).
+    BudgetSpent { resets_at: String },
 }
 
 impl fmt::Display for Stopped {
@@ -55,6 +58,10 @@ impl fmt::Display for Stopped {
             ),
             Stopped::Cancelled => write!(f, "the run was cancelled (SIGINT or SIGTERM)"),
             Stopped::OutOfTime => write!(f, "max-duration was reached"),
+            Stopped::BudgetSpent { resets_at } => write!(
+                f,
+                "GitHub's primary rate-limit budget is spent until {resets_at}, so no retry may go"
+            ),
         }
     }
 }
@@ -196,6 +203,24 @@ impl GitHub {
                 Step::Retry { after } => {
                     failures += 1;
                     last_failure = describe(&result);
+                    // A retry spends the primary budget too: down to its last request, it
+                    // may not go (that request reads back what a failed change did), and
+                    // the limit is never met (SPEC §5).
+                    if let Ok(answer) = &result {
+                        self.note_budget(&answer.headers);
+                    }
+                    let spent = self
+                        .budget
+                        .lock()
+                        .ok()
+                        .and_then(|b| *b)
+                        .filter(|b| b.remaining <= 1);
+                    if let Some(budget) = spent {
+                        let stopped = Stopped::BudgetSpent {
+                            resets_at: budget.resets_at(),
+                        };
+                        return Err(stop(stopped, failures, &last_failure));
+                    }
                     let after = jitter(after);
                     say(&format!(
                         "{request}: {last_failure}; retrying in {}s (attempt {} of {MAX_ATTEMPTS})",

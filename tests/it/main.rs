@@ -22,6 +22,7 @@ mod routes;
 mod rules;
 mod select;
 mod semver;
+mod simulation;
 mod snapshots;
 mod untag;
 mod util;

@@ -4,7 +4,7 @@
 //! and `Docker-Content-Digest`. Each `GET` of a manifest counts as a download, as on GHCR.
 
 use crate::github::{GitHub, Request, Response};
-use crate::scenario::{image_manifest, PackageType, Visibility};
+use crate::scenario::{PackageType, Visibility};
 use serde_json::json;
 
 fn registry_error(status: u16, code: &str, message: &str) -> Response {
@@ -180,7 +180,7 @@ impl GitHub {
             Some(t) if t.is_empty() => None,
             Some(t) => Some(t.clone()),
         };
-        let mut body = version.manifest.clone().unwrap_or_else(image_manifest);
+        let mut body = version.served_manifest();
         if self.quirks.manifest_without_media_type {
             if let Some(fields) = body.as_object_mut() {
                 fields.remove("mediaType");
@@ -251,12 +251,7 @@ impl GitHub {
         // version's digest (a tag pushed back onto its image moves to that image).
         let served = self.packages[index].versions.iter().find(|v| {
             v.deleted_at.is_none()
-                && v.manifest
-                    .clone()
-                    .unwrap_or_else(image_manifest)
-                    .to_string()
-                    .as_bytes()
-                    == request.body.as_slice()
+                && v.served_manifest().to_string().as_bytes() == request.body.as_slice()
         });
         let digest = match served {
             Some(version) => version.name.clone(),
@@ -304,7 +299,7 @@ fn references_exist(
     let stored: Vec<serde_json::Value> = package
         .versions
         .iter()
-        .map(|v| v.manifest.clone().unwrap_or_else(image_manifest))
+        .map(crate::scenario::VersionSpec::served_manifest)
         .collect();
     let blobs: std::collections::BTreeSet<String> = stored
         .iter()

@@ -173,6 +173,18 @@ pub fn image_manifest() -> serde_json::Value {
 }
 
 impl VersionSpec {
+    /// The manifest the registry serves for this version: its own, else a plain image
+    /// manifest annotated with its made-up digest, so that no two versions serve the same
+    /// bytes (a manifest pushed back under a tag then names its own version, as on a real
+    /// registry, where the digest is the bytes' hash).
+    pub fn served_manifest(&self) -> serde_json::Value {
+        self.manifest.clone().unwrap_or_else(|| {
+            let mut manifest = image_manifest();
+            manifest["annotations"] = serde_json::json!({"org.example.emulated": self.name});
+            manifest
+        })
+    }
+
     /// The media type of this version's manifest.
     pub fn media_type(&self) -> String {
         self.manifest
