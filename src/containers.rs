@@ -205,6 +205,12 @@ fn examined(
     let matching = crate::plan::Policy {
         keep_latest: 0,
         keep_per: None,
+        // SPEC §1: a repair examines an image when any of its tags matches (`tags: latest`
+        // is a health check of the image tagged `v3.0.0, latest`, never a pass by skipping).
+        tag_match: match policy.mode {
+            Mode::Repair => crate::plan::TagMatch::Any,
+            Mode::Delete | Mode::Restore => policy.tag_match,
+        },
         ..policy.clone()
     };
     crate::plan::plan(std::slice::from_ref(active), &matching, now)

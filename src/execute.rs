@@ -235,10 +235,10 @@ pub async fn execute(
         }
         let outcome = if let Some(kept) = waits_for_failed(change, &done.outcomes) {
             kept
-        } else if let Some(stopped) = stop
-            .clone()
-            .or_else(|| may_not_start(github, i, affordable.as_ref()))
-        {
+        } else if let Some(stopped) = stop.clone().or_else(|| {
+            let cost = costs.get(i).copied().unwrap_or(1);
+            may_not_start(github, i, cost, affordable.as_ref())
+        }) {
             stopped
         } else {
             let outcome =
@@ -349,7 +349,8 @@ fn waits_for_failed(change: &Change<'_>, outcomes: &Outcomes) -> Option<Outcome>
 fn may_not_start(
     github: &GitHub,
     i: usize,
-    affordable: Option<&(usize, String)>,
+    cost: u64,
+    planned: Option<&(usize, String)>,
 ) -> Option<Outcome> {
     if crate::signals::cancelled() {
         return Some(Outcome::Cancelled);
@@ -357,8 +358,15 @@ fn may_not_start(
     if github.out_of_time() {
         return Some(Outcome::OutOfTime);
     }
-    match affordable {
-        Some((n, resets)) if i >= *n => Some(Outcome::Deferred(resets.clone())),
+    if let Some((_, resets)) = planned.filter(|(n, _)| i >= *n) {
+        return Some(Outcome::Deferred(resets.clone()));
+    }
+    // What is left now, not only what the plan counted on: retries and read-backs spend the
+    // budget too, and the primary limit is never met (SPEC §5).
+    match github.budget() {
+        Some(budget) if affordable(budget.remaining, &[cost]) == 0 => {
+            Some(Outcome::Deferred(budget.resets_at()))
+        }
         _ => None,
     }
 }

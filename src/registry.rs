@@ -243,17 +243,12 @@ impl Registry {
                 Ok(reply) if reply.status == 429 && waits < RATE_LIMIT_WAITS => {
                     waits += 1;
                     attempt -= 1;
-                    let header = |name: &str| reply.headers.get(name).and_then(|v| v.to_str().ok());
-                    let wait = header("retry-after")
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map_or_else(
-                            || backoff(Duration::from_secs(60), waits),
-                            Duration::from_secs,
-                        )
+                    let wait = registry_wait(&reply)
+                        .unwrap_or_else(|| backoff(Duration::from_secs(60), waits))
                         .min(Duration::from_secs(3600));
                     say(&format!(
-                        "Rate limited by the registry on {method} {shown}: waiting {}s",
-                        wait.as_secs()
+                        "Rate limited by the registry on {method} {shown}: waiting {:.3}s",
+                        wait.as_secs_f64()
                     ));
                     self.pacer.back_off(wait, false);
                     drop(admission);
@@ -522,6 +517,58 @@ impl Registry {
     }
 }
 
+/// The wait a registry's 429 asks for (SPEC §5): its `Retry-After` header (seconds), else
+/// the wait its error text names in Go's duration syntax, as ghcr.io writes it
+/// (`toomanyrequests: retry-after: 333.939671ms, allowed: 44000/minute`); `None` when it
+/// names none (then a minute's backoff).
+fn registry_wait(reply: &Reply) -> Option<Duration> {
+    let header = reply
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(86_400.0)));
+    header.or_else(|| {
+        let text = String::from_utf8_lossy(&reply.body).to_ascii_lowercase();
+        let (_, after) = text.split_once("retry-after:")?;
+        let word = after.trim_start().split([',', ' ', '"', '}']).next()?;
+        go_duration(word)
+    })
+}
+
+/// A Go duration (`333.939671ms`, `1.5s`, `2m3s`, `1h`): numbers with units ns, us (µs), ms,
+/// s, m, h; `None` for anything else.
+fn go_duration(text: &str) -> Option<Duration> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..number_end].parse().ok()?;
+        rest = &rest[number_end..];
+        let (seconds, unit_len) = [
+            ("ns", 1e-9),
+            ("us", 1e-6),
+            ("µs", 1e-6),
+            ("ms", 1e-3),
+            ("s", 1.0),
+            ("m", 60.0),
+            ("h", 3600.0),
+        ]
+        .iter()
+        .find(|(unit, _)| rest.starts_with(unit))
+        .map(|(unit, scale)| (*scale, unit.len()))?;
+        total += number * seconds;
+        rest = &rest[unit_len..];
+    }
+    (total.is_finite() && total >= 0.0).then(|| Duration::from_secs_f64(total.min(86_400.0)))
+}
+
 /// The two media types of a single image, which a `HEAD` answer may settle.
 const IMAGE_TYPES: &[&str] = &[
     "application/vnd.oci.image.manifest.v1+json",
@@ -679,6 +726,39 @@ pub fn parse_manifest(body: &[u8]) -> Result<ManifestRead, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_registry_429_names_its_wait_in_a_header_or_in_go_duration_text() {
+        assert_eq!(
+            go_duration("333.939671ms"),
+            Some(Duration::from_nanos(333_939_671))
+        );
+        assert_eq!(go_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(go_duration("2m3s"), Some(Duration::from_secs(123)));
+        assert_eq!(go_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(go_duration("250us"), Some(Duration::from_micros(250)));
+        for bad in ["", "ms", "12", "3x", "1.2.3s", "-1s"] {
+            assert_eq!(go_duration(bad), None, "{bad}");
+        }
+        let reply = |headers: &[(&'static str, &'static str)], body: &str| Reply {
+            status: 429,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (http::HeaderName::from_static(k), v.parse().unwrap()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        };
+        let ghcr = r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"toomanyrequests: retry-after: 333.939671ms, allowed: 44000/minute"}]}"#;
+        assert_eq!(
+            registry_wait(&reply(&[], ghcr)),
+            Some(Duration::from_nanos(333_939_671))
+        );
+        assert_eq!(
+            registry_wait(&reply(&[("retry-after", "2")], ghcr)),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(registry_wait(&reply(&[], "slow down")), None);
+    }
 
     #[test]
     fn registries_follow_the_api_host() {

@@ -769,6 +769,24 @@ fn a_registry_rate_limit_pauses_the_reads_and_they_go_on() {
         .filter(|r| r.registry && r.status == 429)
         .count();
     assert_eq!(limited, 3);
+    assert!(run.stdout.contains("waiting 2.000s"), "{}", run.stdout);
+}
+
+#[test]
+fn a_registry_429_that_names_its_wait_only_in_go_duration_text_is_honoured() {
+    // Issue 26, item 4 (SPEC §5): ghcr.io writes `retry-after: 333.939671ms` in the error
+    // text, with no header: the reads wait a third of a second, not a minute's backoff.
+    let package = web().multi_arch(100, &["v1"], PLATFORMS, false, at(0));
+    let emulator = Emulator::start(base().package(package)).unwrap();
+    emulator.set_quirks(Quirks {
+        registry_429s: 2,
+        registry_429_wait_in_text: true,
+        ..Quirks::default()
+    });
+    let run = janitor(&emulator, &acme(&[("untagged", "true")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("waiting 0.334s"), "{}", run.stdout);
+    assert!(!run.stdout.contains("waiting 60"), "{}", run.stdout);
 }
 
 #[test]

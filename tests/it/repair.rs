@@ -306,3 +306,32 @@ fn a_repair_brings_back_a_tagged_part_and_a_second_repair_finds_the_image_whole(
         .unwrap()
         .is_empty());
 }
+
+/// Issue 27, item 1: a health check on one tag of a multi-tagged image examines that image
+/// (any of its tags matching), so a broken `latest` never passes by being skipped.
+#[test]
+fn a_health_check_on_one_tag_examines_the_image_that_carries_it_among_others() {
+    let emulator = Emulator::start(base().package(broken_v1())).unwrap();
+    {
+        let mut state = emulator.state();
+        let v1 = state.packages[0]
+            .versions
+            .iter_mut()
+            .find(|v| v.id == 100)
+            .unwrap();
+        v1.tags.push("latest".into());
+    }
+    let dry = janitor(
+        &emulator,
+        &acme(&[("mode", "repair"), ("tags", "latest"), ("dry-run", "true")]),
+    );
+    assert_eq!(
+        dry.code, 1,
+        "a broken image fails the check: {}",
+        dry.stdout
+    );
+    assert_eq!(dry.result()["broken_images"].as_array().unwrap().len(), 1);
+    let run = janitor(&emulator, &acme(&[("mode", "repair"), ("tags", "latest")]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(resolves(&emulator, "latest"));
+}

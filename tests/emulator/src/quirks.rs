@@ -47,6 +47,11 @@ pub struct Quirks {
     /// answer was lost): undocumented; 404 (not among the deleted versions) by default, 400
     /// or 422 as likely.
     pub restore_active_status: u16,
+    /// The registry's 429s name their wait only in the error text, in Go duration syntax, as
+    /// ghcr.io does (`toomanyrequests: retry-after: 333.939671ms, allowed: 44000/minute`),
+    /// with no `Retry-After` header; then only a `GET` is answered 429 (a `HEAD`'s answer has
+    /// no body to carry the text).
+    pub registry_429_wait_in_text: bool,
 }
 
 impl Default for Quirks {
@@ -64,6 +69,7 @@ impl Default for Quirks {
             push_denied: false,
             deleted_version_404: false,
             restore_active_status: 404,
+            registry_429_wait_in_text: false,
         }
     }
 }
