@@ -141,6 +141,8 @@ pub struct Config {
     pub records: Records,
     /// GitHub's limits, overridable for GitHub Enterprise Server and for tests.
     pub limits: Limits,
+    /// `manifest-cache`: where manifests are kept between runs (inside the workspace).
+    pub manifest_cache: Option<PathBuf>,
 }
 
 /// Where the run talks to.
@@ -209,6 +211,7 @@ pub const INPUTS: &[&str] = &[
     "registry-url",
     "rules",
     "rules-file",
+    "manifest-cache",
 ];
 
 impl Config {
@@ -261,6 +264,7 @@ impl Config {
                 max_duration: parse_max_duration(env)?,
                 ..limits(env)?
             },
+            manifest_cache: manifest_cache(env)?,
         })
     }
 }
@@ -588,6 +592,41 @@ fn check_rule_packages(
 /// most [`rules::MAX_BYTES`].
 fn read_rules_file(env: &Environment, path: &str) -> Result<String, InputError> {
     let input = "rules-file";
+    let file = inside_workspace(env, input, path)?;
+    let meta = std::fs::metadata(&file).map_err(|e| {
+        bad(
+            input,
+            path,
+            format!("cannot be found in the workspace: {e}"),
+        )
+    })?;
+    if !meta.is_file() {
+        return Err(bad(input, path, "is not a regular file"));
+    }
+    if meta.len() > rules::MAX_BYTES as u64 {
+        return Err(bad(
+            input,
+            path,
+            format!(
+                "holds {} bytes; a rule list may take at most {} KiB",
+                meta.len(),
+                rules::MAX_BYTES / 1024
+            ),
+        ));
+    }
+    let bytes = std::fs::read(&file).map_err(|e| bad(input, path, e.to_string()))?;
+    String::from_utf8(bytes).map_err(|_| bad(input, path, "is not UTF-8 text"))
+}
+
+/// A path given relative to the workspace (`GITHUB_WORKSPACE`, else the current directory),
+/// checked to stay inside it: not absolute, no `..` out of it, no symbolic link out of it
+/// (what exists of it is resolved). The file itself need not exist (a cache on its first
+/// run). Returns it joined to the workspace.
+fn inside_workspace(
+    env: &Environment,
+    input: &'static str,
+    path: &str,
+) -> Result<PathBuf, InputError> {
     if Path::new(path).is_absolute() {
         return Err(bad(
             input,
@@ -612,41 +651,52 @@ fn read_rules_file(env: &Environment, path: &str) -> Result<String, InputError> 
             format!("the workspace {} cannot be read: {e}", workspace.display()),
         )
     })?;
-    let file = root.join(path).canonicalize().map_err(|e| {
+    let out = || {
         bad(
             input,
             path,
-            format!("cannot be found in the workspace {}: {e}", root.display()),
-        )
-    })?;
-    if !file.starts_with(&root) {
-        return Err(bad(
-            input,
-            path,
             format!(
-                "leads out of the workspace {} (by `..` or a symbolic link); the rule list must \
-                 live inside it",
+                "leads out of the workspace {} (by `..` or a symbolic link); it must stay \
+                 inside it",
                 root.display()
             ),
-        ));
+        )
+    };
+    let mut joined = root.clone();
+    for part in Path::new(path).components() {
+        match part {
+            std::path::Component::Normal(name) => joined.push(name),
+            std::path::Component::ParentDir if joined != root => {
+                joined.pop();
+            }
+            std::path::Component::CurDir => {}
+            _ => return Err(out()),
+        }
     }
-    let meta = std::fs::metadata(&file).map_err(|e| bad(input, path, e.to_string()))?;
-    if !meta.is_file() {
-        return Err(bad(input, path, "is not a regular file"));
+    // What exists of it, resolved: a link leading out is refused.
+    let existing = joined
+        .ancestors()
+        .find(|a| a.exists())
+        .and_then(|a| a.canonicalize().ok());
+    match existing {
+        Some(real) if real.starts_with(&root) => Ok(joined),
+        _ => Err(out()),
     }
-    if meta.len() > rules::MAX_BYTES as u64 {
-        return Err(bad(
-            input,
-            path,
-            format!(
-                "holds {} bytes; a rule list may take at most {} KiB",
-                meta.len(),
-                rules::MAX_BYTES / 1024
-            ),
-        ));
+}
+
+/// `manifest-cache`: a path inside the workspace, a regular file when it exists.
+fn manifest_cache(env: &Environment) -> Result<Option<PathBuf>, InputError> {
+    let input = "manifest-cache";
+    match env.input(input) {
+        "" => Ok(None),
+        path => {
+            let file = inside_workspace(env, input, path)?;
+            if file.exists() && !file.is_file() {
+                return Err(bad(input, path, "is not a regular file"));
+            }
+            Ok(Some(file))
+        }
     }
-    let bytes = std::fs::read(&file).map_err(|e| bad(input, path, e.to_string()))?;
-    String::from_utf8(bytes).map_err(|_| bad(input, path, "is not UTF-8 text"))
 }
 
 /// A rule list replaces the selection inputs, and works on versions in delete mode (SPEC §2).
@@ -1226,7 +1276,7 @@ mod tests {
             .leak();
         for (file, words) in [
             (abs, "absolute path"),
-            ("../evil.yml", "cannot be found"),
+            ("../evil.yml", "leads out of the workspace"),
             ("link.yml", "leads out of the workspace"),
             ("missing.yml", "cannot be found"),
             (".github", "not a regular file"),

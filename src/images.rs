@@ -151,6 +151,7 @@ pub fn protect(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Ma
     cascade(plan, active, &graph);
     plan.after = deletion_order(plan, &graph);
     unreadable_first(plan, manifests, &graph);
+    placeholders_first(plan);
     plan.entries
         .sort_by(|a, b| PackageVersion::newer_first(&a.version, &b.version));
 }
@@ -291,6 +292,23 @@ fn unreadable_first(plan: &mut PackagePlan, manifests: &Manifests, graph: &Image
         }
     }
     plan.unreadable = Some(unreadable.id);
+}
+
+/// 5. A leftover untag placeholder goes before the image it names: a placeholder is known
+///    from a listing only while its image is listed (its bytes name the image's digest), so a
+///    run cut between the two must never leave the placeholder without its image — it would
+///    stand for good, counted as an image by `keep-latest`.
+fn placeholders_first(plan: &mut PackagePlan) {
+    let planned: HashMap<&str, u64> = plan.changes().map(|v| (v.name.as_str(), v.id)).collect();
+    let edges: Vec<(u64, u64)> = plan
+        .placeholders
+        .iter()
+        .filter(|(id, _)| plan.changes().any(|v| v.id == **id))
+        .filter_map(|(id, placeholder)| Some((*planned.get(placeholder.image.as_str())?, *id)))
+        .collect();
+    for (image, placeholder) in edges {
+        plan.after.entry(image).or_default().insert(placeholder);
+    }
 }
 
 /// 3. The parts (children and referrers, transitively) of a deleted index that nothing staying

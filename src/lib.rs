@@ -5,6 +5,7 @@
 //! the plan; [`report`] writes the log table, `$GITHUB_OUTPUT` and the step summary. See
 //! ARCHITECTURE.md.
 
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod containers;

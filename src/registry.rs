@@ -94,6 +94,8 @@ pub struct Registry {
     /// Tokens asked for lately, by repository and access, reused for [`SESSION_REUSE`]: one
     /// token request per image restored or tag removed would double the registry's work.
     sessions: tokio::sync::Mutex<Sessions>,
+    /// `manifest-cache`: manifests downloaded by earlier runs, checked against their digests.
+    cache: Option<Arc<crate::cache::ManifestCache>>,
 }
 
 /// Recent registry tokens by (repository, access), with when each was asked for.
@@ -157,6 +159,7 @@ impl Registry {
             mask,
             challenge: OnceCell::new(),
             sessions: tokio::sync::Mutex::new(HashMap::new()),
+            cache: None,
             pacer: Pacer::new(Limits {
                 concurrency: READS_IN_FLIGHT,
                 // No per-minute window: the registry publishes none; 429s pause instead.
@@ -271,6 +274,17 @@ impl Registry {
             // being finished.
             crate::signals::sleep_until(tokio::time::Instant::now() + self.limits.real(wait)).await;
         }
+    }
+
+    /// Read manifests through `cache` first: what it holds is not asked for again.
+    pub fn with_cache(mut self, cache: Arc<crate::cache::ManifestCache>) -> Registry {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The cache, if the run has one.
+    pub fn cache(&self) -> Option<&crate::cache::ManifestCache> {
+        self.cache.as_deref()
     }
 
     /// Before anything is planned: the registry answers `/v2/` as an OCI registry does, or
@@ -496,6 +510,12 @@ impl Registry {
     }
 
     async fn manifest_once(&self, session: &Session, digest: &str) -> Result<ManifestRead> {
+        // Bytes an earlier run downloaded, checked against this digest: no request at all.
+        if let Some(bytes) = self.cache.as_ref().and_then(|c| c.get(digest)) {
+            if let Ok(read) = parse_manifest(&bytes) {
+                return Ok(read);
+            }
+        }
         let headers = self.headers(session)?;
         let path = format!("/v2/{}/manifests/{digest}", session.repository);
         // HEAD first: it tells the media type without counting as a download.
@@ -513,7 +533,11 @@ impl Registry {
         if get.status != 200 {
             bail!("HTTP {}", get.status);
         }
-        parse_manifest(&get.body).map_err(|e| anyhow!(e))
+        let read = parse_manifest(&get.body).map_err(|e| anyhow!(e))?;
+        if let Some(cache) = &self.cache {
+            cache.put(digest, &get.body);
+        }
+        Ok(read)
     }
 }
 

@@ -48,6 +48,8 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         owner: &config.owner,
     });
     let failed_closed = protect_images(images.as_ref(), &config, &mut plan, &listings, log).await;
+    // After the plan, in dry runs and after a cancel too.
+    save_manifest_cache(pre.registry.as_ref(), &config, &listings, log);
     if crate::signals::cancelled() {
         // SPEC §6: a cancel before the plan is whole — listed, and its images protected by the
         // manifests read (a read the cancel kept back would fail the package closed) —
@@ -143,7 +145,9 @@ async fn preflight(github: &GitHub, config: &Config, log: &mut Log) -> Result<Pr
         config.owner, owner.kind, config.policy.package_type, route.prefix, config.policy.mode
     ));
     // A registry that cannot be used stops the run once, clearly.
-    let registry = container_registry(config).await?;
+    let registry = container_registry(config)
+        .await?
+        .map(|registry| with_manifest_cache(registry, config, log));
     let classic = owner.scopes.is_some();
     let names = resolve_packages(github, &route, config, classic, log).await?;
     Ok(Preflight {
@@ -696,6 +700,58 @@ fn notice_unmatched_rules(config: &Config, plan: &Plan, log: &mut Log) {
                 }
             ),
         );
+    }
+}
+
+/// `manifest-cache`: the registry reads through the cache loaded from the workspace (a bad
+/// entry or a file that is not a cache is said once, and changes no decision).
+fn with_manifest_cache(registry: Registry, config: &Config, log: &mut Log) -> Registry {
+    let Some(path) = &config.manifest_cache else {
+        return registry;
+    };
+    let (cache, said) = crate::cache::ManifestCache::load(path);
+    if let Some(said) = said {
+        log.warning("Manifest cache", &said);
+    }
+    log.info(&format!(
+        "Manifest cache {}: {} manifests",
+        path.display(),
+        cache.loaded
+    ));
+    registry.with_cache(std::sync::Arc::new(cache))
+}
+
+/// Write the manifest cache (a delete run: its listings are every active version, and the
+/// cache keeps only what they list); a restore or a repair reads it and leaves it as it was.
+fn save_manifest_cache(
+    registry: Option<&Registry>,
+    config: &Config,
+    listings: &[PackageListing],
+    log: &mut Log,
+) {
+    let (Some(cache), Some(path)) = (registry.and_then(Registry::cache), &config.manifest_cache)
+    else {
+        return;
+    };
+    if config.policy.mode != Mode::Delete {
+        return;
+    }
+    let listed: std::collections::BTreeSet<&str> = listings
+        .iter()
+        .flat_map(|l| l.versions.iter().map(|v| v.name.as_str()))
+        .collect();
+    match cache.save(&listed) {
+        Ok(kept) => log.info(&format!(
+            "Manifest cache {}: {kept} manifests written",
+            path.display()
+        )),
+        Err(e) => log.warning(
+            "Manifest cache",
+            &format!(
+                "manifest-cache {} could not be written: {e}",
+                path.display()
+            ),
+        ),
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod action;
 mod answers;
+mod cache;
 mod cli;
 mod cuts;
 mod delete;
