@@ -21,20 +21,39 @@ pub mod rules;
 #[derive(Debug, Clone, Default)]
 pub struct Environment {
     vars: BTreeMap<String, String>,
+    /// Variables whose value is not UTF-8: never dropped as if absent (a dropped `dry-run`
+    /// deletes for real), but named in an input error (SPEC §1).
+    not_utf8: Vec<String>,
 }
 
 impl Environment {
     /// The one function that reads the process environment.
     pub fn from_process() -> Environment {
-        Environment::from_vars(
-            std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
-        )
+        Environment::from_os_vars(std::env::vars_os())
+    }
+
+    /// Variables as the process has them, any bytes: those whose value is not UTF-8 are kept
+    /// by name, to be refused.
+    pub fn from_os_vars(
+        vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    ) -> Environment {
+        let mut env = Environment::default();
+        for (key, value) in vars {
+            let key = key.to_string_lossy().into_owned();
+            match value.into_string() {
+                Ok(value) => {
+                    env.vars.insert(key, value);
+                }
+                Err(_) => env.not_utf8.push(key),
+            }
+        }
+        env
     }
 
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Environment {
         Environment {
             vars: vars.into_iter().collect(),
+            not_utf8: Vec::new(),
         }
     }
 
@@ -77,6 +96,7 @@ impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // On a command line an input is a flag (`--owner`), and the token `GITHUB_TOKEN`.
         let named = match (crate::workflow::in_actions(), self.input) {
+            (_, "environment") => "the environment".to_string(),
             (false, "token") => "GITHUB_TOKEN".to_string(),
             (false, input) if INPUTS.contains(&input) => format!("--{input}"),
             (_, input) => format!("input '{input}'"),
@@ -218,6 +238,7 @@ impl Config {
     /// Every input read, checked and typed, before the first request: each part by its own
     /// constructor, then every conflict between inputs in `check`.
     pub fn from_env(env: &Environment) -> Result<Config, InputError> {
+        readable_environment(env)?;
         no_empty_inputs(env)?;
         let token = token(env)?;
         let owner = owner(env)?;
@@ -267,6 +288,64 @@ impl Config {
             manifest_cache: manifest_cache(env)?,
         })
     }
+}
+
+/// SPEC §1: every variable the run reads holds UTF-8 (a value that does not is named, never
+/// taken as absent), and every `INPUT_*` variable names an input of this action — `with:
+/// dry_run:` becomes `INPUT_DRY_RUN`, which names none, and a misspelt `dry-run` must not
+/// delete for real.
+fn readable_environment(env: &Environment) -> Result<(), InputError> {
+    let read = |name: &str| {
+        ["INPUT_", "GITHUB_", "RUNNER_", "PACKAGE_JANITOR_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+    };
+    if let Some(name) = env.not_utf8.iter().find(|n| read(n)) {
+        let input = INPUTS
+            .iter()
+            .find(|i| format!("INPUT_{}", i.to_uppercase()) == *name)
+            .copied()
+            .unwrap_or("environment");
+        return Err(bad(
+            input,
+            "",
+            format!(
+                "{name} holds bytes that are not UTF-8 text; it is not read as if it were \
+                 absent (a dropped `dry-run` would delete for real): give it as text"
+            ),
+        ));
+    }
+    for key in env.vars.keys() {
+        let Some(name) = key.strip_prefix("INPUT_") else {
+            continue;
+        };
+        let input = name.to_lowercase();
+        if INPUTS.contains(&input.as_str()) {
+            continue;
+        }
+        let hyphens = input.replace(['_', ' '], "-");
+        let hint = match INPUTS.iter().find(|i| **i == hyphens) {
+            Some(known) => format!("did you mean `{known}` (`with: {known}:`)?"),
+            None => match INPUTS
+                .iter()
+                .map(|i| (strsim::levenshtein(&hyphens, i), *i))
+                .min()
+                .filter(|(distance, _)| *distance <= 3)
+            {
+                Some((_, known)) => format!("did you mean `{known}`?"),
+                None => "see the action's inputs in its README".to_string(),
+            },
+        };
+        return Err(bad(
+            "environment",
+            "",
+            format!(
+                "{key} names no input of this action, so its value would be ignored; {hint} \
+                 (input names keep their hyphens: `dry-run`, not `dry_run`)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `token`, else `GITHUB_TOKEN` (a command line): present, and fit for a header.
@@ -1291,5 +1370,35 @@ mod tests {
         let e = with("bad.yml").unwrap_err();
         assert_eq!(e.input, "rules-file");
         assert!(e.to_string().contains("(value: 'many')"), "{e}");
+    }
+
+    #[test]
+    fn an_unreadable_or_unknown_input_variable_is_named_never_dropped() {
+        use std::os::unix::ffi::OsStringExt as _;
+        let os =
+            |k: &str, v: Vec<u8>| (std::ffi::OsString::from(k), std::ffi::OsString::from_vec(v));
+        let mut vars: Vec<(std::ffi::OsString, std::ffi::OsString)> = base()
+            .into_iter()
+            .map(|(k, v)| os(k, v.as_bytes().to_vec()))
+            .collect();
+        vars.push(os("INPUT_DRY-RUN", vec![b't', 0xff, b'e']));
+        let e = Config::from_env(&Environment::from_os_vars(vars.clone())).unwrap_err();
+        assert_eq!(e.input, "dry-run");
+        assert!(e.to_string().contains("not UTF-8"), "{e}");
+        // A variable the run does not read may hold anything.
+        vars.pop();
+        vars.push(os("LANG", vec![0xff]));
+        assert!(Config::from_env(&Environment::from_os_vars(vars)).is_ok());
+
+        let e = error(&[("INPUT_DRY_RUN", "true")]);
+        assert_eq!(e.input, "environment");
+        let message = e.to_string();
+        assert!(
+            message.contains("INPUT_DRY_RUN names no input"),
+            "{message}"
+        );
+        assert!(message.contains("did you mean `dry-run`"), "{message}");
+        let e = error(&[("INPUT_OLDER-THEN", "3d")]);
+        assert!(e.to_string().contains("did you mean `older-than`?"), "{e}");
     }
 }

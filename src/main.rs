@@ -9,10 +9,28 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
     let mut log = Log::new();
     let mut env = Environment::from_process();
     package_janitor::workflow::set_actions(env.var("GITHUB_ACTIONS") == Some("true"));
+    // An argument that is not UTF-8 is named, never a panic (SPEC §1).
+    let args: Vec<String> = match std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect::<Result<_, _>>()
+    {
+        Ok(args) => args,
+        Err(arg) => {
+            log.error(
+                "package-janitor stopped",
+                &format!(
+                    "a command-line argument is not UTF-8 text: '{}'",
+                    arg.to_string_lossy()
+                ),
+            );
+            log.finish();
+            return ExitCode::from(Exit::Stopped as u8);
+        }
+    };
     match cli::parse(&args) {
         Ok(Command::Help) => {
             return match cli::help() {

@@ -75,7 +75,12 @@ pub fn listen() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        for kind in [SignalKind::interrupt(), SignalKind::terminate()] {
+        // SIGHUP: a closed terminal ends a command-line run as a cancel does (SPEC §6).
+        for kind in [
+            SignalKind::interrupt(),
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+        ] {
             if let Ok(mut stream) = signal(kind) {
                 tokio::spawn(async move {
                     if stream.recv().await.is_some() {

@@ -260,3 +260,47 @@ fn an_undo_run_twice_says_the_versions_are_active_already() {
         again.stdout
     );
 }
+
+/// Issue 27, item 3 (SPEC §1): a value that is not UTF-8, an input variable that names no
+/// input, an argument that is not UTF-8: each an input error before any request, never a
+/// dropped value (a dropped `dry-run` deletes for real) nor a panic.
+#[test]
+fn unreadable_and_misnamed_inputs_stop_before_any_request() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let emulator =
+        Emulator::start(base().package(crate::util::images("web", &[&["pr-1"], &["v1"]]))).unwrap();
+    let inputs = acme(&[("tags", "pr-*")]);
+
+    let (mut command, dir) = janitor_command(&emulator, &inputs);
+    command.env("INPUT_DRY-RUN", std::ffi::OsStr::from_bytes(b"tr\xffue"));
+    let run = finished(&command.output().unwrap(), &dir);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("INPUT_DRY-RUN holds bytes that are not UTF-8"),
+        "{}",
+        run.stdout
+    );
+
+    let (mut command, dir) = janitor_command(&emulator, &inputs);
+    command.env("INPUT_DRY_RUN", "true");
+    let run = finished(&command.output().unwrap(), &dir);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("did you mean `dry-run`"),
+        "{}",
+        run.stdout
+    );
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_package-janitor"))
+        .env_clear()
+        .env("GITHUB_API_URL", emulator.url())
+        .env("GITHUB_TOKEN", PAT)
+        .arg("--owner")
+        .arg(std::ffi::OsStr::from_bytes(b"ac\xffme"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "not a panic");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not UTF-8"));
+    assert!(emulator.requests().is_empty(), "{:?}", emulator.requests());
+}

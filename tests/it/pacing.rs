@@ -35,15 +35,64 @@ fn terminate_once(
     emulator: &Emulator,
     seen: impl Fn(&[LoggedRequest]) -> bool,
 ) {
+    signal_once(child, emulator, "-TERM", seen);
+}
+
+/// `signal` to `child` once the emulator's log shows `seen`.
+fn signal_once(
+    child: &std::process::Child,
+    emulator: &Emulator,
+    signal: &str,
+    seen: impl Fn(&[LoggedRequest]) -> bool,
+) {
     let waited = std::time::Instant::now();
     while !seen(&emulator.requests()) && waited.elapsed() < Duration::from_secs(120) {
         std::thread::sleep(Duration::from_millis(5));
     }
     let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
+}
+
+#[test]
+fn a_closed_terminal_cancels_a_command_line_run_which_still_prints_its_outputs() {
+    // Issue 27, item 8 (SPEC §6): SIGHUP is a cancel, not a death without outputs.
+    let emulator = Emulator::start(base().package(pull_requests(20))).unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_package-janitor"));
+    command
+        .env_clear()
+        .env("GITHUB_API_URL", emulator.url())
+        .env("GITHUB_TOKEN", PAT)
+        .args(["--owner", "acme", "--packages", "web", "--tags", "pr-*"])
+        .args([
+            "--registry-url",
+            emulator.url(),
+            "--mutations-per-minute",
+            "60",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    signal_once(&child, &emulator, "-HUP", |log| !deletes(log).is_empty());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let last = stdout.lines().last().unwrap_or_default();
+    let outputs: serde_json::Value = serde_json::from_str(last).unwrap();
+    let deleted = outputs["deleted-count"]
+        .as_str()
+        .unwrap()
+        .parse::<usize>()
+        .unwrap();
+    assert_eq!(
+        deleted,
+        emulator
+            .deleted_ids("acme", PackageType::Container, "web")
+            .len()
+    );
+    assert!(deleted < 20, "{stdout}");
 }
 
 #[test]
