@@ -31,6 +31,9 @@ pub enum Exit {
 /// report. Every error returned here comes before the first change.
 pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     let config = Config::from_env(env)?;
+    // The token is a credential, never printed or written (SPEC §6); the runner masks it
+    // already (a secret, or GITHUB_TOKEN), and an `::add-mask::` line would print it here.
+    crate::workflow::secret(config.token.expose());
     crate::workflow::set_debug(config.records.debug);
     crate::signals::listen();
     check_records(&config)?;
@@ -599,6 +602,7 @@ fn report(
         Some(path) => report::append_summary(path, &summary),
         None if !config.records.in_actions => {
             // On a command line the summary goes to stderr, the outputs to stdout.
+            let summary = crate::workflow::redact(&summary);
             let _ = std::io::Write::write_all(&mut std::io::stderr(), summary.as_bytes());
             Ok(())
         }

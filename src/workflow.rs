@@ -22,15 +22,51 @@ pub fn in_actions() -> bool {
     ACTIONS.load(Ordering::Relaxed)
 }
 
+/// Every credential the run holds (the API token, registry tokens): text from outside may
+/// repeat one (an error body echoing a request's `Authorization`), so all that is printed or
+/// written passes through [`redact`] (SPEC §6).
+static SECRETS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Hold `value` as a credential: from now on it is printed and written as `***`.
+pub fn secret(value: &str) {
+    // Too short a string could only be a coincidence, and would blank out common text.
+    if value.len() < 8 {
+        return;
+    }
+    if let Ok(mut secrets) = SECRETS.lock() {
+        if !secrets.iter().any(|s| s == value) {
+            secrets.push(value.to_string());
+            // The longest first: a secret that contains another is replaced whole.
+            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+    }
+}
+
+/// `text` with every credential the run holds replaced by `***`.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    let Ok(secrets) = SECRETS.lock() else {
+        return std::borrow::Cow::Borrowed(text);
+    };
+    if !secrets.iter().any(|s| text.contains(s.as_str())) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut redacted = text.to_string();
+    for secret in secrets.iter() {
+        redacted = redacted.replace(secret.as_str(), "***");
+    }
+    std::borrow::Cow::Owned(redacted)
+}
+
 /// One line on stdout; a failed write (a closed pipe) is ignored rather than a panic.
 pub fn out(line: &str) {
     let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{line}");
+    let _ = writeln!(stdout, "{}", redact(line));
 }
 
 /// A line that must not be lost: on stdout, or on stderr with a note when stdout is closed
 /// (a command line piped into `head`).
 pub fn out_or_stderr(line: &str) {
+    let line = redact(line);
     let mut stdout = std::io::stdout().lock();
     if writeln!(stdout, "{line}")
         .and_then(|()| stdout.flush())
@@ -44,11 +80,15 @@ pub fn out_or_stderr(line: &str) {
     }
 }
 
-/// Mask a secret obtained at run time (Actions only: on a command line this would print it).
-pub fn mask(secret: &str) {
+/// Mask a credential obtained at run time (Actions only: on a command line this would print
+/// it), and hold it as one: never printed or written from then on.
+pub fn mask(value: &str) {
     if in_actions() {
-        out(&format!("::add-mask::{}", escape_data(secret)));
+        // The one line that must carry it as it is: the runner hides it from then on.
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "::add-mask::{}", escape_data(value));
     }
+    secret(value);
 }
 
 /// Escape a workflow command's message: `%`, CR and LF.

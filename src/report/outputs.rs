@@ -382,7 +382,7 @@ pub(super) fn append(path: &Path, text: &str) -> Result<()> {
         .append(true)
         .open(path)
         .with_context(|| format!("opening {}", path.display()))?;
-    file.write_all(text.as_bytes())
+    file.write_all(crate::workflow::redact(text).as_bytes())
         .with_context(|| format!("writing {}", path.display()))
 }
 

@@ -24,6 +24,15 @@ struct Recorder {
 
 impl Recorder {
     fn start(answer: fn(&str, &str) -> String) -> Recorder {
+        Recorder::serve(answer, false)
+    }
+
+    /// As [`Recorder::start`], `answer` given the request's whole head, not its first line.
+    fn start_with_head(answer: fn(&str, &str) -> String) -> Recorder {
+        Recorder::serve(answer, true)
+    }
+
+    fn serve(answer: fn(&str, &str) -> String, whole_head: bool) -> Recorder {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let heads = Arc::new(Mutex::new(Vec::new()));
@@ -35,9 +44,14 @@ impl Recorder {
                     continue;
                 };
                 let line = head.lines().next().unwrap_or_default().to_string();
-                kept.lock().unwrap().push(head);
+                kept.lock().unwrap().push(head.clone());
                 let mut stream = stream;
-                let _ = stream.write_all(answer(&line, &base).as_bytes());
+                let asked = if whole_head {
+                    head.as_str()
+                } else {
+                    line.as_str()
+                };
+                let _ = stream.write_all(answer(asked, &base).as_bytes());
             }
         });
         Recorder { url, heads }
@@ -800,4 +814,30 @@ fn an_owner_answer_that_is_not_json_names_the_request() {
         run.stdout
     );
     assert!(!run.stdout.contains("{owner}"), "{}", run.stdout);
+}
+
+/// Issue 27, item 4 (SPEC §6): an answer that repeats the request's `Authorization` header
+/// puts no credential in the log, the outputs or the summary.
+#[test]
+fn an_answer_that_repeats_the_token_prints_no_credential() {
+    let api = Recorder::start_with_head(|head, _| {
+        let echoed = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+            .unwrap_or_default()
+            .replace('"', "'");
+        reply(
+            "403 Forbidden",
+            "",
+            &format!(r#"{{"message":"Forbidden; you sent {echoed}"}}"#),
+        )
+    });
+    let run = run_with_api(&api.url, &acme(&[("tags", "pr-*")]));
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("you sent authorization: Bearer ***"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.everything().contains(PAT), "{}", run.everything());
 }
