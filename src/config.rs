@@ -944,6 +944,23 @@ fn check_url(input: &'static str, value: &str, scheme_required: bool) -> Result<
     let Ok(uri) = full.parse::<http::Uri>() else {
         return Err(bad(input, &shown, "is not a URL"));
     };
+    // A port the URL names must be one (1–65535): never read as another (SPEC §1). The
+    // authority is read as written, since the parser drops a port it cannot hold.
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let port = match host_port.rfind(']') {
+        Some(end) => host_port[end..].strip_prefix("]:"),
+        None => host_port.rsplit_once(':').map(|(_, port)| port),
+    };
+    if let Some(port) = port {
+        if !port.parse::<u16>().is_ok_and(|p| p > 0) {
+            return Err(bad(
+                input,
+                &shown,
+                format!("has port {port}, outside 1–65535"),
+            ));
+        }
+    }
     if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
         return Err(bad(
             input,
@@ -1255,6 +1272,10 @@ mod tests {
             "{message}"
         );
         assert_eq!(error(&[("INPUT_MAX-DURATION", "0s")]).input, "max-duration");
+        // A port past 65535 is no port (issue 27, item 6), never another one.
+        let e = error(&[("INPUT_REGISTRY-URL", "https://ghcr.example:70000")]);
+        assert_eq!(e.input, "registry-url");
+        assert!(e.to_string().contains("port 70000, outside 1–65535"), "{e}");
     }
 
     #[test]

@@ -377,6 +377,19 @@ fn retag_only_where_the_tag_can_hold(
             newest.entry(placeholder.tag.as_str()).or_insert(version.id);
         }
     }
+    // Tags this restore brings back with versions it restores: such a version holds the tag
+    // once restored, and a tag is never taken from the version that holds it.
+    let restoring: std::collections::BTreeMap<String, String> = package
+        .entries
+        .iter()
+        .filter(|e| e.decision == Decision::Change && !placeholders.contains_key(&e.version.id))
+        .flat_map(|e| {
+            e.version
+                .tags
+                .iter()
+                .map(|t| (t.clone(), e.version.name.clone()))
+        })
+        .collect();
     for entry in package.entries.iter_mut() {
         let Some(placeholder) = placeholders.get(&entry.version.id) else {
             continue;
@@ -385,7 +398,14 @@ fn retag_only_where_the_tag_can_hold(
             continue;
         }
         let tag = placeholder.tag.clone();
+        let restored_holder = restoring
+            .get(&placeholder.tag)
+            .filter(|holder| **holder != placeholder.image);
         let why = match holders.get(placeholder.tag.as_str()) {
+            _ if restored_holder.is_some() => Some(SkipReason::PlaceholderTagMoved {
+                tag,
+                holder: restored_holder.cloned().unwrap_or_default(),
+            }),
             _ if newest.get(placeholder.tag.as_str()) != Some(&entry.version.id) => {
                 Some(SkipReason::PlaceholderSuperseded { tag })
             }

@@ -46,6 +46,9 @@ pub struct Range {
     /// The `major.minor.patch` of every pre-release the range names: versions of these are
     /// placed by precedence, all others by their release.
     named: std::collections::BTreeSet<(u64, u64, u64)>,
+    /// Versions named exactly (`=1.2.3`): their pre-releases are versions of their own, placed
+    /// by precedence — `=2.0.0` is 2.0.0, never its release candidates.
+    exact: std::collections::BTreeSet<(u64, u64, u64)>,
 }
 
 /// The range as its syntax defines it.
@@ -75,11 +78,28 @@ impl Range {
     pub fn parse(text: &str) -> Result<Range, String> {
         let text = text.trim();
         if let Some(bare) = bare_version(text) {
-            return Err(format!(
-                "is a bare version, which Cargo reads as `^{bare}` and npm as `={bare}`: write \
-                 `={bare}` for exactly that version, or `^{bare}` for it and the compatible \
-                 versions after it"
-            ));
+            return Err(bare_hint(bare, ""));
+        }
+        if text.contains("||") {
+            let sides: Vec<&str> = text.split("||").map(str::trim).collect();
+            for (i, side) in sides.iter().enumerate() {
+                if side.is_empty() {
+                    // npm reads an empty side as "any version": in a deletion tool, all of them
+                    // (a templated `${{ a }} || ${{ b }}` with `b` empty).
+                    let which = match i {
+                        0 => "before the first `||`".to_string(),
+                        i if i + 1 == sides.len() => "after the last `||`".to_string(),
+                        i => format!("between `||` number {i} and {}", i + 1),
+                    };
+                    return Err(format!(
+                        "has an empty alternative ({which}), which npm reads as any version at \
+                         all: remove the `||` or give the missing range"
+                    ));
+                }
+            }
+            if let Some(bare) = sides.iter().find_map(|side| bare_version(side)) {
+                return Err(bare_hint(bare, " inside an alternative"));
+            }
         }
         let cargo = || {
             VersionReq::parse(text)
@@ -98,6 +118,7 @@ impl Range {
             source: text.to_string(),
             syntax,
             named: named_pre_releases(text),
+            exact: exact_versions(text),
         })
     }
 
@@ -106,10 +127,8 @@ impl Range {
     pub fn contains(&self, version: &Version) -> bool {
         let mut version = version.clone();
         version.build = BuildMetadata::EMPTY;
-        if !self
-            .named
-            .contains(&(version.major, version.minor, version.patch))
-        {
+        let release = (version.major, version.minor, version.patch);
+        if !self.named.contains(&release) && !self.exact.contains(&release) {
             version.pre = Prerelease::EMPTY;
         }
         match &self.syntax {
@@ -181,6 +200,35 @@ fn bare_version(text: &str) -> Option<&str> {
         .iter()
         .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
     (numeric && parts.len() >= 2).then_some(text)
+}
+
+/// The refusal of a bare version (`1.2.3`), which Cargo and npm read differently; a partial
+/// one (`1.2`) said for what it means.
+fn bare_hint(bare: &str, place: &str) -> String {
+    let partial = bare
+        .trim_start_matches('v')
+        .split(['-', '+'])
+        .next()
+        .unwrap_or(bare);
+    let meaning = match partial.split('.').count() {
+        3 => format!("`={bare}` for exactly that version"),
+        _ => format!("`={bare}` for every `{partial}.x`"),
+    };
+    format!(
+        "is a bare version{place}, which Cargo reads as `^{bare}` and npm as `={bare}`: write \
+         {meaning}, or `^{bare}` for it and the compatible versions after it"
+    )
+}
+
+/// `major.minor.patch` of each version a range names exactly (`=1.2.3`, all three numbers).
+fn exact_versions(text: &str) -> std::collections::BTreeSet<(u64, u64, u64)> {
+    text.split(|c: char| c.is_whitespace() || c == ',' || c == '|')
+        .filter_map(|token| token.strip_prefix('='))
+        .map(|token| token.trim_start_matches('v'))
+        .filter_map(|token| Version::parse(token).ok())
+        .filter(|v| v.pre.is_empty())
+        .map(|v| (v.major, v.minor, v.patch))
+        .collect()
 }
 
 /// `major.minor.patch` of each pre-release a range names (`1.5.0-rc.3`).
@@ -519,6 +567,34 @@ mod tests {
             if named && req.matches(&version) {
                 proptest::prop_assert!(range.contains(&version), "{} {}", text, version);
             }
+        }
+    }
+
+    #[test]
+    fn an_exact_version_is_exact_and_an_empty_alternative_is_refused() {
+        let exact = Range::parse("=2.0.0").unwrap();
+        assert!(exact.contains(&Version::parse("2.0.0").unwrap()));
+        assert!(!exact.contains(&Version::parse("2.0.0-rc.1").unwrap()));
+        let either = Range::parse("=2.0.0 || ^1.2").unwrap();
+        assert!(!either.contains(&Version::parse("2.0.0-rc.1").unwrap()));
+        assert!(
+            either.contains(&Version::parse("1.3.0-rc.1").unwrap()),
+            "with its release"
+        );
+        // A partial `=1.2` is the range 1.2.x, pre-releases standing with their releases.
+        let partial = Range::parse("=1.2").unwrap();
+        assert!(partial.contains(&Version::parse("1.2.7-rc.1").unwrap()));
+        assert!(Range::parse("1.2")
+            .unwrap_err()
+            .contains("`=1.2` for every `1.2.x`"));
+        for (text, said) in [
+            ("1.2.3 ||", "after the last `||`"),
+            ("|| 1.2.3", "before the first `||`"),
+            ("<1.0.0 || || >2.0.0", "between `||` number 1 and 2"),
+            ("=1.2.3 || 2.0.0", "bare version inside an alternative"),
+        ] {
+            let e = Range::parse(text).unwrap_err();
+            assert!(e.contains(said), "{text}: {e}");
         }
     }
 }

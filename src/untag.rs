@@ -156,6 +156,28 @@ impl<'a> Untagger<'a> {
                 return Outcome::Failed(format!("tag {tag} was not put back on {image}: {error}"))
             }
         };
+        // Where the tag stands now, at the moment of the change: a tag is never taken from
+        // the version that holds it (a build pushed, or restored, under it since the plan).
+        match images.registry.tag_digest(&session, tag).await {
+            Ok(Some(digest)) if digest == *image => {
+                return Outcome::Kept(crate::plan::SkipReason::PlaceholderTagInPlace {
+                    tag: tag.clone(),
+                })
+            }
+            Ok(Some(holder)) => {
+                return Outcome::Kept(crate::plan::SkipReason::PlaceholderTagMoved {
+                    tag: tag.clone(),
+                    holder,
+                })
+            }
+            Ok(None) => {}
+            Err(error) => {
+                return Outcome::Failed(format!(
+                    "tag {tag} was not put back on {image}: where it stands now could not be \
+                     looked up: {error:#}"
+                ))
+            }
+        }
         let manifest = images.registry.manifest_bytes(&session, image).await;
         let (media_type, bytes) = match manifest {
             Ok(read) => read,

@@ -262,7 +262,10 @@ impl Log {
 /// escaped plain line after; plain text outside Actions.
 fn annotate(kind: &str, nth: usize, title: &str, message: &str) {
     if !in_actions() {
-        out(&format!("{kind}: {title}: {message}"));
+        // On a command line, errors and warnings go to stderr (`2>err.log` catches them, and
+        // stdout keeps the plan, the progress and the outputs' JSON).
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "{}", redact(&format!("{kind}: {title}: {message}")));
     } else if nth <= ANNOTATION_LIMIT {
         out(&format!(
             "::{kind} title={}::{}",

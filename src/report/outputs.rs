@@ -373,6 +373,20 @@ fn random_delimiter() -> String {
 /// Check, before the first change, that a file the run reports to can be appended to, so that
 /// no change is made whose record could not be written (SPEC §6). Writes nothing.
 pub fn check_writable(path: &Path, what: &str) -> Result<()> {
+    // Never opened unless a regular file (or `/dev/null`): a FIFO would block the run forever,
+    // a directory or a device cannot hold the record (SPEC §1).
+    if let Ok(meta) = std::fs::metadata(path) {
+        let null = path
+            .canonicalize()
+            .is_ok_and(|p| p == Path::new("/dev/null"));
+        if !meta.is_file() && !null {
+            anyhow::bail!(
+                "{what} {} is not a regular file (a FIFO would block the run forever, a \
+                 directory or a device cannot hold it)",
+                path.display()
+            );
+        }
+    }
     append(path, "").with_context(|| format!("{what} cannot be written"))
 }
 

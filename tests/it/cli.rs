@@ -111,9 +111,9 @@ fn a_bare_boolean_flag_means_true_and_bad_flags_stop_before_any_request() {
     assert!(stdout.contains("\"dry_run\":true"), "{stdout}");
     assert_eq!(count(&emulator.requests(), "DELETE"), 0);
     let before = emulator.requests().len();
-    let (code, stdout, _) = cli(Some(&emulator), &["--owner", "acme", "--pakages", "web"]);
+    let (code, _, stderr) = cli(Some(&emulator), &["--owner", "acme", "--pakages", "web"]);
     assert_eq!(code, 2);
-    assert!(stdout.contains("unknown flag '--pakages'"), "{stdout}");
+    assert!(stderr.contains("unknown flag '--pakages'"), "{stderr}");
     assert_eq!(emulator.requests().len(), before);
 }
 
@@ -121,11 +121,11 @@ fn a_bare_boolean_flag_means_true_and_bad_flags_stop_before_any_request() {
 /// closed stdout.
 #[test]
 fn a_command_line_names_its_flags_and_keeps_the_outputs_when_stdout_closes() {
-    let (code, stdout, _) = cli(None, &["--packages", "web", "--tags", "pr-*"]);
+    let (code, _, stderr) = cli(None, &["--packages", "web", "--tags", "pr-*"]);
     assert_eq!(code, 2);
     assert!(
-        stdout.contains("--owner: is not given, and neither is GITHUB_REPOSITORY_OWNER"),
-        "{stdout}"
+        stderr.contains("--owner: is not given, and neither is GITHUB_REPOSITORY_OWNER"),
+        "{stderr}"
     );
     // Piped into something that stops reading at once (`| head -0`): the JSON goes to stderr.
     let emulator = Emulator::start(base().package(images("web", &[&["pr-1"], &["v1"]]))).unwrap();

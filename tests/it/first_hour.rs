@@ -59,20 +59,25 @@ fn an_unusable_registry_stops_the_run_once_before_any_change() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let (code, stdout, _) = command_line(&emulator, &["--tags", "pr-*", "--registry-url", &url]);
+    let (code, stdout, stderr) =
+        command_line(&emulator, &["--tags", "pr-*", "--registry-url", &url]);
     assert_eq!(code, 2, "{stdout}");
+    // On a command line errors go to stderr (issue 27, item 11).
     assert_eq!(
-        stdout.lines().filter(|l| l.starts_with("error: ")).count(),
+        stderr.lines().filter(|l| l.starts_with("error: ")).count(),
         1,
-        "{stdout}"
+        "{stderr}"
     );
     assert!(
-        stdout.contains(&format!(
+        stderr.contains(&format!(
             "the registry {url} (given as `registry-url`) cannot be used"
         )),
-        "{stdout}"
+        "{stderr}"
     );
-    assert!(!stdout.contains("warning"), "{stdout}");
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("error: ")) && !stderr.contains("warning"),
+        "{stdout}{stderr}"
+    );
     assert_eq!(count(&emulator.requests(), "DELETE"), 0);
 }
 
@@ -192,35 +197,44 @@ fn a_package_named_in_capitals_reads_its_manifests_under_the_lower_case_name() {
 }
 
 #[test]
-fn a_record_that_fails_to_write_after_the_check_is_named_and_a_held_plan_says_so() {
-    // /dev/full takes the writability check (nothing written) and refuses every byte after.
+fn a_record_that_is_no_regular_file_stops_the_run_before_any_request() {
+    // Issue 27, item 7 (SPEC §1): a device cannot hold a record, and a FIFO would block the
+    // run forever: anything but a regular file (or /dev/null) is refused first.
     let emulator = Emulator::start(base().package(images("web", &[&["pr-1"], &["v1"]]))).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let fifo = fifo.to_str().unwrap();
+    for (variable, path) in [
+        ("GITHUB_STEP_SUMMARY", "/dev/full"),
+        ("GITHUB_OUTPUT", fifo),
+        ("GITHUB_OUTPUT", dir.path().to_str().unwrap()),
+    ] {
+        let run = janitor_with(&emulator, &acme(&[("tags", "pr-*")]), &[(variable, path)]);
+        assert_eq!(run.code, 2, "{variable}={path}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("is not a regular file"),
+            "{}",
+            run.stdout
+        );
+    }
+    // /dev/null takes the records and throws them away.
     let run = janitor_with(
         &emulator,
         &acme(&[("tags", "pr-*"), ("dry-run", "true")]),
-        &[("GITHUB_STEP_SUMMARY", "/dev/full")],
+        &[("GITHUB_STEP_SUMMARY", "/dev/null")],
     );
-    assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(
-        run.stdout
-            .contains("::error title=Writing the step summary failed::"),
-        "{}",
-        run.stdout
-    );
-    // A held plan changes nothing (exit 2), and an output that could not be written is said.
-    let run = janitor_with(
-        &emulator,
-        &acme(&[("tags", "pr-*"), ("max-changes", "0")]),
-        &[("GITHUB_OUTPUT", "/dev/full")],
-    );
-    assert_eq!(run.code, 2, "{}", run.stdout);
-    assert!(
-        run.stdout
-            .contains("::error title=Writing the outputs failed::"),
-        "{}",
-        run.stdout
-    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(count(&emulator.requests(), "DELETE"), 0);
+    // Only the dry run asked anything.
+    assert!(emulator
+        .requests()
+        .iter()
+        .all(|r| r.method == "GET" || r.method == "HEAD"));
 }
 
 /// Issue 21, item 2: the plan is printed before the first change, the outcome at the end.
@@ -301,6 +315,6 @@ fn unreadable_and_misnamed_inputs_stop_before_any_request() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "not a panic");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("not UTF-8"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
     assert!(emulator.requests().is_empty(), "{:?}", emulator.requests());
 }

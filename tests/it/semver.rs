@@ -157,6 +157,27 @@ fn bad_semver_inputs_stop_before_any_request() {
             "semver-range",
             "Cargo's or npm's syntax",
         ),
+        // Issue 27, item 2: npm reads an empty side of `||` as any version: every one.
+        (
+            vec![("semver-range", "1.2.3 ||")],
+            "semver-range",
+            "empty alternative (after the last `||`)",
+        ),
+        (
+            vec![("semver-range", "|| <2.0.0")],
+            "semver-range",
+            "empty alternative (before the first `||`)",
+        ),
+        (
+            vec![("semver-range", "1.x || || 2.x")],
+            "semver-range",
+            "empty alternative (between `||` number 1 and 2)",
+        ),
+        (
+            vec![("semver-range", "1.2.3 || 2.0.0")],
+            "semver-range",
+            "bare version inside an alternative",
+        ),
         (
             vec![("keep-per", "minor")],
             "keep-per",
