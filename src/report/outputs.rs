@@ -78,9 +78,9 @@ impl Outputs {
         };
         let planned_ids = plan.change_ids();
         Outputs {
-            // One count of changes everywhere (each tag `untag` removes is one), less the
-            // packages to restore, whose ids are not known yet.
-            planned_count: plan.change_count() - plan.unknown_ids(),
+            // The count is the number of ids (SPEC §1): a version that loses tags is one
+            // planned id however many tags go (they are counted in `removed-tags-count`).
+            planned_count: planned_ids.len(),
             planned_ids,
             deleted_count,
             deleted_ids,

@@ -24,7 +24,7 @@ pub fn group_title(context: &RunContext, package: &PackagePlan) -> String {
     let what = match context.target {
         Target::Versions => format!(
             "{} of {} versions planned",
-            package.changes().count(),
+            package.changes().count() + package.untags().count(),
             package.listed
         ),
         Target::Packages => format!("the whole package, {} versions", package.listed),

@@ -196,6 +196,16 @@ fn max_changes_counts_each_removed_tag() {
     );
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.output("removed-tags-count"), "2");
+    // Issue 27, item 9: one version planned, however many tags it loses: the count is the
+    // number of ids, and the group title counts it.
+    assert_eq!(run.output("planned-ids"), "100");
+    assert_eq!(run.output("planned-count"), "1");
+    assert!(
+        run.stdout
+            .contains("container web: 1 of 2 versions planned"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(tags(&emulator)[0].1, ["v1"]);
 }
 
