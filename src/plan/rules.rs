@@ -249,6 +249,31 @@ fn keep(
     kept
 }
 
+/// Step 4's scan of the delete rules, in list order, for version `v`: the first that matches
+/// it whole, or partly with `untag` (with whether it untags), and the first that matched it
+/// only partly before that (the reason a version nothing decided is skipped).
+fn first_delete_rule(
+    rules: &[&Rule],
+    hits: &[Vec<Hit>],
+    v: usize,
+) -> (Option<(usize, bool)>, Option<usize>) {
+    let mut partial: Option<usize> = None;
+    for (r, rule) in rules.iter().enumerate() {
+        let Action::Delete { untag } = rule.action else {
+            continue;
+        };
+        match hits[r][v] {
+            Hit::None => {}
+            Hit::Whole => return (Some((r, untag)), partial),
+            Hit::Partial if untag => return (Some((r, true)), partial),
+            Hit::Partial => {
+                partial.get_or_insert(r);
+            }
+        }
+    }
+    (None, partial)
+}
+
 /// Steps 4 and 5 for one version: its entry, or `None` when no delete rule matched it (then
 /// it is not part of the plan, kept or not).
 fn decide(
@@ -259,27 +284,7 @@ fn decide(
     kept: &Kept,
     package_type: PackageType,
 ) -> Option<Entry> {
-    let mut partial: Option<usize> = None;
-    let mut decider: Option<(usize, bool)> = None;
-    for (r, rule) in rules.iter().enumerate() {
-        let Action::Delete { untag } = rule.action else {
-            continue;
-        };
-        match hits[r][v] {
-            Hit::None => {}
-            Hit::Whole => {
-                decider = Some((r, untag));
-                break;
-            }
-            Hit::Partial if untag => {
-                decider = Some((r, true));
-                break;
-            }
-            Hit::Partial => {
-                partial.get_or_insert(r);
-            }
-        }
-    }
+    let (decider, partial) = first_delete_rule(rules, hits, v);
     let entry = |decision: Decision, r: usize| Entry {
         version: version.clone(),
         decision,
