@@ -109,6 +109,14 @@ pub async fn complete(
     let mut broken = Vec::new();
     let mut examined_count = 0;
     for ((package, deleted), active) in plan.packages.iter_mut().zip(deleted).zip(active) {
+        // Deleted past GitHub's 30 days: listed still, named so, never asked to come back.
+        let expired: std::collections::HashMap<&str, (u64, chrono::DateTime<chrono::Utc>)> =
+            deleted
+                .versions
+                .iter()
+                .filter_map(|v| Some((v.name.as_str(), (v.id, v.deleted_at?))))
+                .filter(|(_, (_, at))| now.signed_duration_since(*at) > RESTORABLE)
+                .collect();
         // GitHub restores a version within 30 days of its deletion: older ones are gone for
         // good, and no restore is asked of them.
         let deleted = PackageListing {
@@ -136,8 +144,11 @@ pub async fn complete(
                 .map(|v| (v.name.as_str(), v.id))
                 .collect();
             for root in &examined {
-                let missing =
+                let mut missing =
                     crate::images::missing_children(&root.name, &manifests, &standing, &gone);
+                for part in missing.iter_mut().filter(|p| p.version.is_none()) {
+                    part.expired = expired.get(part.digest.as_str()).copied();
+                }
                 if !missing.is_empty() {
                     broken.push(crate::plan::BrokenImage {
                         package: package.package.clone(),

@@ -556,6 +556,7 @@ pub fn missing_children(
                     digest: child.digest.clone(),
                     platform: child.platform.clone(),
                     version: deleted.get(child.digest.as_str()).copied(),
+                    expired: None,
                 });
             }
         }

@@ -377,6 +377,9 @@ pub struct MissingPart {
     /// The deleted version that brings it back; `None` when it is gone for good (beyond
     /// GitHub's 30 days, or never in this package).
     pub version: Option<u64>,
+    /// A deleted version past GitHub's 30 days that was this part: its id and when it was
+    /// deleted — listed still, restorable no more.
+    pub expired: Option<(u64, DateTime<Utc>)>,
 }
 
 impl PackagePlan {

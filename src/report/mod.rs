@@ -62,9 +62,13 @@ pub fn missing_words(image: &BrokenImage) -> String {
                     .map(|p| format!("{p} "))
                     .unwrap_or_default(),
                 short_name(&part.digest),
-                match part.version {
-                    Some(id) => format!("deleted version {id}"),
-                    None => "gone for good".to_string(),
+                match (part.version, part.expired) {
+                    (Some(id), _) => format!("deleted version {id}"),
+                    (None, Some((id, at))) => format!(
+                        "deleted version {id}, deleted {}: past GitHub's 30 days, gone for good",
+                        at.format("%Y-%m-%d")
+                    ),
+                    (None, None) => "gone for good".to_string(),
                 }
             )
         })

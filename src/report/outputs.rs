@@ -65,8 +65,13 @@ impl Outputs {
                 "missing": image.missing.iter().map(|part| json!({
                     "digest": part.digest,
                     "platform": part.platform,
-                    "id": part.version,
-                    "state": if part.version.is_some() { "deleted" } else { "gone" },
+                    "id": part.version.or(part.expired.map(|(id, _)| id)),
+                    "deleted_at": part.expired.map(|(_, at)| at),
+                    "state": match (part.version, part.expired) {
+                        (Some(_), _) => "deleted",
+                        (None, Some(_)) => "expired",
+                        (None, None) => "gone",
+                    },
                 })).collect::<Vec<_>>(),
                 "repaired": super::repaired(image, outcomes),
             })).collect::<Vec<_>>(),

@@ -121,14 +121,30 @@ fn parts_gone_for_good_leave_an_image_beyond_repair_said_plainly() {
     assert!(run.stdout.contains("gone for good"), "{}", run.stdout);
     let broken = &run.result()["broken_images"][0];
     assert_eq!(broken["repaired"], false);
-    let gone: Vec<&str> = broken["missing"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["state"] == "gone")
-        .map(|m| m["digest"].as_str().unwrap())
-        .collect();
-    assert_eq!(gone, [digest(101), digest(999)]);
+    let state = |wanted: &str| -> Vec<&serde_json::Value> {
+        broken["missing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["state"] == wanted)
+            .collect()
+    };
+    // Never in the package: gone, no id.
+    let gone = state("gone");
+    assert_eq!(gone.len(), 1);
+    assert_eq!(gone[0]["digest"], digest(999));
+    // Issue 27, item 10: deleted past 30 days, GitHub still lists it: named by its id and
+    // when it was deleted.
+    let expired = state("expired");
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0]["digest"], digest(101));
+    assert_eq!(expired[0]["id"], 101);
+    assert!(expired[0]["deleted_at"].is_string(), "{broken}");
+    assert!(
+        run.stdout.contains("deleted version 101, deleted "),
+        "{}",
+        run.stdout
+    );
     assert!(run.summary.contains("beyond repair"), "{}", run.summary);
 }
 
