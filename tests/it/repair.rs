@@ -351,3 +351,32 @@ fn a_health_check_on_one_tag_examines_the_image_that_carries_it_among_others() {
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert!(resolves(&emulator, "latest"));
 }
+
+/// Issue 27, item 12: the scenario the README ships for trying the repair story loads, shows
+/// the broken image, and a repair makes it whole (its deletion moved to two days ago, so the
+/// test does not age with the file's dates).
+#[test]
+fn the_shipped_broken_image_scenario_is_repaired() {
+    let yaml = include_str!("../emulator/scenarios/broken.yaml");
+    let mut scenario = gh_emulator::Scenario::from_yaml(yaml).unwrap();
+    for version in scenario.packages[0].versions.iter_mut() {
+        if version.deleted_at.is_some() {
+            version.deleted_at = Some(Utc::now() - Duration::days(2));
+        }
+    }
+    let emulator = Emulator::start(scenario).unwrap();
+    let inputs = [
+        ("token", "ghp_brokenDemoPat"),
+        ("owner", "acme"),
+        ("packages", "app"),
+        ("mode", "repair"),
+    ];
+    let mut dry: Vec<(&str, &str)> = inputs.to_vec();
+    dry.push(("dry-run", "true"));
+    let check = janitor(&emulator, &dry);
+    assert_eq!(check.code, 1, "{}", check.stdout);
+    assert_eq!(check.result()["broken_images"].as_array().unwrap().len(), 1);
+    let run = janitor(&emulator, &inputs);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.ids("restored-ids"), [700000002]);
+}
