@@ -187,7 +187,7 @@ pub async fn complete(
 }
 
 /// How long GitHub keeps a deleted version restorable (facts file, "Refusals").
-const RESTORABLE: chrono::TimeDelta = chrono::TimeDelta::days(30);
+const RESTORABLE: chrono::TimeDelta = crate::plan::RESTORABLE;
 
 /// The active images a restore or repair examines: those its selectors match (the
 /// planner's selection, with nothing kept); a repair with no selector examines every image
@@ -350,11 +350,14 @@ pub async fn restore_parts(
         .filter(|e| e.decision == Decision::Change)
         .map(|e| e.version.id)
         .collect();
-    let mut in_plan: BTreeSet<String> = entries
+    // Parts the plan skipped (past 30 days, kept by `keep-latest`) are not asked for here
+    // either, but the image lacks them all the same: said incomplete.
+    let skipped: BTreeSet<u64> = entries
         .iter()
         .filter(|e| e.decision != Decision::Change)
-        .map(|e| e.version.name.clone())
+        .map(|e| e.version.id)
         .collect();
+    let mut in_plan: BTreeSet<String> = BTreeSet::new();
     in_plan.extend(
         done.parts
             .iter()
@@ -389,6 +392,13 @@ pub async fn restore_parts(
                 .collect();
         for part in parts {
             in_plan.insert(part.name.clone());
+            if skipped.contains(&part.id) {
+                match restorable(&part, chrono::Utc::now()) {
+                    false => gone.push(part.id),
+                    true => failed.push(part.id),
+                }
+                continue;
+            }
             let key = (package.to_string(), part.id);
             match done.outcomes.get(&key) {
                 // Its own change ran before this one.

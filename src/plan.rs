@@ -169,6 +169,8 @@ pub enum SkipReason {
     /// Fail closed: a version to be deleted whose manifest could not be read may list this
     /// one; its deletion did not happen, so this one stays.
     MayBePartOf { image: String, why: String },
+    /// Restore: deleted longer ago than GitHub restores (30 days); never asked.
+    RestoreExpired,
     /// A deleted untag placeholder whose image is not active: its tag cannot be put back.
     PlaceholderImageGone { tag: String, image: String },
     /// A deleted untag placeholder whose tag another active version holds now (a new build
@@ -232,6 +234,10 @@ impl fmt::Display for SkipReason {
                 f,
                 "untag placeholder of {tag}: the tag has moved on to {holder} since, and is \
                  never taken from the version that holds it"
+            ),
+            SkipReason::RestoreExpired => write!(
+                f,
+                "deleted more than 30 days ago: GitHub restores within 30 days"
             ),
             SkipReason::PlaceholderTagInPlace { tag } => {
                 write!(
@@ -577,6 +583,9 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
         ),
     };
     min_versions(&mut entries, versions.len(), policy);
+    if policy.mode.restores() {
+        skip_past_thirty_days(&mut entries, now);
+    }
 
     PackagePlan {
         package: listing.name.clone(),
@@ -632,6 +641,26 @@ fn select_and_keep(
         }
     }
     entries
+}
+
+/// How long GitHub keeps a deleted version restorable (facts file, "Refusals").
+pub const RESTORABLE: TimeDelta = TimeDelta::days(30);
+
+/// Restore plans: a version deleted more than 30 days ago is never asked for — GitHub would
+/// refuse it — and is said so, costing no request (SPEC §2).
+fn skip_past_thirty_days(entries: &mut [Entry], now: DateTime<Utc>) {
+    for entry in entries
+        .iter_mut()
+        .filter(|e| e.decision == Decision::Change)
+    {
+        if entry
+            .version
+            .deleted_at
+            .is_some_and(|at| now.signed_duration_since(at) > RESTORABLE)
+        {
+            entry.decision = Decision::Skip(SkipReason::RestoreExpired);
+        }
+    }
 }
 
 /// Step 5, `min-versions` (delete plans): while the changes would leave the package with

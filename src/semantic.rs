@@ -513,7 +513,15 @@ mod tests {
             let text = comparators.join(", ");
             let Ok(req) = VersionReq::parse(&text) else { return Ok(()) };
             let range = Range::parse(&text).unwrap();
-            proptest::prop_assert_eq!(range.contains(&version), req.matches(&release_of(&version)), "{} {}", text, version);
+            // An exact version is exact (SPEC §2): its pre-releases are versions of their own,
+            // decided by precedence.
+            let exact = exact_versions(&text).contains(&(version.major, version.minor, version.patch));
+            let expected = if exact && !version.pre.is_empty() {
+                req.matches(&version)
+            } else {
+                req.matches(&release_of(&version))
+            };
+            proptest::prop_assert_eq!(range.contains(&version), expected, "{} {}", text, version);
         }
 
         /// npm's syntax, no pre-release named: as the `nodejs-semver` crate decides each
@@ -531,10 +539,21 @@ mod tests {
                 text = format!("{text} || {other}");
                 sets.push(vec![other]);
             }
-            let release = nodejs_semver::Version::parse(release_of(&version).to_string()).unwrap();
-            let expected = sets.iter().any(|set| {
-                set.iter().all(|c| nodejs_semver::Range::parse(c).unwrap().satisfies(&release))
-            });
+            // An exact version is exact (SPEC §2): its pre-releases are decided by precedence.
+            let exact = exact_versions(&text).contains(&(version.major, version.minor, version.patch));
+            let expected = if exact && !version.pre.is_empty() {
+                let full = nodejs_semver::Version::parse(version.to_string()).unwrap();
+                sets.iter().any(|set| {
+                    set.iter().all(|c| {
+                        nodejs_semver::Range::parse(c).unwrap().satisfies_with_prerelease(&full, true)
+                    })
+                })
+            } else {
+                let release = nodejs_semver::Version::parse(release_of(&version).to_string()).unwrap();
+                sets.iter().any(|set| {
+                    set.iter().all(|c| nodejs_semver::Range::parse(c).unwrap().satisfies(&release))
+                })
+            };
             let range = Range::parse(&text).unwrap();
             proptest::prop_assert_eq!(range.contains(&version), expected, "{} {}", text, version);
         }

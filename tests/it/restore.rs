@@ -125,9 +125,14 @@ fn a_version_deleted_31_days_ago_is_skipped_with_githubs_reason() {
         skipped["reason"].as_str().unwrap().contains("30 days"),
         "{skipped}"
     );
-    assert!(run
+    // Issue 27, item 5: never asked — GitHub would refuse it — so no refusal to warn of.
+    assert!(!run
         .stdout
         .contains("::warning title=Version refused by GitHub::"));
+    assert!(emulator
+        .requests()
+        .iter()
+        .all(|r| !r.path.ends_with(&format!("/versions/{}/restore", id(13)))));
 }
 
 #[test]
