@@ -72,7 +72,11 @@ pub fn plan_table(
     if package.entries.is_empty() {
         return "Nothing selected.\n".into();
     }
-    let header = ["id", "version", "tags", "age", "fate", "reason"].map(String::from);
+    let age_header = match context.mode {
+        Mode::Delete => "age",
+        Mode::Restore | Mode::Repair => "deleted",
+    };
+    let header = ["id", "version", "tags", age_header, "fate", "reason"].map(String::from);
     let mut rows = vec![header];
     for entry in &package.entries {
         let (fate, reason) = entry_words(&package.package, entry, outcomes, context);
@@ -82,10 +86,12 @@ pub fn plan_table(
             id_cell(&entry.version),
             short_name(&entry.version.name),
             tags,
-            if known {
-                age(now, entry.version.created_at)
-            } else {
-                "-".into()
+            // A restore's age is the time since deletion (SPEC §2: what GitHub's 30 days
+            // count), a delete's the time since creation.
+            match (known, context.mode, entry.version.deleted_at) {
+                (false, _, _) => "-".into(),
+                (true, Mode::Restore | Mode::Repair, Some(deleted)) => age(now, deleted),
+                (true, _, _) => age(now, entry.version.created_at),
             },
             fate,
             reason,

@@ -125,7 +125,15 @@ fn a_version_deleted_31_days_ago_is_skipped_with_githubs_reason() {
         skipped["reason"].as_str().unwrap().contains("30 days"),
         "{skipped}"
     );
-    // Issue 27, item 5: never asked — GitHub would refuse it — so no refusal to warn of.
+    // Issue 27, item 5: the age a restore shows is the time since deletion.
+    let row = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&id(13).to_string()))
+        .unwrap_or_default();
+    assert!(row.contains(" 31d "), "{}", run.stdout);
+    assert!(run.stdout.contains(" deleted  fate "), "{}", run.stdout);
+    // Never asked — GitHub would refuse it — so no refusal to warn of.
     assert!(!run
         .stdout
         .contains("::warning title=Version refused by GitHub::"));
