@@ -43,8 +43,8 @@ fn inputs() -> Vec<(&'static str, &'static str)> {
     ])
 }
 
-/// Active versions and their tags.
-fn active(emulator: &Emulator) -> BTreeMap<u64, Vec<String>> {
+/// Active versions of acme's `web` and their tags (sorted).
+pub(crate) fn active(emulator: &Emulator) -> BTreeMap<u64, Vec<String>> {
     let package = emulator
         .package("acme", PackageType::Container, "web")
         .unwrap();

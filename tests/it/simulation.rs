@@ -24,6 +24,7 @@
 //! and `SIMULATION_SEED=1234` runs one, printing what it generated and what each run said. A failing seed prints the
 //! line that reproduces it; every seed that ever failed is kept in [`REGRESSIONS`].
 
+use crate::cuts::active;
 use crate::util::*;
 use gh_emulator::scenario::{digest, PackageSpec, PackageType, VersionSpec};
 use gh_emulator::{Cut, CutHow, Emulator, Faults, Quirks};
@@ -403,23 +404,6 @@ fn describe(case: &Case) -> String {
         case.quirks.restore_active_status,
         case.cut
     )
-}
-
-/// Active versions and their tags.
-fn active(emulator: &Emulator) -> BTreeMap<u64, Vec<String>> {
-    let package = emulator
-        .package("acme", PackageType::Container, "web")
-        .unwrap();
-    package
-        .versions
-        .iter()
-        .filter(|v| v.deleted_at.is_none())
-        .map(|v| {
-            let mut tags = v.tags.clone();
-            tags.sort();
-            (v.id, tags)
-        })
-        .collect()
 }
 
 /// Indexes that stand with a child that does not: each a tag that answers "manifest unknown".
