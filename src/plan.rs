@@ -663,6 +663,52 @@ fn skip_past_thirty_days(entries: &mut [Entry], now: DateTime<Utc>) {
     }
 }
 
+/// What `deleted-within` left out when it left out every deleted version of a package: the
+/// versions GitHub can still restore (deleted within its 30 days) and the window, in whole
+/// days, that would take them all in; and those past the 30 days (SPEC §2, issue 27).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutsideWindow {
+    pub restorable: usize,
+    pub window_days: i64,
+    pub expired: usize,
+}
+
+/// Counted over the deleted versions the rest of the selection takes; `None` when the window
+/// takes in at least one of them, or there are none.
+pub fn outside_window(
+    listing: &PackageListing,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Option<OutsideWindow> {
+    let within = policy.deleted_within?;
+    let without_window = Matcher {
+        deleted_within: None,
+        ..policy.matcher()
+    };
+    let ages: Vec<TimeDelta> = listing
+        .versions
+        .iter()
+        .filter(|v| !matches!(select(v, &without_window, now), Selection::NotSelected))
+        .filter_map(|v| v.deleted_at.map(|at| now.signed_duration_since(at)))
+        .collect();
+    if ages.is_empty() || ages.iter().any(|age| *age <= within) {
+        return None;
+    }
+    let restorable: Vec<&TimeDelta> = ages.iter().filter(|age| **age <= RESTORABLE).collect();
+    let oldest = restorable
+        .iter()
+        .copied()
+        .max()
+        .copied()
+        .unwrap_or_default();
+    // The next whole day past the oldest: it still takes them in when the run comes later.
+    Some(OutsideWindow {
+        restorable: restorable.len(),
+        window_days: oldest.num_days() + 1,
+        expired: ages.len() - restorable.len(),
+    })
+}
+
 /// Step 5, `min-versions` (delete plans): while the changes would leave the package with
 /// fewer than N versions, the newest remaining candidate is kept. `untag` candidates count as
 /// deletions do (SPEC §2): what is kept keeps its tags.

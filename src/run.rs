@@ -203,6 +203,7 @@ async fn list_and_plan(
         if config.policy.mode != Mode::Repair {
             // A repair's `tags` select active images, not these deleted versions.
             warn_unmatched(&listing, config, log);
+            warn_outside_window(&listing, config, now, log);
         }
         listings.push(listing);
     }
@@ -705,6 +706,43 @@ fn warn_unmatched(listing: &PackageListing, config: &Config, log: &mut Log) {
             ),
         );
     }
+}
+
+/// `deleted-within` that leaves out every deleted version of a package: say how many lie
+/// just outside and the window that would take them in (issue 27, item 5).
+fn warn_outside_window(
+    listing: &PackageListing,
+    config: &Config,
+    now: chrono::DateTime<Utc>,
+    log: &mut Log,
+) {
+    let Some(outside) = crate::plan::outside_window(listing, &config.policy, now) else {
+        return;
+    };
+    let expired = match outside.expired {
+        0 => String::new(),
+        n => format!(
+            "{}{n} deleted more than 30 days ago cannot be restored",
+            if outside.restorable > 0 { "; " } else { "" }
+        ),
+    };
+    let restorable = match outside.restorable {
+        0 => String::new(),
+        n => format!(
+            "{n} deleted version{} lie{} just outside: 'deleted-within: {}d' would include {}",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "s" } else { "" },
+            outside.window_days,
+            if n == 1 { "it" } else { "them" },
+        ),
+    };
+    log.warning(
+        "No deletion within the window",
+        &format!(
+            "{}: no version was deleted within 'deleted-within'; {restorable}{expired}",
+            listing.name
+        ),
+    );
 }
 
 /// A rule that matched nothing in any package gets a notice: a typo in a pattern is the usual

@@ -112,6 +112,56 @@ fn restore_by_deleted_within_takes_only_recent_deletions() {
 }
 
 #[test]
+fn a_window_that_leaves_out_every_deletion_says_which_window_would_not() {
+    // Deleted 2, 3, 10 and 31 days ago; a window of one day takes in none of them.
+    let emulator = Emulator::start(base().package(with_deleted())).unwrap();
+    let run = janitor(
+        &emulator,
+        &acme(&[("mode", "restore"), ("deleted-within", "1d")]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.output("restored-count"), "0");
+    assert!(
+        run.stdout.contains(
+            "::warning title=No deletion within the window::web: no version was deleted within \
+             'deleted-within'; 3 deleted versions lie just outside: 'deleted-within: 11d' would \
+             include them; 1 deleted more than 30 days ago cannot be restored"
+        ),
+        "{}",
+        run.stdout
+    );
+    // The window it names does take them in, and only them.
+    let wider = janitor(
+        &emulator,
+        &acme(&[
+            ("mode", "restore"),
+            ("deleted-within", "11d"),
+            ("dry-run", "true"),
+        ]),
+    );
+    assert_eq!(wider.ids("planned-ids"), [id(10), id(11), id(12)]);
+    assert!(!wider.stdout.contains("No deletion within the window"));
+    // Counted over what the other selectors take: here one version past the 30 days, so no
+    // window to suggest.
+    let old = janitor(
+        &emulator,
+        &acme(&[
+            ("mode", "restore"),
+            ("tags", "pr-13"),
+            ("deleted-within", "1d"),
+        ]),
+    );
+    assert!(
+        old.stdout.contains(
+            "web: no version was deleted within 'deleted-within'; 1 deleted more than 30 days ago \
+             cannot be restored\n"
+        ),
+        "{}",
+        old.stdout
+    );
+}
+
+#[test]
 fn a_version_deleted_31_days_ago_is_skipped_with_githubs_reason() {
     let emulator = Emulator::start(base().package(with_deleted())).unwrap();
     let run = janitor(&emulator, &acme(&[("mode", "restore"), ("tags", "pr-*")]));
