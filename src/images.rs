@@ -16,7 +16,7 @@
 
 use crate::model::PackageVersion;
 use crate::plan::{Decision, Entry, PackagePlan, SkipReason};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// One child of an image index.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -300,10 +300,11 @@ fn unreadable_first(plan: &mut PackagePlan, manifests: &Manifests, graph: &Image
 ///    stand for good, counted as an image by `keep-latest`.
 fn placeholders_first(plan: &mut PackagePlan) {
     let planned: HashMap<&str, u64> = plan.changes().map(|v| (v.name.as_str(), v.id)).collect();
+    let planned_ids: HashSet<u64> = planned.values().copied().collect();
     let edges: Vec<(u64, u64)> = plan
         .placeholders
         .iter()
-        .filter(|(id, _)| plan.changes().any(|v| v.id == **id))
+        .filter(|(id, _)| planned_ids.contains(id))
         .filter_map(|(id, placeholder)| Some((*planned.get(placeholder.image.as_str())?, *id)))
         .collect();
     for (image, placeholder) in edges {
@@ -315,20 +316,27 @@ fn placeholders_first(plan: &mut PackagePlan) {
 ///    needs, that no rule of the plan kept and that carry no tag of their own, are deleted with
 ///    it, "part of `<image>`"; until nothing more is added.
 fn cascade(plan: &mut PackagePlan, active: &[PackageVersion], graph: &ImageGraph<'_>) {
+    // Linear in the package and its edges each round (issue 26: nothing quadratic).
     loop {
-        let planned = planned(plan);
-        let in_plan: BTreeSet<String> = plan
+        let planned: HashSet<&str> = plan.changes().map(|v| v.name.as_str()).collect();
+        let in_plan: HashSet<&str> = plan
             .entries
             .iter()
-            .map(|e| e.version.name.clone())
+            .map(|e| e.version.name.as_str())
             .collect();
-        let needed_by_staying: BTreeSet<&str> = active
+        let rules: HashMap<u64, &Option<String>> = plan
+            .entries
             .iter()
-            .filter(|v| !planned.contains(&v.name))
+            .map(|e| (e.version.id, &e.rule))
+            .collect();
+        let needed_by_staying: HashSet<&str> = active
+            .iter()
+            .filter(|v| !planned.contains(v.name.as_str()))
             .flat_map(|v| graph.needs(&v.name))
             .collect();
         let mut added: Vec<Entry> = Vec::new();
-        for deleted in active.iter().filter(|v| planned.contains(&v.name)) {
+        let mut added_names: HashSet<&str> = HashSet::new();
+        for deleted in active.iter().filter(|v| planned.contains(v.name.as_str())) {
             for part in graph.needs(&deleted.name) {
                 let Some(version) = graph.by_digest.get(part) else {
                     continue;
@@ -337,16 +345,12 @@ fn cascade(plan: &mut PackagePlan, active: &[PackageVersion], graph: &ImageGraph
                     || in_plan.contains(part)
                     || plan.rules.kept.contains(&version.id)
                     || needed_by_staying.contains(part)
-                    || added.iter().any(|e| e.version.name == part)
+                    || !added_names.insert(part)
                 {
                     continue;
                 }
                 // A part goes by the rule that deletes its index.
-                let rule = plan
-                    .entries
-                    .iter()
-                    .find(|e| e.version.id == deleted.id)
-                    .and_then(|e| e.rule.clone());
+                let rule = rules.get(&deleted.id).and_then(|rule| (*rule).clone());
                 added.push(Entry {
                     rule,
                     ..Entry::new(

@@ -3,10 +3,15 @@
 //! against 50 patterns, then against a 20-rule list (`rules`), printing the time and the
 //! memory the planner used for each.
 //!
-//! Target: under 100 ms and under 64 MiB on one core of the CI machine, for either.
+//! Then container safety on a multi-arch package of 10,500 and of 105,000 versions, printing
+//! how its time grows.
+//!
+//! Target: under 100 ms and under 64 MiB on one core of the CI machine, for either; container
+//! safety growing about tenfold for ten times the versions.
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use package_janitor::config::rules;
+use package_janitor::images::{Child, ManifestRead, Manifests};
 use package_janitor::model::{Mode, PackageListing, PackageType, PackageVersion};
 use package_janitor::pattern::{Pattern, PatternSet, Syntax};
 use package_janitor::plan::{plan, Policy, RuleList, TagMatch};
@@ -147,6 +152,24 @@ fn main() {
         mib(input)
     );
 
+    // Container safety at two sizes: linear work grows about 10x with 10x the versions,
+    // quadratic work about 100x (issue 26: nothing quadratic).
+    let safety = Policy {
+        tags: PatternSet::new(vec![Pattern::new("pr-*", Syntax::Glob).unwrap()]),
+        exclude_tags: PatternSet::new(Vec::new()),
+        // The parts come by the cascade, not by `untagged`.
+        untagged: false,
+        keep_latest: 0,
+        older_than: None,
+        ..policy.clone()
+    };
+    let (small, _) = protect_ms(2_500, &safety, now);
+    let (large, changes) = protect_ms(25_000, &safety, now);
+    println!(
+        "container safety: 10,500 versions {small:.1} ms; 105,000 versions {large:.1} ms ({changes} changes); growth {:.1}x for 10x the versions (linear ~10x, quadratic ~100x)",
+        large / small
+    );
+
     let rules = Policy {
         rules: Some(rule_list()),
         ..policy
@@ -157,6 +180,73 @@ fn main() {
         "rules: best of 5: {best:.1} ms; planner's peak heap: {:.1} MiB",
         mib(used)
     );
+}
+
+/// A container package of `images` multi-arch images (an index tagged `vN` or, two in five,
+/// `pr-N`, over two platform images and an attestation) and `images / 5` orphans, with the
+/// manifests its indexes list.
+fn images_world(images: u64, now: DateTime<Utc>) -> (PackageListing, Manifests) {
+    let digest = |id: u64| format!("sha256:{:064x}", id.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let version = |id: u64, tags: Vec<String>, minutes: u64| {
+        let at = now - TimeDelta::minutes(minutes as i64);
+        PackageVersion {
+            id,
+            name: digest(id),
+            tags,
+            created_at: at,
+            updated_at: at,
+            deleted_at: None,
+        }
+    };
+    let mut versions = Vec::new();
+    let mut manifests = Manifests::new();
+    for k in 0..images {
+        let first = 1_000_000 + 4 * k;
+        let tag = if k % 5 < 2 {
+            format!("pr-{k}")
+        } else {
+            format!("v{k}")
+        };
+        versions.push(version(first, vec![tag], images - k));
+        let children = (1..4)
+            .map(|c| {
+                versions.push(version(first + c, Vec::new(), images - k));
+                Child {
+                    digest: digest(first + c),
+                    is_index: false,
+                    platform: Some("linux/amd64".into()),
+                }
+            })
+            .collect();
+        manifests.insert(digest(first), ManifestRead::Index(children));
+    }
+    for j in 0..images / 5 {
+        versions.push(version(2_000_000 + j, Vec::new(), j));
+        manifests.insert(digest(2_000_000 + j), ManifestRead::Image);
+    }
+    (
+        PackageListing {
+            name: "web".into(),
+            versions,
+        },
+        manifests,
+    )
+}
+
+/// Container safety (protect, fail closed, cascade, order) on a plan of `tags: pr-*`, whose
+/// parts the cascade adds: the best of 3 in ms, and the changes after it.
+fn protect_ms(images: u64, policy: &Policy, now: DateTime<Utc>) -> (f64, usize) {
+    let (listing, manifests) = images_world(images, now);
+    let mut best = f64::MAX;
+    let mut changes = 0;
+    for _ in 0..3 {
+        let mut planned = plan(std::slice::from_ref(&listing), policy, now);
+        let start = Instant::now();
+        package_janitor::images::protect(&mut planned.packages[0], &listing.versions, &manifests);
+        best = best.min(start.elapsed().as_secs_f64() * 1000.0);
+        changes = planned.change_count();
+    }
+    (best, changes)
 }
 
 /// Best time of 5 in ms, the planner's peak heap in bytes, and the changes planned.

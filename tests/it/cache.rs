@@ -5,21 +5,15 @@ use crate::util::*;
 use gh_emulator::scenario::{digest, PackageSpec, PackageType, VersionSpec};
 use gh_emulator::Emulator;
 use serde_json::json;
-use sha2::Digest as _;
 
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
-/// A version named by the true digest of the bytes the registry serves for it, as on a real
-/// registry (the other tests' made-up digests cannot be checked, so no cache would keep them).
+/// A version named by the true digest of the bytes the registry serves for it.
 fn real(id: u64, tags: &[&str], manifest: serde_json::Value) -> VersionSpec {
     let mut version = VersionSpec::image(id, tags, at(id as i64));
-    version.name = format!(
-        "sha256:{:x}",
-        sha2::Sha256::digest(manifest.to_string().as_bytes())
-    );
     version.manifest = Some(manifest);
-    version
+    version.with_true_digest()
 }
 
 fn image(id: u64, tags: &[&str]) -> VersionSpec {

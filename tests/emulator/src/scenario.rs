@@ -185,6 +185,20 @@ impl VersionSpec {
         })
     }
 
+    /// Named by the true digest of the bytes the registry serves for it, as on a real registry
+    /// (made-up digests cannot be checked, so no manifest cache would keep them): the manifest
+    /// is fixed first, then its SHA-256 becomes the name.
+    pub fn with_true_digest(mut self) -> Self {
+        use sha2::Digest as _;
+        let manifest = self.served_manifest();
+        self.name = format!(
+            "sha256:{:x}",
+            sha2::Sha256::digest(manifest.to_string().as_bytes())
+        );
+        self.manifest = Some(manifest);
+        self
+    }
+
     /// The media type of this version's manifest.
     pub fn media_type(&self) -> String {
         self.manifest
