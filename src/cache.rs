@@ -12,7 +12,7 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::Digest as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -22,12 +22,49 @@ use std::sync::Mutex;
 const FORMAT: &str = "package-janitor manifest cache";
 const VERSION: u32 = 1;
 
-#[derive(Serialize, Deserialize)]
+/// The file as read: `manifests` maps each digest to the manifest's bytes, base64. Entries
+/// are decoded and checked one by one as the file streams in, never held twice (issue 26).
+#[derive(Deserialize)]
 struct File {
     format: String,
     version: u32,
-    /// Digest → the manifest's bytes, base64.
-    manifests: BTreeMap<String, String>,
+    manifests: Checked,
+}
+
+/// The entries that match their digest, and how many the file held.
+#[derive(Default)]
+struct Checked {
+    entries: BTreeMap<String, Vec<u8>>,
+    total: usize,
+}
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Checked;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of digests to base64 manifests")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Checked, A::Error> {
+                let mut checked = Checked::default();
+                while let Some((digest, encoded)) = map.next_entry::<String, String>()? {
+                    checked.total += 1;
+                    let Ok(bytes) = BASE64.decode(encoded.as_bytes()) else {
+                        continue;
+                    };
+                    if digest_of(&bytes) == digest {
+                        checked.entries.insert(digest, bytes);
+                    }
+                }
+                Ok(checked)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 /// The cache as loaded, and what this run added.
@@ -49,8 +86,8 @@ impl ManifestCache {
             path: path.to_path_buf(),
             ..ManifestCache::default()
         };
-        let text = match std::fs::read(path) {
-            Ok(bytes) => bytes,
+        let file = match std::fs::File::open(path) {
+            Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (cache, None),
             Err(e) => {
                 return (
@@ -62,20 +99,12 @@ impl ManifestCache {
                 )
             }
         };
-        let file = match serde_json::from_slice::<File>(&text) {
+        let reader = std::io::BufReader::new(file);
+        let file = match serde_json::from_reader::<_, File>(reader) {
             Ok(file) if file.format == FORMAT && file.version == VERSION => file,
             _ => return (cache, Some(set_aside(path))),
         };
-        let total = file.manifests.len();
-        let mut entries = BTreeMap::new();
-        for (digest, encoded) in file.manifests {
-            let Ok(bytes) = BASE64.decode(encoded.as_bytes()) else {
-                continue;
-            };
-            if digest_of(&bytes) == digest {
-                entries.insert(digest, bytes);
-            }
-        }
+        let (total, entries) = (file.manifests.total, file.manifests.entries);
         let dropped = total - entries.len();
         cache.loaded = entries.len();
         cache.entries = Mutex::new(entries);
@@ -107,34 +136,45 @@ impl ManifestCache {
     /// Write the cache atomically (a temporary file beside it, renamed), keeping only the
     /// digests in `listed`. Returns how many entries it holds.
     pub fn save(&self, listed: &BTreeSet<&str>) -> std::io::Result<usize> {
-        let manifests: BTreeMap<String, String> = self
-            .entries
-            .lock()
-            .map(|entries| {
-                entries
-                    .iter()
-                    .filter(|(digest, _)| listed.contains(digest.as_str()))
-                    .map(|(digest, bytes)| (digest.clone(), BASE64.encode(bytes)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let count = manifests.len();
-        let file = File {
-            format: FORMAT.into(),
-            version: VERSION,
-            manifests,
-        };
-        let text = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
         let temporary = self
             .path
             .with_extension(format!("tmp-{}", std::process::id()));
-        std::fs::write(&temporary, text)?;
-        std::fs::rename(&temporary, &self.path).inspect_err(|_| {
+        let written = self.write(&temporary, listed).and_then(|count| {
+            std::fs::rename(&temporary, &self.path)?;
+            Ok(count)
+        });
+        if written.is_err() {
             let _ = std::fs::remove_file(&temporary);
-        })?;
+        }
+        written
+    }
+
+    /// The file, an entry at a time (never built whole in memory): a digest is `sha256:<hex>`
+    /// (an entry is kept only when it is the bytes' hash) and base64 needs no JSON escape.
+    fn write(&self, path: &Path, listed: &BTreeSet<&str>) -> std::io::Result<usize> {
+        use std::io::Write as _;
+        let entries = self
+            .entries
+            .lock()
+            .map_err(|_| std::io::Error::other("the manifest cache's lock was poisoned"))?;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        write!(
+            out,
+            "{{\"format\":\"{FORMAT}\",\"version\":{VERSION},\"manifests\":{{"
+        )?;
+        let mut count = 0;
+        for (digest, bytes) in entries.iter().filter(|(d, _)| listed.contains(d.as_str())) {
+            if count > 0 {
+                out.write_all(b",")?;
+            }
+            write!(out, "\"{digest}\":\"{}\"", BASE64.encode(bytes))?;
+            count += 1;
+        }
+        out.write_all(b"}}")?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         Ok(count)
     }
 }

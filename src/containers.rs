@@ -24,6 +24,7 @@ pub async fn protect(
     images: &Images<'_>,
     plan: &mut Plan,
     listings: &[PackageListing],
+    mut prefetched: std::collections::BTreeMap<String, Manifests>,
     log: &mut Log,
 ) -> bool {
     let mut failed_closed = false;
@@ -34,13 +35,16 @@ pub async fn protect(
         let Some(listing) = listings.iter().find(|l| l.name == package.package) else {
             continue;
         };
-        // A placeholder's bytes are known from its listing: an empty index, never read.
-        let known: Manifests = listing
-            .versions
-            .iter()
-            .filter(|v| package.placeholders.contains_key(&v.id))
-            .map(|v| (v.name.clone(), ManifestRead::Index(Vec::new())))
-            .collect();
+        // What was read while the listing came in; a placeholder's bytes are known from its
+        // listing: an empty index, never read.
+        let mut known = prefetched.remove(&package.package).unwrap_or_default();
+        known.extend(
+            listing
+                .versions
+                .iter()
+                .filter(|v| package.placeholders.contains_key(&v.id))
+                .map(|v| (v.name.clone(), ManifestRead::Index(Vec::new()))),
+        );
         let manifests = read_manifests(images, &package.package, &listing.versions, known).await;
         crate::images::protect(package, &listing.versions, &manifests);
         if crate::signals::cancelled() {
@@ -231,6 +235,40 @@ fn examined(
         .filter(|e| e.decision == Decision::Change)
         .map(|e| e.version)
         .collect()
+}
+
+/// The manifests of the digests `digests` brings, read as they come while the listing is
+/// still arriving (issue 26): the tagged versions' manifests, the first reads [`protect`]
+/// would make. A session that cannot be had reads nothing here; `protect` tries again and
+/// fails closed then.
+pub async fn prefetch(
+    images: &Images<'_>,
+    package: &str,
+    mut digests: tokio::sync::mpsc::UnboundedReceiver<String>,
+) -> Manifests {
+    let Some(first) = digests.recv().await else {
+        return Manifests::new();
+    };
+    let Ok(session) = images.registry.session(images.owner, package).await else {
+        return Manifests::new();
+    };
+    let session = &session;
+    let arriving =
+        futures_util::stream::unfold((Some(first), digests), |(first, mut rest)| async {
+            let next = match first {
+                Some(first) => first,
+                None => rest.recv().await?,
+            };
+            Some((next, (None, rest)))
+        });
+    arriving
+        .map(|digest| async move {
+            let read = images.registry.manifest(session, &digest).await;
+            (digest, read)
+        })
+        .buffer_unordered(crate::registry::READS_IN_FLIGHT)
+        .collect()
+        .await
 }
 
 /// The manifests of `versions`, and of the nested indexes among their children that stand.

@@ -434,18 +434,27 @@ pub fn digest_of(bytes: &[u8]) -> String {
 /// (about a second).
 pub const PLACEHOLDER_CHECKS: usize = 5_000_000;
 
-/// The untag placeholders among `versions`, recognised from the listing alone (SPEC §4): a
-/// version with one tag T whose name is the digest of the placeholder for T and one of
-/// `images` (the package's digests). No manifest is downloaded. Checks single-tag versions
-/// newest first, at most [`PLACEHOLDER_CHECKS`] digests in all.
+/// The untag placeholders among `versions`, recognised from the listing (SPEC §4): a version
+/// with one tag T whose name is the digest of the placeholder for T and one of `images` (the
+/// package's digests). When the tagged versions' manifests were `read` already (a delete run
+/// reads them while it lists), only those that are empty indexes are candidates, and the
+/// search costs a few hashes (issue 26); otherwise nothing is downloaded and single-tag
+/// versions are checked newest first, at most [`PLACEHOLDER_CHECKS`] digests in all.
 pub fn find_placeholders(
     versions: &[PackageVersion],
     images: &[&str],
+    read: Option<&Manifests>,
 ) -> BTreeMap<u64, crate::plan::Placeholder> {
     use sha2::Digest as _;
+    let empty_index = |v: &PackageVersion| {
+        read.is_none_or(|read| {
+            matches!(read.get(&v.name), Some(ManifestRead::Index(children)) if children.is_empty())
+        })
+    };
     let mut single: Vec<(&PackageVersion, [u8; 32])> = versions
         .iter()
         .filter(|v| v.tags.len() == 1 && referred_digest(&v.tags[0]).is_none())
+        .filter(|v| empty_index(v))
         .filter_map(|v| Some((v, digest_bytes(&v.name)?)))
         .collect();
     single.sort_by(|a, b| PackageVersion::newer_first(a.0, b.0));
@@ -454,7 +463,11 @@ pub fn find_placeholders(
         .filter(|d| d.starts_with("sha256:"))
         .map(|d| (*d, json_string_body(d)))
         .collect();
-    let budget = PLACEHOLDER_CHECKS / images.len().max(1);
+    let budget = match read {
+        // Every candidate is an empty index: each is checked, whatever it costs.
+        Some(_) => usize::MAX,
+        None => PLACEHOLDER_CHECKS / images.len().max(1),
+    };
     let (prefix, suffix) = placeholder_frame();
     let mut found = BTreeMap::new();
     for (version, name) in single.into_iter().take(budget) {
@@ -1047,8 +1060,15 @@ mod tests {
         leftover.name = digest_of(&bytes);
         let listing = [version(7, &["v1"]), leftover, version(8, &["pr-2"])];
         let names: Vec<&str> = listing.iter().map(|v| v.name.as_str()).collect();
-        let found = find_placeholders(&listing, &names);
+        let found = find_placeholders(&listing, &names, None);
         assert_eq!(found.keys().copied().collect::<Vec<_>>(), [9]);
+        // With the manifests read, only an empty index is a candidate.
+        let mut read = Manifests::new();
+        read.insert(listing[1].name.clone(), ManifestRead::Index(Vec::new()));
+        read.insert(listing[2].name.clone(), ManifestRead::Image);
+        assert_eq!(find_placeholders(&listing, &names, Some(&read)).len(), 1);
+        read.insert(listing[1].name.clone(), ManifestRead::Image);
+        assert!(find_placeholders(&listing, &names, Some(&read)).is_empty());
         assert_eq!(found[&9].tag, "pr-\"1");
         assert_eq!(found[&9].image, image);
     }

@@ -552,6 +552,25 @@ fn select(version: &PackageVersion, policy: &Matcher, now: DateTime<Utc>) -> Sel
     }
 }
 
+/// Whether a plan of `policy` may change `version` of `package`: the selection (or a delete
+/// rule) matches it, before `keep-latest`, keep rules and `min-versions` weigh it. Cheap, one
+/// version at a time: the manifest reads start when the listing shows the first such
+/// version, before it ends (issue 26).
+pub fn may_change(
+    package: &str,
+    version: &PackageVersion,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> bool {
+    match &policy.rules {
+        Some(list) => rules::may_delete(list, package, version, policy.package_type, now),
+        None => !matches!(
+            select(version, &policy.matcher(), now),
+            Selection::NotSelected
+        ),
+    }
+}
+
 /// The `tags` patterns that match no tag (or name) of any version in the listing: most often a
 /// typo or a list written in another syntax, worth a warning rather than a silent "0 planned".
 pub fn unmatched_patterns<'p>(listing: &PackageListing, policy: &'p Policy) -> Vec<&'p Pattern> {

@@ -7,6 +7,7 @@ use crate::config::{Config, Environment, PackageName};
 use crate::containers;
 use crate::execute::{execute, Destination, Outcome, Outcomes};
 use crate::github::{ApiError, GitHub, OwnerRoute};
+use crate::images::Manifests;
 use crate::model::{Mode, OwnerKind, PackageListing, PackageType, PackageVersion, Target};
 use crate::pattern::Pattern;
 use crate::plan::{plan, plan_whole_packages, Plan};
@@ -15,6 +16,7 @@ use crate::report::{self, Outputs, RunContext};
 use crate::workflow::Log;
 use anyhow::{anyhow, bail, Result};
 use chrono::Utc;
+use std::collections::BTreeMap;
 
 /// The exit status, as the README documents it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,13 +46,21 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
     )?;
     let pre = preflight(&github, &config, log).await?;
     let now = Utc::now();
-    let (listings, mut plan) = list_and_plan(&github, &config, &pre, now, log).await?;
+    let (listings, mut plan, prefetched) = list_and_plan(&github, &config, &pre, now, log).await?;
     notice_unmatched_rules(&config, &plan, log);
     let images = pre.registry.as_ref().map(|registry| containers::Images {
         registry,
         owner: &config.owner,
     });
-    let failed_closed = protect_images(images.as_ref(), &config, &mut plan, &listings, log).await;
+    let failed_closed = protect_images(
+        images.as_ref(),
+        &config,
+        &mut plan,
+        &listings,
+        prefetched,
+        log,
+    )
+    .await;
     // After the plan, in dry runs and after a cancel too.
     save_manifest_cache(pre.registry.as_ref(), &config, &listings, log);
     if crate::signals::cancelled() {
@@ -162,6 +172,62 @@ async fn preflight(github: &GitHub, config: &Config, log: &mut Log) -> Result<Pr
     })
 }
 
+/// One package's versions; in a container delete run, with the manifests of its tagged
+/// versions read while the listing still comes in (issue 26: no pause between the phases),
+/// from the first page that shows a version the plan may change on (no reads for a package
+/// with nothing to do).
+async fn list_package(
+    github: &GitHub,
+    config: &Config,
+    pre: &Preflight,
+    name: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<(Vec<PackageVersion>, Manifests)> {
+    let (route, package_type, mode) = (&pre.route, config.policy.package_type, config.policy.mode);
+    let Some(registry) = pre.registry.as_ref().filter(|_| mode == Mode::Delete) else {
+        let versions = github
+            .list_versions(route, package_type, name, mode)
+            .await?;
+        return Ok((versions, Manifests::new()));
+    };
+    let images = containers::Images {
+        registry,
+        owner: &config.owner,
+    };
+    let (digests, arriving) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let listing = async move {
+        let mut waiting: Vec<String> = Vec::new();
+        let mut open = false;
+        let mut seen = |page: &[PackageVersion]| {
+            open = open
+                || page
+                    .iter()
+                    .any(|v| crate::plan::may_change(name, v, &config.policy, now));
+            let tagged = page
+                .iter()
+                .filter(|v| !v.tags.is_empty() && v.name.starts_with("sha256:"))
+                .map(|v| v.name.clone());
+            waiting.extend(tagged);
+            if open {
+                for digest in waiting.drain(..) {
+                    let _ = digests.send(digest);
+                }
+            }
+        };
+        let listed = github
+            .list_versions_seen(route, package_type, name, mode, &mut seen)
+            .await;
+        // The channel closes here: the reads finish what was sent, and end.
+        drop(digests);
+        listed
+    };
+    let (listed, manifests) = tokio::join!(listing, containers::prefetch(&images, name, arriving));
+    Ok((listed?, manifests))
+}
+
+/// What was listed, the plan, and the manifests read while listing (by package).
+type Listed = (Vec<PackageListing>, Plan, BTreeMap<String, Manifests>);
+
 /// List every package's versions (or read the packages themselves) and plan, purely.
 async fn list_and_plan(
     github: &GitHub,
@@ -169,8 +235,9 @@ async fn list_and_plan(
     pre: &Preflight,
     now: chrono::DateTime<Utc>,
     log: &mut Log,
-) -> Result<(Vec<PackageListing>, Plan)> {
+) -> Result<Listed> {
     let mut listings = Vec::new();
+    let mut prefetched = BTreeMap::new();
     if config.target == Target::Packages {
         let mut packages = Vec::new();
         for name in &pre.names {
@@ -183,18 +250,13 @@ async fn list_and_plan(
                 Mode::Restore | Mode::Repair => (deleted_package(name.clone(), now), 0),
             });
         }
-        return Ok((listings, plan_whole_packages(packages)));
+        return Ok((listings, plan_whole_packages(packages), prefetched));
     }
     for name in &pre.names {
-        let versions = github
-            .list_versions(
-                &pre.route,
-                config.policy.package_type,
-                name,
-                config.policy.mode,
-            )
+        let (versions, manifests) = list_package(github, config, pre, name, now)
             .await
             .map_err(|e| explain_listing_error(e, config, pre, name))?;
+        prefetched.insert(name.clone(), manifests);
         log.debug(&format!("{name}: {} versions listed", versions.len()));
         let listing = PackageListing {
             name: name.clone(),
@@ -209,7 +271,7 @@ async fn list_and_plan(
     }
     let Some(registry) = &pre.registry else {
         let plan = plan(&listings, &config.policy, now);
-        return Ok((listings, plan));
+        return Ok((listings, plan, prefetched));
     };
     // A container restore reads the active versions too: the images a deleted placeholder's
     // tag goes back to, and the selected images that lack deleted parts.
@@ -229,7 +291,7 @@ async fn list_and_plan(
             broken: Vec::new(),
             examined: 0,
         },
-        _ => plan_with_placeholders(&listings, active, &config.policy, now, log),
+        _ => plan_with_placeholders(&listings, active, &prefetched, &config.policy, now, log),
     };
     if let Some(active) = &listed_active {
         let images = containers::Images {
@@ -238,7 +300,7 @@ async fn list_and_plan(
         };
         containers::complete(&images, &mut plan, &listings, active, &config.policy, now).await;
     }
-    Ok((listings, plan))
+    Ok((listings, plan, prefetched))
 }
 
 /// The active versions of each package listed (one more listing per package).
@@ -275,6 +337,7 @@ async fn list_active(
 fn plan_with_placeholders(
     listings: &[PackageListing],
     active_listing: &[PackageListing],
+    prefetched: &BTreeMap<String, Manifests>,
     policy: &crate::plan::Policy,
     now: chrono::DateTime<Utc>,
     log: &mut Log,
@@ -290,24 +353,32 @@ fn plan_with_placeholders(
             let mut digests = active.clone();
             digests.extend(listing.versions.iter().map(|v| v.name.as_str()));
             let digests: Vec<&str> = digests.into_iter().collect();
-            crate::images::find_placeholders(&listing.versions, &digests)
+            // The manifests read while listing, when they were (a delete run with changes).
+            let read = prefetched.get(&listing.name).filter(|m| !m.is_empty());
+            crate::images::find_placeholders(&listing.versions, &digests, read)
         })
         .collect();
     let restore = policy.mode.restores();
-    let seen: Vec<PackageListing> = listings
-        .iter()
-        .zip(&found)
-        .map(|(listing, placeholders)| PackageListing {
-            name: listing.name.clone(),
-            versions: listing
-                .versions
-                .iter()
-                .filter(|v| restore || !placeholders.contains_key(&v.id))
-                .cloned()
-                .collect(),
-        })
-        .collect();
-    let mut plan = plan(&seen, policy, now);
+    // Copied without its placeholders only when a delete run found some (rare): a listing
+    // of 100,000 versions is not held twice for nothing (issue 26).
+    let mut plan = if restore || found.iter().all(BTreeMap::is_empty) {
+        plan(listings, policy, now)
+    } else {
+        let seen: Vec<PackageListing> = listings
+            .iter()
+            .zip(&found)
+            .map(|(listing, placeholders)| PackageListing {
+                name: listing.name.clone(),
+                versions: listing
+                    .versions
+                    .iter()
+                    .filter(|v| !placeholders.contains_key(&v.id))
+                    .cloned()
+                    .collect(),
+            })
+            .collect();
+        plan(&seen, policy, now)
+    };
     for (((package, listing), placeholders), active) in plan
         .packages
         .iter_mut()
@@ -438,10 +509,13 @@ async fn protect_images(
     config: &Config,
     plan: &mut Plan,
     listings: &[PackageListing],
+    prefetched: BTreeMap<String, Manifests>,
     log: &mut Log,
 ) -> bool {
     match (images, config.policy.mode) {
-        (Some(images), Mode::Delete) => containers::protect(images, plan, listings, log).await,
+        (Some(images), Mode::Delete) => {
+            containers::protect(images, plan, listings, prefetched, log).await
+        }
         _ => false,
     }
 }
@@ -525,7 +599,8 @@ fn tables(
 ) {
     for package in &plan.packages {
         log.group(&report::group_title(context, package));
-        log.info(&report::plan_table(context, package, outcomes, now));
+        report::plan_table(context, package, outcomes, now, &mut |line| log.info(line));
+        log.info("");
         log.end_group();
     }
 }

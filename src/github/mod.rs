@@ -223,6 +223,20 @@ impl GitHub {
         name: &str,
         mode: Mode,
     ) -> Result<Vec<PackageVersion>> {
+        self.list_versions_seen(route, package_type, name, mode, &mut |_| {})
+            .await
+    }
+
+    /// [`GitHub::list_versions`], showing each page's versions to `seen` as it arrives (the
+    /// manifest reads start before the listing ends, issue 26).
+    pub async fn list_versions_seen(
+        &self,
+        route: &OwnerRoute,
+        package_type: PackageType,
+        name: &str,
+        mode: Mode,
+        seen: &mut dyn FnMut(&[PackageVersion]),
+    ) -> Result<Vec<PackageVersion>> {
         let state = match mode {
             // `active` is GitHub's default.
             Mode::Delete => "",
@@ -232,7 +246,14 @@ impl GitHub {
             "{}/versions?per_page={PER_PAGE}{state}",
             route.package(package_type, name)
         );
-        let (pages, truncated) = self.pages::<VersionJson>(first, usize::MAX).await?;
+        let mut versions: Vec<PackageVersion> = Vec::new();
+        let truncated = self
+            .pages::<VersionJson>(first, usize::MAX, &mut |page| {
+                let start = versions.len();
+                versions.extend(page.into_iter().map(VersionJson::into_version));
+                seen(&versions[start..]);
+            })
+            .await?;
         if truncated {
             // Fail closed: a plan over part of the versions could delete what it cannot see
             // the rest of (a kept image's children, the newest versions).
@@ -241,11 +262,6 @@ impl GitHub {
                  next one); nothing is changed on a partial listing"
             );
         }
-        let versions: Vec<PackageVersion> = pages
-            .into_iter()
-            .flatten()
-            .map(VersionJson::into_version)
-            .collect();
         if mode.restores() {
             // `state=deleted` is documented only for `/user` and `/orgs` (SPEC §3): a route
             // that ignored it lists active versions, which must never be planned as restores.
@@ -277,10 +293,12 @@ impl GitHub {
             "{}/packages?package_type={package_type}&per_page={PER_PAGE}",
             route.prefix
         );
-        let (pages, truncated) = self
-            .pages::<PackageJson>(first, LISTING_LIMIT / PER_PAGE)
+        let mut names = Vec::new();
+        let truncated = self
+            .pages::<PackageJson>(first, LISTING_LIMIT / PER_PAGE, &mut |page| {
+                names.extend(page.into_iter().map(|p| p.name))
+            })
             .await?;
-        let names = pages.into_iter().flatten().map(|p| p.name).collect();
         Ok((names, truncated))
     }
     /// `DELETE …/versions/{id}` or `POST …/versions/{id}/restore`.

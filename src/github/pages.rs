@@ -13,17 +13,18 @@ pub(super) const PER_PAGE: usize = 100;
 pub(super) const LISTING_LIMIT: usize = 10_000;
 
 impl GitHub {
-    /// Up to `max_pages` pages from `first` on, and whether pages were left unread. Once the
-    /// first answer's `Link: rel="last"` tells the count, the other pages are fetched
-    /// concurrently from that link (its `page` parameter varied); otherwise `rel="next"` is
-    /// followed exactly as given.
+    /// Up to `max_pages` pages from `first` on, each handed to `take` in order as it arrives;
+    /// returns whether pages were left unread. Once the first answer's `Link: rel="last"`
+    /// tells the count, the other pages are fetched concurrently from that link (its `page`
+    /// parameter varied); otherwise `rel="next"` is followed exactly as given.
     pub(super) async fn pages<T: serde::de::DeserializeOwned>(
         &self,
         first: String,
         max_pages: usize,
-    ) -> Result<(Vec<Vec<T>>, bool)> {
+        take: &mut dyn FnMut(Vec<T>),
+    ) -> Result<bool> {
         let (page, links) = self.page::<T>(&first).await?;
-        let mut pages = vec![page];
+        take(page);
         if let Some((last, count)) = links
             .last
             .as_deref()
@@ -35,32 +36,29 @@ impl GitHub {
                 .collect::<Option<Result<_>>>()
                 .context("the `last` link has no page number")??;
             let concurrency = crate::limits::LIST_PAGES_IN_FLIGHT;
-            let rest: Vec<Result<(Vec<T>, Links)>> = futures_util::stream::iter(urls)
+            let mut rest = futures_util::stream::iter(urls)
                 .map(|url| async move { self.page::<T>(&url).await })
-                .buffered(concurrency)
-                .collect()
-                .await;
+                .buffered(concurrency);
             let mut next = links.next;
-            for page in rest {
+            while let Some(page) = rest.next().await {
                 let (page, links) = page?;
-                pages.push(page);
+                take(page);
                 next = links.next;
             }
-            return Ok((
-                pages,
-                count > max_pages || (wanted == count && next.is_some()),
-            ));
+            return Ok(count > max_pages || (wanted == count && next.is_some()));
         }
         let mut next = links.next;
+        let mut taken = 1;
         while let Some(url) = next.take() {
-            if pages.len() == max_pages {
-                return Ok((pages, true));
+            if taken == max_pages {
+                return Ok(true);
             }
             let (page, links) = self.page::<T>(&self.relative(&url)?).await?;
-            pages.push(page);
+            take(page);
+            taken += 1;
             next = links.next;
         }
-        Ok((pages, false))
+        Ok(false)
     }
 
     pub(super) async fn page<T: serde::de::DeserializeOwned>(

@@ -144,6 +144,22 @@ fn hit(
     }
 }
 
+/// Whether a delete rule of `list` that applies to `package` matches `version`, whole or in
+/// part (before any keep rule weighs it).
+pub(super) fn may_delete(
+    list: &RuleList,
+    package: &str,
+    version: &PackageVersion,
+    package_type: PackageType,
+    now: DateTime<Utc>,
+) -> bool {
+    list.rules.iter().any(|rule| {
+        matches!(rule.action, Action::Delete { .. })
+            && rule.when.applies_to(package)
+            && hit(version, &rule.when, package_type, now) != Hit::None
+    })
+}
+
 /// Why a version is kept: the first keep rule (in list order) that keeps it, and every tag a
 /// keeping rule's `tags` matched — tags an `untag` rule may not take.
 #[derive(Default)]

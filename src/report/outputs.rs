@@ -6,7 +6,10 @@ use crate::execute::Outcomes;
 use crate::model::{Mode, PackageVersion};
 use crate::plan::{Decision, PackagePlan, Plan};
 use anyhow::{Context as _, Result};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write as _;
@@ -29,7 +32,8 @@ pub struct Outputs {
     pub removed_tags: Vec<String>,
     /// Restore: the tags put back on their images, as `TAG@DIGEST`.
     pub restored_tags: Vec<String>,
-    pub result: Value,
+    /// `result`, serialized: written within [`RESULT_LIMIT`] as it is produced.
+    pub result: String,
 }
 
 impl Outputs {
@@ -38,44 +42,10 @@ impl Outputs {
             skipped: plan.missing_ids.len(),
             ..Counts::default()
         };
-        let packages: Vec<Value> = plan
-            .packages
-            .iter()
-            .map(|package| package_json(package, outcomes, &mut counts))
-            .collect();
-        let not_found: Vec<Value> = plan
-            .missing_ids
-            .iter()
-            .map(|id| json!({"id": id, "reason": "version-ids: not found in any listed package"}))
-            .collect();
-        let result = fit_result(json!({
-            "owner": context.owner,
-            "owner_kind": context.owner_kind.to_string(),
-            "package_type": context.package_type.as_str(),
-            "mode": context.mode.as_str(),
-            "target": context.target,
-            "dry_run": context.dry_run,
-            "held": context.held,
-            "packages": packages,
-            "not_found": not_found,
-            "broken_images": plan.broken.iter().map(|image| json!({
-                "package": image.package,
-                "digest": image.digest,
-                "tags": image.tags,
-                "missing": image.missing.iter().map(|part| json!({
-                    "digest": part.digest,
-                    "platform": part.platform,
-                    "id": part.version.or(part.expired.map(|(id, _)| id)),
-                    "deleted_at": part.expired.map(|(_, at)| at),
-                    "state": match (part.version, part.expired) {
-                        (Some(_), _) => "deleted",
-                        (None, Some(_)) => "expired",
-                        (None, None) => "gone",
-                    },
-                })).collect::<Vec<_>>(),
-                "repaired": super::repaired(image, outcomes),
-            })).collect::<Vec<_>>(),
-        }));
+        for package in &plan.packages {
+            tally(package, outcomes, &mut counts);
+        }
+        let result = result_text(context, plan, outcomes);
         let changed = (counts.changed_ids.len(), counts.changed_ids);
         let ((deleted_count, deleted_ids), (restored_count, restored_ids)) = match context.mode {
             Mode::Delete => (changed, (0, Vec::new())),
@@ -127,7 +97,7 @@ impl Outputs {
             list("removed-tags", self.removed_tags.clone()),
             ("restored-tags-count", self.restored_tags.len().to_string()),
             list("restored-tags", self.restored_tags.clone()),
-            ("result", self.result.to_string()),
+            ("result", self.result.clone()),
         ]
     }
 
@@ -169,7 +139,10 @@ impl Outputs {
         for (name, value) in self.pairs() {
             map.insert(name.to_string(), json!(value));
         }
-        map.insert("result".into(), self.result.clone());
+        map.insert(
+            "result".into(),
+            serde_json::from_str(&self.result).unwrap_or(Value::Null),
+        );
         Value::Object(map)
     }
 }
@@ -187,104 +160,345 @@ struct Counts {
     restored_tags: Vec<String>,
 }
 
-/// One package in `result`: its planned, changed, skipped and failed versions.
-fn package_json(package: &PackagePlan, outcomes: &Outcomes, counts: &mut Counts) -> Value {
-    let (mut planned, mut changed, mut skipped, mut failed) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut untag, mut untagged, mut retagged) = (Vec::new(), Vec::new(), Vec::new());
+/// Count one package's fates into the outputs' counts and lists.
+fn tally(package: &PackagePlan, outcomes: &Outcomes, counts: &mut Counts) {
+    for entry in &package.entries {
+        match fate(&package.package, entry, outcomes) {
+            Fate::Planned | Fate::UntagPlanned(_) => {}
+            Fate::Changed(learnt) => {
+                let id = learnt.unwrap_or(entry.version.id);
+                if id != 0 {
+                    counts.changed_ids.push(id);
+                }
+            }
+            Fate::Skipped(_) => counts.skipped += 1,
+            Fate::Untagged(removed) => {
+                counts.removed_tags.extend(tags_at(removed, &entry.version));
+            }
+            Fate::Failed(_) => counts.failed += 1,
+            Fate::UntagFailed(removed, _) => {
+                // The tags that came off before the failure are gone all the same.
+                counts.failed += 1;
+                counts.removed_tags.extend(tags_at(removed, &entry.version));
+            }
+            Fate::Incomplete(_) => {
+                counts.failed += 1;
+                counts.not_whole += 1;
+                counts.changed_ids.push(entry.version.id);
+            }
+            Fate::Retagged(tag) => counts.restored_tags.push(tag.to_string()),
+        }
+    }
+}
+
+/// Text within a byte budget shared by everything `result` holds: a push that would pass it
+/// is refused, and the caller falls back to a shorter form.
+struct Budget {
+    left: usize,
+}
+
+impl Budget {
+    fn take(&mut self, text: String) -> Option<String> {
+        self.left = self.left.checked_sub(text.len() + 1)?;
+        Some(text)
+    }
+}
+
+/// A JSON array of already serialized items.
+fn array(items: &[String]) -> Box<RawValue> {
+    RawValue::from_string(format!("[{}]", items.join(","))).unwrap_or_else(|_| empty_array())
+}
+
+fn empty_array() -> Box<RawValue> {
+    RawValue::from_string("[]".into()).unwrap_or_default()
+}
+
+/// One package in `result` with per-version detail (its planned, changed, skipped and failed
+/// versions…), or `None` when the budget runs out. Keys in alphabetical order, as before.
+fn package_detail(
+    package: &PackagePlan,
+    outcomes: &Outcomes,
+    budget: &mut Budget,
+) -> Option<Box<RawValue>> {
+    #[derive(Default)]
+    struct Lists {
+        planned: Vec<String>,
+        changed: Vec<String>,
+        skipped: Vec<String>,
+        failed: Vec<String>,
+        untag: Vec<String>,
+        untagged: Vec<String>,
+        retagged: Vec<String>,
+    }
+    let mut lists = Lists::default();
     for entry in &package.entries {
         // Every entry names the rule that decided it, in a rule list (SPEC §2).
-        let version_json = |version: &PackageVersion| {
+        let version_json = |version: &PackageVersion, extra: &[(&str, Value)]| {
             let mut v = version_json(version);
             if let Some(rule) = &entry.rule {
                 v["rule"] = json!(rule);
             }
-            v
-        };
-        let noted = |version: &PackageVersion, note: &Option<String>| {
-            let mut v = version_json(version);
-            if let Some(note) = note {
-                v["note"] = json!(note);
+            for (key, value) in extra {
+                v[*key] = value.clone();
             }
-            v
+            v.to_string()
         };
+        let note = entry.note.as_ref().map(|n| ("note", json!(n)));
+        let noted = |version: &PackageVersion| version_json(version, note.as_slice());
         if entry.decision == Decision::Change {
-            planned.push(noted(&entry.version, &entry.note));
+            lists.planned.push(budget.take(noted(&entry.version))?);
         }
-        match fate(&package.package, entry, outcomes) {
-            Fate::Planned => {}
+        let (list, text) = match fate(&package.package, entry, outcomes) {
+            Fate::Planned => continue,
             Fate::Changed(learnt) => {
                 let mut version = entry.version.clone();
                 version.id = learnt.unwrap_or(version.id);
-                if version.id != 0 {
-                    counts.changed_ids.push(version.id);
-                }
-                changed.push(noted(&version, &entry.note));
+                (&mut lists.changed, noted(&version))
             }
             Fate::Skipped(reason) => {
-                counts.skipped += 1;
-                let mut v = version_json(&entry.version);
-                v["reason"] = json!(reason.to_string());
-                v["reason_kind"] = serde_json::to_value(&reason)
+                let kind = serde_json::to_value(&reason)
                     .ok()
                     .and_then(|r| r.get("kind").cloned())
                     .unwrap_or(Value::Null);
-                skipped.push(v);
+                let extra = [("reason", json!(reason.to_string())), ("reason_kind", kind)];
+                (&mut lists.skipped, version_json(&entry.version, &extra))
             }
-            Fate::UntagPlanned(tags) => {
-                let mut v = version_json(&entry.version);
-                v["tags_to_remove"] = json!(tags);
-                untag.push(v);
-            }
-            Fate::Untagged(removed) => {
-                counts.removed_tags.extend(tags_at(removed, &entry.version));
-                let mut v = version_json(&entry.version);
-                v["removed_tags"] = json!(removed);
-                untagged.push(v);
-            }
-            Fate::Failed(message) => {
-                counts.failed += 1;
-                let mut v = version_json(&entry.version);
-                v["message"] = json!(message);
-                failed.push(v);
-            }
-            Fate::UntagFailed(removed, message) => {
-                // The tags that came off before the failure are gone all the same.
-                counts.failed += 1;
-                counts.removed_tags.extend(tags_at(removed, &entry.version));
-                let mut v = version_json(&entry.version);
-                v["removed_tags"] = json!(removed);
-                v["message"] = json!(message);
-                failed.push(v);
-            }
+            Fate::UntagPlanned(tags) => (
+                &mut lists.untag,
+                version_json(&entry.version, &[("tags_to_remove", json!(tags))]),
+            ),
+            Fate::Untagged(removed) => (
+                &mut lists.untagged,
+                version_json(&entry.version, &[("removed_tags", json!(removed))]),
+            ),
+            Fate::Failed(message) => (
+                &mut lists.failed,
+                version_json(&entry.version, &[("message", json!(message))]),
+            ),
+            Fate::UntagFailed(removed, message) => (
+                &mut lists.failed,
+                version_json(
+                    &entry.version,
+                    &[
+                        ("removed_tags", json!(removed)),
+                        ("message", json!(message)),
+                    ],
+                ),
+            ),
             Fate::Incomplete(message) => {
-                counts.failed += 1;
-                counts.not_whole += 1;
-                counts.changed_ids.push(entry.version.id);
-                let mut v = version_json(&entry.version);
-                v["message"] = json!(message);
-                changed.push(v.clone());
-                failed.push(v);
+                let text = version_json(&entry.version, &[("message", json!(message))]);
+                lists.changed.push(budget.take(text.clone())?);
+                (&mut lists.failed, text)
             }
-            Fate::Retagged(tag) => {
-                counts.restored_tags.push(tag.to_string());
-                let mut v = version_json(&entry.version);
-                v["restored_tag"] = json!(tag);
-                retagged.push(v);
+            Fate::Retagged(tag) => (
+                &mut lists.retagged,
+                version_json(&entry.version, &[("restored_tag", json!(tag))]),
+            ),
+        };
+        list.push(budget.take(text)?);
+    }
+    #[derive(Serialize)]
+    struct Detail<'a> {
+        changed: Box<RawValue>,
+        failed: Box<RawValue>,
+        listed: usize,
+        name: &'a str,
+        planned: Box<RawValue>,
+        skipped: Box<RawValue>,
+        tags_put_back: Box<RawValue>,
+        untag: Box<RawValue>,
+        untagged: Box<RawValue>,
+    }
+    let detail = Detail {
+        changed: array(&lists.changed),
+        failed: array(&lists.failed),
+        listed: package.listed,
+        name: &package.package,
+        planned: array(&lists.planned),
+        skipped: array(&lists.skipped),
+        tags_put_back: array(&lists.retagged),
+        untag: array(&lists.untag),
+        untagged: array(&lists.untagged),
+    };
+    raw(&detail)
+}
+
+/// One package in `result` without per-version detail: the ids of what was planned, changed
+/// and failed, and the skips counted by reason; with `ids: false` the counts alone.
+fn package_ids(
+    package: &PackagePlan,
+    outcomes: &Outcomes,
+    ids: bool,
+    budget: &mut Budget,
+) -> Option<Box<RawValue>> {
+    let (mut planned, mut changed, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for entry in &package.entries {
+        let id = entry.version.id;
+        if entry.decision == Decision::Change {
+            planned.push(id);
+        }
+        match fate(&package.package, entry, outcomes) {
+            Fate::Changed(learnt) => changed.push(learnt.unwrap_or(id)),
+            Fate::Incomplete(_) => {
+                changed.push(id);
+                failed.push(id);
             }
+            Fate::Failed(_) | Fate::UntagFailed(..) => failed.push(id),
+            Fate::Skipped(reason) => {
+                let kind = serde_json::to_value(&reason)
+                    .ok()
+                    .and_then(|r| r.get("kind").and_then(Value::as_str).map(str::to_string))
+                    .unwrap_or_else(|| "other".into());
+                *reasons.entry(kind).or_default() += 1;
+            }
+            _ => {}
         }
     }
-    json!({
-        "name": package.package,
-        "listed": package.listed,
-        "planned": planned,
-        "changed": changed,
-        "skipped": skipped,
-        "failed": failed,
-        "untag": untag,
-        "untagged": untagged,
-        "tags_put_back": retagged,
-    })
+    let text = if ids {
+        json!({
+            "name": package.package,
+            "listed": package.listed,
+            "planned_ids": planned,
+            "changed_ids": changed,
+            "skipped_by_reason": reasons,
+            "failed_ids": failed,
+        })
+    } else {
+        json!({
+            "name": package.package,
+            "listed": package.listed,
+            "planned": planned.len(),
+            "changed": changed.len(),
+            "skipped_by_reason": reasons,
+            "failed": failed.len(),
+        })
+    }
+    .to_string();
+    RawValue::from_string(budget.take(text)?).ok()
+}
+
+fn raw(value: &impl Serialize) -> Option<Box<RawValue>> {
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| RawValue::from_string(text).ok())
+}
+
+/// One way to write a package into `result`; `None` when the budget runs out.
+type PackageForm = fn(&PackagePlan, &Outcomes, &mut Budget) -> Option<Box<RawValue>>;
+
+/// `result` (SPEC §1), written within [`RESULT_LIMIT`] as it is produced, never built whole
+/// and cut afterwards (issue 26): with per-version detail when it fits; else per package the
+/// ids by fate and the skips counted by reason; else the counts alone; a note says which.
+fn result_text(context: &RunContext, plan: &Plan, outcomes: &Outcomes) -> String {
+    #[derive(Serialize)]
+    struct Result<'a> {
+        broken_images: Value,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+        dry_run: bool,
+        held: &'a Option<String>,
+        mode: &'static str,
+        not_found: Box<RawValue>,
+        owner: &'a str,
+        owner_kind: String,
+        package_type: &'static str,
+        packages: Vec<Box<RawValue>>,
+        target: crate::model::Target,
+    }
+    let not_found: Vec<String> = plan
+        .missing_ids
+        .iter()
+        .map(|id| {
+            json!({"id": id, "reason": "version-ids: not found in any listed package"}).to_string()
+        })
+        .collect();
+    let broken_images = broken_images_json(plan, outcomes);
+    let fixed = broken_images.to_string().len() + 2048;
+    let forms: [PackageForm; 3] = [
+        package_detail,
+        |p, o, b| package_ids(p, o, true, b),
+        |p, o, b| package_ids(p, o, false, b),
+    ];
+    let mut last = String::new();
+    for (level, form) in forms.iter().enumerate() {
+        let mut budget = Budget {
+            left: RESULT_LIMIT.saturating_sub(fixed),
+        };
+        let not_found = not_found
+            .iter()
+            .map(|t| budget.take(t.clone()))
+            .collect::<Option<Vec<String>>>()
+            .unwrap_or_default();
+        let packages: Option<Vec<Box<RawValue>>> = plan
+            .packages
+            .iter()
+            .map(|package| form(package, outcomes, &mut budget))
+            .collect();
+        let Some(packages) = packages else {
+            continue;
+        };
+        let detail = match level {
+            0 => None,
+            1 => Some(
+                "per-version detail dropped: the full result is over GitHub's 1 MiB limit for \
+                 an output; the log and the step summary list every version"
+                    .to_string(),
+            ),
+            _ => Some(
+                "per-version detail and ids dropped: even the ids are over GitHub's 1 MiB \
+                 limit for an output; the planned-ids, deleted-ids and restored-ids outputs \
+                 and the log list them"
+                    .to_string(),
+            ),
+        };
+        let result = Result {
+            broken_images: broken_images.clone(),
+            detail,
+            dry_run: context.dry_run,
+            held: &context.held,
+            mode: context.mode.as_str(),
+            not_found: array(&not_found),
+            owner: &context.owner,
+            owner_kind: context.owner_kind.to_string(),
+            package_type: context.package_type.as_str(),
+            packages,
+            target: context.target,
+        };
+        last = serde_json::to_string(&result).unwrap_or_default();
+        if last.len() <= RESULT_LIMIT {
+            break;
+        }
+    }
+    last
+}
+
+/// `result.broken_images`: each image a repair examined that lacks parts.
+fn broken_images_json(plan: &Plan, outcomes: &Outcomes) -> Value {
+    Value::Array(
+        plan.broken
+            .iter()
+            .map(|image| {
+                json!({
+                    "package": image.package,
+                    "digest": image.digest,
+                    "tags": image.tags,
+                    "missing": image.missing.iter().map(|part| json!({
+                        "digest": part.digest,
+                        "platform": part.platform,
+                        "id": part.version.or(part.expired.map(|(id, _)| id)),
+                        "deleted_at": part.expired.map(|(_, at)| at),
+                        "state": match (part.version, part.expired) {
+                            (Some(_), _) => "deleted",
+                            (None, Some(_)) => "expired",
+                            (None, None) => "gone",
+                        },
+                    })).collect::<Vec<_>>(),
+                    "repaired": super::repaired(image, outcomes),
+                })
+            })
+            .collect(),
+    )
 }
 
 /// `TAG@DIGEST` for each tag that pointed at `version`.
@@ -299,47 +513,6 @@ fn tags_at<'a>(
 /// The most bytes `result` may take: GitHub accepts at most 1 MiB per output; the rest is
 /// margin for the output file's framing.
 pub const RESULT_LIMIT: usize = 1024 * 1024 - 16 * 1024;
-
-/// `result` as it is when it fits under [`RESULT_LIMIT`]; else without per-version detail: per
-/// package the ids of what was planned and changed, and counts by kind, with a note saying so.
-fn fit_result(mut result: Value) -> Value {
-    let size = result.to_string().len();
-    if size <= RESULT_LIMIT {
-        return result;
-    }
-    let ids = |list: &Value| -> Vec<Value> {
-        list.as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.get("id").cloned())
-            .collect()
-    };
-    if let Some(packages) = result.get_mut("packages").and_then(Value::as_array_mut) {
-        for package in packages.iter_mut() {
-            let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
-            for skipped in package["skipped"].as_array().into_iter().flatten() {
-                let kind = skipped["reason_kind"]
-                    .as_str()
-                    .unwrap_or("other")
-                    .to_string();
-                *reasons.entry(kind).or_default() += 1;
-            }
-            *package = json!({
-                "name": package["name"],
-                "listed": package["listed"],
-                "planned_ids": ids(&package["planned"]),
-                "changed_ids": ids(&package["changed"]),
-                "skipped_by_reason": reasons,
-                "failed_ids": ids(&package["failed"]),
-            });
-        }
-    }
-    result["detail"] = json!(format!(
-        "per-version detail dropped: the full result ({size} bytes) is over GitHub's 1 MiB \
-         limit for an output; the log and the step summary list every version"
-    ));
-    result
-}
 
 pub(super) fn join_ids(ids: &[u64]) -> String {
     ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
@@ -419,4 +592,102 @@ fn version_json(v: &PackageVersion) -> Value {
         "updated_at": v.updated_at,
         "deleted_at": v.deleted_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{OwnerKind, PackageType, Target};
+    use crate::plan::{Entry, SkipReason};
+
+    fn context() -> RunContext {
+        RunContext {
+            owner: "acme".into(),
+            owner_kind: OwnerKind::Organization,
+            package_type: PackageType::Container,
+            mode: Mode::Delete,
+            target: Target::Versions,
+            dry_run: true,
+            held: None,
+            server_url: "https://github.com".into(),
+            action: "acme/package-janitor@v1".into(),
+        }
+    }
+
+    /// A package of `n` planned versions and one skipped.
+    fn plan(n: u64) -> Plan {
+        let version = |id: u64| PackageVersion {
+            id,
+            name: format!("sha256:{id:064x}"),
+            tags: vec![format!("pr-{id}")],
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            updated_at: chrono::DateTime::UNIX_EPOCH,
+            deleted_at: None,
+        };
+        let mut package = PackagePlan::empty("web", n as usize + 1);
+        package.entries = (0..n)
+            .map(|i| Entry::new(version(1_000_000_000 + i), Decision::Change, None))
+            .collect();
+        package.entries.push(Entry::new(
+            version(9),
+            Decision::Skip(SkipReason::KeepLatest { n: 1 }),
+            None,
+        ));
+        Plan {
+            packages: vec![package],
+            missing_ids: vec![7],
+            broken: Vec::new(),
+            examined: 0,
+        }
+    }
+
+    fn outputs_of(n: u64) -> (usize, Value) {
+        let outputs = Outputs::new(&context(), &plan(n), &Outcomes::new());
+        assert_eq!(outputs.planned_count, n as usize);
+        assert_eq!(
+            outputs.skipped_count, 2,
+            "the kept version and the missing id"
+        );
+        (
+            outputs.result.len(),
+            serde_json::from_str(&outputs.result).unwrap(),
+        )
+    }
+
+    #[test]
+    fn result_keeps_per_version_detail_while_it_fits() {
+        let (_, result) = outputs_of(100);
+        assert!(result.get("detail").is_none());
+        let package = &result["packages"][0];
+        assert_eq!(package["planned"].as_array().unwrap().len(), 100);
+        assert_eq!(package["planned"][0]["tags"][0], "pr-1000000000");
+        assert_eq!(package["skipped"][0]["reason_kind"], "keep-latest");
+        assert_eq!(result["not_found"][0]["id"], 7);
+        assert_eq!(result["owner"], "acme");
+    }
+
+    #[test]
+    fn result_falls_back_to_ids_then_to_counts_and_stays_under_the_limit() {
+        // About 200 bytes a version: 20,000 do not fit with detail, their ids do.
+        let (size, result) = outputs_of(20_000);
+        assert!(size <= RESULT_LIMIT, "{size}");
+        assert!(result["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("per-version detail dropped"));
+        let package = &result["packages"][0];
+        assert_eq!(package["planned_ids"].as_array().unwrap().len(), 20_000);
+        assert_eq!(package["skipped_by_reason"]["keep-latest"], 1);
+        // 11 bytes an id: 120,000 ids do not fit either; the counts do.
+        let (size, result) = outputs_of(120_000);
+        assert!(size <= RESULT_LIMIT, "{size}");
+        assert!(result["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("per-version detail and ids dropped"));
+        let package = &result["packages"][0];
+        assert_eq!(package["planned"], 120_000);
+        assert!(package.get("planned_ids").is_none());
+        assert_eq!(package["skipped_by_reason"]["keep-latest"], 1);
+    }
 }

@@ -62,30 +62,31 @@ pub fn totals(context: &RunContext, outputs: &Outputs) -> String {
     )
 }
 
-/// The plan of one package as a plain-text table for the log.
+/// The plan of one package as a plain-text table for the log, a line at a time to `line`:
+/// one pass measures the columns, the next writes the rows, so a package of 100,000
+/// versions never holds its table whole (issue 26).
 pub fn plan_table(
     context: &RunContext,
     package: &PackagePlan,
     outcomes: &Outcomes,
     now: DateTime<Utc>,
-) -> String {
+    line: &mut dyn FnMut(&str),
+) {
     if package.entries.is_empty() {
-        return "Nothing selected.\n".into();
+        return line("Nothing selected.");
     }
     let age_header = match context.mode {
         Mode::Delete => "age",
         Mode::Restore | Mode::Repair => "deleted",
     };
     let header = ["id", "version", "tags", age_header, "fate", "reason"].map(String::from);
-    let mut rows = vec![header];
-    for entry in &package.entries {
+    let row = |entry: &crate::plan::Entry| {
         let (fate, reason) = entry_words(&package.package, entry, outcomes, context);
-        let tags = tag_list(&entry.version.tags);
         let known = entry.version.id != 0;
-        rows.push([
+        [
             id_cell(&entry.version),
             short_name(&entry.version.name),
-            tags,
+            tag_list(&entry.version.tags),
             // A restore's age is the time since deletion (SPEC §2: what GitHub's 30 days
             // count), a delete's the time since creation.
             match (known, context.mode, entry.version.deleted_at) {
@@ -95,19 +96,20 @@ pub fn plan_table(
             },
             fate,
             reason,
-        ]);
-    }
-    let widths: Vec<usize> = (0..6)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            let _ = write!(line, "{cell:<width$}  ", width = widths[c]);
+        ]
+    };
+    let mut widths = header.clone().map(|cell| cell.chars().count());
+    for cells in package.entries.iter().map(row) {
+        for (width, cell) in widths.iter_mut().zip(&cells) {
+            *width = (*width).max(cell.chars().count());
         }
-        out.push_str(line.trim_end());
-        out.push('\n');
     }
-    out
+    let mut text = String::new();
+    for cells in std::iter::once(header).chain(package.entries.iter().map(row)) {
+        text.clear();
+        for (cell, width) in cells.iter().zip(widths) {
+            let _ = write!(text, "{cell:<width$}  ");
+        }
+        line(text.trim_end());
+    }
 }

@@ -137,6 +137,7 @@ fn run(emulator: &Emulator, workspace: &Path, selection: (&str, &str)) -> Figure
         .env("INPUT_DRY-RUN", "true")
         .env("INPUT_MANIFEST-CACHE", ".cache/manifests.json")
         .current_dir(workspace)
+        .stderr(std::process::Stdio::inherit())
         .output()
         .unwrap();
     let seconds = start.elapsed().as_secs_f64();

@@ -21,6 +21,7 @@ mod repair;
 mod restore;
 mod routes;
 mod rules;
+mod scale;
 mod select;
 mod semver;
 mod simulation;

@@ -274,6 +274,24 @@ async fn serve(State(state): State<Arc<Shared>>, request: HttpRequest<Body>) -> 
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
+    let later_page = request.method == "GET"
+        && request.path.ends_with("/versions")
+        && request
+            .query
+            .split('&')
+            .any(|p| p.strip_prefix("page=").is_some_and(|n| n != "1"));
+    if later_page && lock().faults.hold_pages_until_manifest_read {
+        let read = || {
+            lock()
+                .log
+                .iter()
+                .any(|r| r.registry && r.path.contains("/manifests/"))
+        };
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !read() && std::time::Instant::now() < until {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
     let response = {
         let mut github = lock();
         let now = state.clock.now(github.faults.time_scale);

@@ -49,6 +49,10 @@ pub struct Faults {
     /// The first N registry `PUT`s are acted on and answered 502 (every answer of a push
     /// lost, retries included), for the settling of a push.
     pub lost_pushes: usize,
+    /// Listing pages after the first wait (up to 20 real seconds) until the registry has
+    /// served a manifest: a client that reads manifests only once its listing is whole shows
+    /// it in the log's order, whatever the machine's speed (issue 26).
+    pub hold_pages_until_manifest_read: bool,
 }
 
 /// Where and how a run is cut: at the `at`-th mutation (1-based) the emulator serves.
@@ -95,6 +99,7 @@ impl Default for Faults {
             slow_ms: 0,
             cut: None,
             lost_pushes: 0,
+            hold_pages_until_manifest_read: false,
         }
     }
 }
