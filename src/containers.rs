@@ -11,6 +11,7 @@ use crate::registry::Registry;
 use crate::workflow::Log;
 use futures_util::StreamExt;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// The registry, and whose repositories to read.
 pub struct Images<'a> {
@@ -164,13 +165,13 @@ pub async fn complete(
             }
         }
         // Deleted first: a digest both deleted and active is the active one.
-        let all: Vec<PackageVersion> = deleted
+        let all: Vec<Arc<PackageVersion>> = deleted
             .versions
             .iter()
             .chain(&active.versions)
             .cloned()
             .collect();
-        let roots: Vec<&PackageVersion> = examined.iter().collect();
+        let roots: Vec<&PackageVersion> = examined.iter().map(|v| &**v).collect();
         let in_plan: BTreeSet<u64> = package.entries.iter().map(|e| e.version.id).collect();
         for (image, part) in crate::images::missing_parts(&roots, &all, &manifests) {
             if in_plan.contains(&part.id) {
@@ -200,7 +201,7 @@ fn examined(
     active: &PackageListing,
     policy: &crate::plan::Policy,
     now: chrono::DateTime<chrono::Utc>,
-) -> Vec<PackageVersion> {
+) -> Vec<Arc<PackageVersion>> {
     let narrowed = !policy.tags.is_empty()
         || !policy.version_ids.is_empty()
         || policy.older_than.is_some()
@@ -275,12 +276,12 @@ pub async fn prefetch(
 async fn read_with_nested(
     images: &Images<'_>,
     package: &str,
-    versions: &[PackageVersion],
+    versions: &[Arc<PackageVersion>],
     active: &PackageListing,
 ) -> Manifests {
     let mut manifests = read_manifests(images, package, versions, Manifests::new()).await;
     loop {
-        let nested: Vec<PackageVersion> = manifests
+        let nested: Vec<Arc<PackageVersion>> = manifests
             .values()
             .filter_map(|m| match m {
                 ManifestRead::Index(children) => Some(children),
@@ -302,7 +303,7 @@ async fn read_with_nested(
 async fn read_manifests(
     images: &Images<'_>,
     name: &str,
-    versions: &[crate::model::PackageVersion],
+    versions: &[Arc<PackageVersion>],
     known: Manifests,
 ) -> Manifests {
     let registry = images.registry;

@@ -17,6 +17,7 @@
 use crate::model::PackageVersion;
 use crate::plan::{Decision, Entry, PackagePlan, SkipReason};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 /// One child of an image index.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -50,7 +51,7 @@ pub fn referred_digest(tag: &str) -> Option<String> {
 /// The manifests to read next. Tagged versions first: once their indexes are read, the
 /// untagged platform and attestation manifests they list are known leaves and need no read
 /// (each read counts as a download). Then whatever is still unknown.
-pub fn next_reads(active: &[PackageVersion], manifests: &Manifests) -> Vec<String> {
+pub fn next_reads(active: &[Arc<PackageVersion>], manifests: &Manifests) -> Vec<String> {
     let leaves: BTreeSet<&str> = manifests
         .values()
         .filter_map(|m| match m {
@@ -63,6 +64,7 @@ pub fn next_reads(active: &[PackageVersion], manifests: &Manifests) -> Vec<Strin
         .collect();
     let unknown: Vec<&PackageVersion> = active
         .iter()
+        .map(|v| &**v)
         .filter(|v| v.name.starts_with("sha256:"))
         .filter(|v| !manifests.contains_key(&v.name) && !leaves.contains(v.name.as_str()))
         .collect();
@@ -90,13 +92,13 @@ fn label(version: &PackageVersion) -> String {
 /// What the manifests say about one package's images: each digest's children, and the
 /// referrers (`sha256-<hex>…` tags) of each digest.
 pub struct ImageGraph<'a> {
-    by_digest: HashMap<&'a str, &'a PackageVersion>,
+    by_digest: HashMap<&'a str, &'a Arc<PackageVersion>>,
     children: HashMap<&'a str, Vec<&'a str>>,
     referrers: BTreeMap<String, Vec<&'a str>>,
 }
 
 impl<'a> ImageGraph<'a> {
-    pub fn new(versions: &'a [PackageVersion], manifests: &'a Manifests) -> ImageGraph<'a> {
+    pub fn new(versions: &'a [Arc<PackageVersion>], manifests: &'a Manifests) -> ImageGraph<'a> {
         let children = manifests
             .iter()
             .filter_map(|(digest, read)| match read {
@@ -143,7 +145,7 @@ impl<'a> ImageGraph<'a> {
 /// Apply container safety to one container package's delete plan, in three steps: protect
 /// what staying images need, fail closed on an unreadable manifest, cascade what deleted
 /// indexes leave behind. `active` is every active version of the package, as listed.
-pub fn protect(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Manifests) {
+pub fn protect(plan: &mut PackagePlan, active: &[Arc<PackageVersion>], manifests: &Manifests) {
     let graph = ImageGraph::new(active, manifests);
     keep_what_staying_images_need(plan, active, &graph);
     keep_unreadable_pairs(plan, manifests);
@@ -181,7 +183,7 @@ fn planned(plan: &PackagePlan) -> BTreeSet<String> {
 ///    versions stay too, so this repeats until nothing changes.
 fn keep_what_staying_images_need(
     plan: &mut PackagePlan,
-    active: &[PackageVersion],
+    active: &[Arc<PackageVersion>],
     graph: &ImageGraph<'_>,
 ) {
     loop {
@@ -215,7 +217,7 @@ fn keep_what_staying_images_need(
 /// 2. If the manifest of a version that stays could not be read, no version of the package
 ///    is deleted: any could be its child, tagged or not (`docker buildx imagetools create`
 ///    makes indexes over tagged images).
-fn fail_closed(plan: &mut PackagePlan, active: &[PackageVersion], manifests: &Manifests) {
+fn fail_closed(plan: &mut PackagePlan, active: &[Arc<PackageVersion>], manifests: &Manifests) {
     let planned = planned(plan);
     let unreadable = active.iter().find_map(|v| match manifests.get(&v.name) {
         Some(ManifestRead::Unreadable(error)) if !planned.contains(&v.name) => {
@@ -315,7 +317,7 @@ fn placeholders_first(plan: &mut PackagePlan) {
 /// 3. The parts (children and referrers, transitively) of a deleted index that nothing staying
 ///    needs, that no rule of the plan kept and that carry no tag of their own, are deleted with
 ///    it, "part of `<image>`"; until nothing more is added.
-fn cascade(plan: &mut PackagePlan, active: &[PackageVersion], graph: &ImageGraph<'_>) {
+fn cascade(plan: &mut PackagePlan, active: &[Arc<PackageVersion>], graph: &ImageGraph<'_>) {
     // Linear in the package and its edges each round (issue 26: nothing quadratic).
     loop {
         let planned: HashSet<&str> = plan.changes().map(|v| v.name.as_str()).collect();
@@ -376,11 +378,12 @@ fn cascade(plan: &mut PackagePlan, active: &[PackageVersion], graph: &ImageGraph
 pub fn parts_of<'a>(
     restored: &PackageVersion,
     children: &[String],
-    deleted: &'a [PackageVersion],
+    deleted: &'a [Arc<PackageVersion>],
     in_plan: &BTreeSet<&str>,
 ) -> Vec<&'a PackageVersion> {
     deleted
         .iter()
+        .map(|v| &**v)
         .filter(|v| {
             children.contains(&v.name)
                 || (may_be_part(v)
@@ -441,7 +444,7 @@ pub const PLACEHOLDER_CHECKS: usize = 5_000_000;
 /// search costs a few hashes (issue 26); otherwise nothing is downloaded and single-tag
 /// versions are checked newest first, at most [`PLACEHOLDER_CHECKS`] digests in all.
 pub fn find_placeholders(
-    versions: &[PackageVersion],
+    versions: &[Arc<PackageVersion>],
     images: &[&str],
     read: Option<&Manifests>,
 ) -> BTreeMap<u64, crate::plan::Placeholder> {
@@ -453,6 +456,7 @@ pub fn find_placeholders(
     };
     let mut single: Vec<(&PackageVersion, [u8; 32])> = versions
         .iter()
+        .map(|v| &**v)
         .filter(|v| v.tags.len() == 1 && referred_digest(&v.tags[0]).is_none())
         .filter(|v| empty_index(v))
         .filter_map(|v| Some((v, digest_bytes(&v.name)?)))
@@ -528,7 +532,7 @@ fn digest_bytes(name: &str) -> Option<[u8; 32]> {
 /// every version of the package, active and deleted; `manifests` the active indexes read.
 pub fn missing_parts<'a>(
     roots: &[&PackageVersion],
-    versions: &'a [PackageVersion],
+    versions: &'a [Arc<PackageVersion>],
     manifests: &'a Manifests,
 ) -> Vec<(String, &'a PackageVersion)> {
     let graph = ImageGraph::new(versions, manifests);
@@ -593,7 +597,7 @@ pub fn may_be_part(version: &PackageVersion) -> bool {
 /// before anything changes). An image's children are known only once it is restored and its
 /// manifest can be read, and an index may list tagged images, so every deleted version not in
 /// the plan counts but a referrer of a digest that cannot come back.
-pub fn possible_parts(plan: &PackagePlan, deleted: &[PackageVersion]) -> usize {
+pub fn possible_parts(plan: &PackagePlan, deleted: &[Arc<PackageVersion>]) -> usize {
     if plan.changes().next().is_none() {
         return 0;
     }
@@ -630,7 +634,7 @@ pub const DELETED_TOGETHER: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 /// to it in time (a cleanup deletes an image's parts in one go, next to the image).
 pub fn likely_parts(
     roots: &[&PackageVersion],
-    deleted: &[PackageVersion],
+    deleted: &[Arc<PackageVersion>],
     in_plan: &BTreeSet<u64>,
 ) -> BTreeMap<u64, u64> {
     let mut parts: BTreeMap<u64, u64> = roots.iter().map(|r| (r.id, 0)).collect();
@@ -673,6 +677,10 @@ pub fn likely_parts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn arcs(versions: &[PackageVersion]) -> Vec<Arc<PackageVersion>> {
+        versions.iter().cloned().map(Arc::new).collect()
+    }
     use chrono::{TimeZone, Utc};
 
     fn digest(id: u64) -> String {
@@ -729,7 +737,7 @@ mod tests {
             rules: Default::default(),
             unreadable: None,
         };
-        protect(&mut plan, active, &manifests);
+        protect(&mut plan, &arcs(active), &manifests);
         let got: Vec<String> = plan
             .entries
             .iter()
@@ -832,7 +840,7 @@ mod tests {
                 .collect(),
             ..PackagePlan::empty("web", 4)
         };
-        protect(&mut plan, &active, &manifests);
+        protect(&mut plan, &arcs(&active), &manifests);
         assert_eq!(plan.unreadable, Some(10));
         let after: Vec<(u64, Vec<u64>)> = plan
             .after
@@ -950,7 +958,7 @@ mod tests {
             rules: Default::default(),
             unreadable: None,
         };
-        protect(&mut plan, &active, &manifests);
+        protect(&mut plan, &arcs(&active), &manifests);
         let after: Vec<(u64, Vec<u64>)> = plan
             .after
             .iter()
@@ -976,11 +984,11 @@ mod tests {
             version(10, &["v1"]),
         ];
         let mut manifests = Manifests::new();
-        assert_eq!(next_reads(&active, &manifests), [digest(10)]);
+        assert_eq!(next_reads(&arcs(&active), &manifests), [digest(10)]);
         manifests.insert(digest(10), index(&[1, 2]));
-        assert_eq!(next_reads(&active, &manifests), [digest(3)]);
+        assert_eq!(next_reads(&arcs(&active), &manifests), [digest(3)]);
         manifests.insert(digest(3), ManifestRead::Image);
-        assert!(next_reads(&active, &manifests).is_empty());
+        assert!(next_reads(&arcs(&active), &manifests).is_empty());
     }
 
     #[test]
@@ -1012,10 +1020,10 @@ mod tests {
             rules: Default::default(),
             unreadable: None,
         };
-        assert_eq!(possible_parts(&plan, &deleted), 5);
+        assert_eq!(possible_parts(&plan, &arcs(&deleted)), 5);
         let mut nothing = plan.clone();
         nothing.entries[0].decision = Decision::Skip(SkipReason::KeepLatest { n: 1 });
-        assert_eq!(possible_parts(&nothing, &deleted), 0);
+        assert_eq!(possible_parts(&nothing, &arcs(&deleted)), 0);
     }
 
     #[test]
@@ -1034,12 +1042,12 @@ mod tests {
         ];
         let children = vec![digest(2), digest(3)];
         let in_plan: BTreeSet<&str> = [deleted[1].name.as_str()].into_iter().collect();
-        let parts: Vec<u64> = parts_of(&deleted[0], &children, &deleted, &in_plan)
+        let parts: Vec<u64> = parts_of(&deleted[0], &children, &arcs(&deleted), &in_plan)
             .iter()
             .map(|v| v.id)
             .collect();
         assert_eq!(parts, [3, 4]);
-        let parts: Vec<u64> = parts_of(&deleted[0], &children, &deleted, &BTreeSet::new())
+        let parts: Vec<u64> = parts_of(&deleted[0], &children, &arcs(&deleted), &BTreeSet::new())
             .iter()
             .map(|v| v.id)
             .collect();
@@ -1060,15 +1068,18 @@ mod tests {
         leftover.name = digest_of(&bytes);
         let listing = [version(7, &["v1"]), leftover, version(8, &["pr-2"])];
         let names: Vec<&str> = listing.iter().map(|v| v.name.as_str()).collect();
-        let found = find_placeholders(&listing, &names, None);
+        let found = find_placeholders(&arcs(&listing), &names, None);
         assert_eq!(found.keys().copied().collect::<Vec<_>>(), [9]);
         // With the manifests read, only an empty index is a candidate.
         let mut read = Manifests::new();
         read.insert(listing[1].name.clone(), ManifestRead::Index(Vec::new()));
         read.insert(listing[2].name.clone(), ManifestRead::Image);
-        assert_eq!(find_placeholders(&listing, &names, Some(&read)).len(), 1);
+        assert_eq!(
+            find_placeholders(&arcs(&listing), &names, Some(&read)).len(),
+            1
+        );
         read.insert(listing[1].name.clone(), ManifestRead::Image);
-        assert!(find_placeholders(&listing, &names, Some(&read)).is_empty());
+        assert!(find_placeholders(&arcs(&listing), &names, Some(&read)).is_empty());
         assert_eq!(found[&9].tag, "pr-\"1");
         assert_eq!(found[&9].image, image);
     }
@@ -1109,10 +1120,10 @@ mod tests {
             deleted_at(version(16, &["v1"]), 0),        // tagged, nearest a: may be its child
         ];
         let in_plan: BTreeSet<u64> = [1, 2, 14].into();
-        let parts = likely_parts(&[&a, &b], &deleted, &in_plan);
+        let parts = likely_parts(&[&a, &b], &arcs(&deleted), &in_plan);
         assert_eq!(parts, BTreeMap::from([(1, 2), (2, 3)]));
         // The window: nothing deleted more than ten minutes from any image counts.
-        let alone = likely_parts(&[&a], &deleted[5..6], &in_plan);
+        let alone = likely_parts(&[&a], &arcs(&deleted[5..6]), &in_plan);
         assert_eq!(alone, BTreeMap::from([(1, 0)]));
     }
 }

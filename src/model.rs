@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// The package ecosystems GitHub Packages hosts (the `package_type` path segment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -108,12 +109,13 @@ impl PackageVersion {
     }
 }
 
-/// The versions of one package as listed from GitHub.
+/// The versions of one package as listed from GitHub. Each version is shared, not copied,
+/// by the plan's entries that name it: a listing of 100,000 versions is held once (issue 26).
 #[derive(Debug, Clone)]
 pub struct PackageListing {
     /// The package name as the user wrote it (exact names) or as GitHub lists it.
     pub name: String,
-    pub versions: Vec<PackageVersion>,
+    pub versions: Vec<Arc<PackageVersion>>,
 }
 
 /// `mode`: what the run does to the selected versions or packages.

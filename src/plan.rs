@@ -43,6 +43,7 @@ pub use rules::{unmatched_rules, Action, Conditions, Rule, RuleList, RuleTally};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 /// `tag-match`: how many of a tagged version's tags must match `tags`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,7 +270,7 @@ pub enum Decision {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub version: PackageVersion,
+    pub version: Arc<PackageVersion>,
     pub decision: Decision,
     /// Why a change is in the plan when no selector chose it (`part of v1.2`: the child of a
     /// deleted image index).
@@ -281,9 +282,13 @@ pub struct Entry {
 
 impl Entry {
     /// An entry no rule decided: the inputs' plan, or a version container safety adds.
-    pub fn new(version: PackageVersion, decision: Decision, note: Option<String>) -> Entry {
+    pub fn new(
+        version: impl Into<Arc<PackageVersion>>,
+        decision: Decision,
+        note: Option<String>,
+    ) -> Entry {
         Entry {
-            version,
+            version: version.into(),
             decision,
             note,
             rule: None,
@@ -342,13 +347,13 @@ impl PackagePlan {
         self.entries
             .iter()
             .filter(|e| e.decision == Decision::Change)
-            .map(|e| &e.version)
+            .map(|e| &*e.version)
     }
 
     /// The versions that lose tags, and the tags they lose.
     pub fn untags(&self) -> impl Iterator<Item = (&PackageVersion, &[String])> {
         self.entries.iter().filter_map(|e| match &e.decision {
-            Decision::Untag(tags) => Some((&e.version, tags.as_slice())),
+            Decision::Untag(tags) => Some((&*e.version, tags.as_slice())),
             _ => None,
         })
     }
@@ -588,7 +593,7 @@ pub fn unmatched_patterns<'p>(listing: &PackageListing, policy: &'p Policy) -> V
 }
 
 fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -> PackagePlan {
-    let mut versions: Vec<&PackageVersion> = listing.versions.iter().collect();
+    let mut versions: Vec<&Arc<PackageVersion>> = listing.versions.iter().collect();
     versions.sort_by(|a, b| PackageVersion::newer_first(a, b));
     versions.dedup_by_key(|v| v.id);
 
@@ -619,7 +624,7 @@ fn plan_package(listing: &PackageListing, policy: &Policy, now: DateTime<Utc>) -
 
 /// The inputs' selection (steps 1 to 4), newest first.
 fn select_and_keep(
-    versions: &[&PackageVersion],
+    versions: &[&Arc<PackageVersion>],
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Vec<Entry> {
@@ -650,7 +655,7 @@ fn select_and_keep(
                 }
             }
         };
-        entries.push(Entry::new((*version).clone(), decision, None));
+        entries.push(Entry::new(Arc::clone(version), decision, None));
     }
 
     match policy.keep_per {
@@ -777,7 +782,7 @@ fn keep_highest_per_line(entries: &mut [Entry], package_type: PackageType, n: us
         .iter()
         .enumerate()
         .filter(|(_, e)| e.is_candidate())
-        .map(|(i, e)| (i, &e.version))
+        .map(|(i, e)| (i, &*e.version))
         .collect();
     for (i, kept) in highest_per_line(&candidates, package_type, n, per) {
         entries[i].decision = Decision::Skip(match kept {
@@ -878,7 +883,7 @@ mod tests {
     fn check(versions: Vec<PackageVersion>, policy: &Policy, expected: &[&str]) {
         let listing = PackageListing {
             name: "web".into(),
-            versions,
+            versions: versions.into_iter().map(Arc::new).collect(),
         };
         let plan = plan(&[listing], policy, now());
         let got: Vec<String> = plan.packages[0]
@@ -974,7 +979,7 @@ mod tests {
         let plan = plan(
             &[PackageListing {
                 name: "web".into(),
-                versions: sample(),
+                versions: sample().into_iter().map(Arc::new).collect(),
             }],
             &p,
             now(),
@@ -1094,7 +1099,7 @@ mod tests {
         };
         let listing = PackageListing {
             name: "web".into(),
-            versions: sample(),
+            versions: sample().into_iter().map(Arc::new).collect(),
         };
         assert!(!plan(std::slice::from_ref(&listing), &p, now()).exceeds(&p));
         let p = Policy {

@@ -17,6 +17,7 @@ use crate::workflow::Log;
 use anyhow::{anyhow, bail, Result};
 use chrono::Utc;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The exit status, as the README documents it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,7 +183,7 @@ async fn list_package(
     pre: &Preflight,
     name: &str,
     now: chrono::DateTime<Utc>,
-) -> Result<(Vec<PackageVersion>, Manifests)> {
+) -> Result<(Vec<Arc<PackageVersion>>, Manifests)> {
     let (route, package_type, mode) = (&pre.route, config.policy.package_type, config.policy.mode);
     let Some(registry) = pre.registry.as_ref().filter(|_| mode == Mode::Delete) else {
         let versions = github
@@ -198,7 +199,7 @@ async fn list_package(
     let listing = async move {
         let mut waiting: Vec<String> = Vec::new();
         let mut open = false;
-        let mut seen = |page: &[PackageVersion]| {
+        let mut seen = |page: &[Arc<PackageVersion>]| {
             open = open
                 || page
                     .iter()
@@ -440,6 +441,7 @@ fn retag_only_where_the_tag_can_hold(
     let mut deleted: Vec<&PackageVersion> = listing
         .versions
         .iter()
+        .map(|v| &**v)
         .filter(|v| placeholders.contains_key(&v.id))
         .collect();
     deleted.sort_by(|a, b| PackageVersion::newer_first(a, b));

@@ -19,6 +19,7 @@ use octocrab::Octocrab;
 use pages::{LISTING_LIMIT, PER_PAGE};
 use serde::Deserialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The longest rate-limit wait a run sits through without `max-duration`; a longer one ends
@@ -222,7 +223,7 @@ impl GitHub {
         package_type: PackageType,
         name: &str,
         mode: Mode,
-    ) -> Result<Vec<PackageVersion>> {
+    ) -> Result<Vec<Arc<PackageVersion>>> {
         self.list_versions_seen(route, package_type, name, mode, &mut |_| {})
             .await
     }
@@ -235,8 +236,8 @@ impl GitHub {
         package_type: PackageType,
         name: &str,
         mode: Mode,
-        seen: &mut dyn FnMut(&[PackageVersion]),
-    ) -> Result<Vec<PackageVersion>> {
+        seen: &mut dyn FnMut(&[Arc<PackageVersion>]),
+    ) -> Result<Vec<Arc<PackageVersion>>> {
         let state = match mode {
             // `active` is GitHub's default.
             Mode::Delete => "",
@@ -246,11 +247,11 @@ impl GitHub {
             "{}/versions?per_page={PER_PAGE}{state}",
             route.package(package_type, name)
         );
-        let mut versions: Vec<PackageVersion> = Vec::new();
+        let mut versions: Vec<Arc<PackageVersion>> = Vec::new();
         let truncated = self
             .pages::<VersionJson>(first, usize::MAX, &mut |page| {
                 let start = versions.len();
-                versions.extend(page.into_iter().map(VersionJson::into_version));
+                versions.extend(page.into_iter().map(|v| Arc::new(v.into_version())));
                 seen(&versions[start..]);
             })
             .await?;

@@ -103,7 +103,7 @@ pub(super) fn planned(versions: &[PackageVersion], policy: &Policy) -> Plan {
     plan(
         &[PackageListing {
             name: "web".into(),
-            versions: versions.to_vec(),
+            versions: versions.iter().cloned().map(std::sync::Arc::new).collect(),
         }],
         policy,
         now(),

@@ -24,6 +24,7 @@ use crate::pattern::PatternSet;
 use crate::semantic::{KeepPer, Range};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// A validated rule list, in the order it was written.
 #[derive(Debug, Clone, Default)]
@@ -173,7 +174,7 @@ struct Kept {
 /// the caller, as for the inputs.
 pub(super) fn plan_package(
     package: &str,
-    versions: &[&PackageVersion],
+    versions: &[&Arc<PackageVersion>],
     list: &RuleList,
     package_type: PackageType,
     now: DateTime<Utc>,
@@ -228,7 +229,7 @@ pub(super) fn plan_package(
 fn keep(
     rules: &[&Rule],
     hits: &[Vec<Hit>],
-    versions: &[&PackageVersion],
+    versions: &[&Arc<PackageVersion>],
     package_type: PackageType,
     tallies: &mut [RuleTally],
 ) -> Vec<Kept> {
@@ -240,7 +241,7 @@ fn keep(
         // Versions come newest first, so a rule's matches do too.
         let matches: Vec<(usize, &PackageVersion)> = (0..versions.len())
             .filter(|v| hits[r][*v] == Hit::Whole)
-            .map(|v| (v, versions[v]))
+            .map(|v| (v, &**versions[v]))
             .collect();
         let keeps: Vec<usize> = match (newest, per) {
             (None, _) => matches.iter().map(|(v, _)| *v).collect(),
@@ -296,7 +297,7 @@ fn decide(
     rules: &[&Rule],
     hits: &[Vec<Hit>],
     v: usize,
-    version: &PackageVersion,
+    version: &Arc<PackageVersion>,
     kept: &Kept,
     package_type: PackageType,
 ) -> Option<Entry> {
@@ -312,7 +313,7 @@ fn decide(
         let (gone, stay): (Vec<&String>, Vec<&String>) = version
             .tags
             .iter()
-            .partition(|t| rules[r].when.tags.is_match(t) && !protected.contains(*t));
+            .partition(|t| rules[r].when.tags.is_match(t) && !protected.contains(t.as_str()));
         (!gone.is_empty() && !stay.is_empty()).then(|| gone.into_iter().cloned().collect())
     };
     let partly = |r: usize| {

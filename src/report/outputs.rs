@@ -251,7 +251,7 @@ fn package_detail(
         let (list, text) = match fate(&package.package, entry, outcomes) {
             Fate::Planned => continue,
             Fate::Changed(learnt) => {
-                let mut version = entry.version.clone();
+                let mut version = (*entry.version).clone();
                 version.id = learnt.unwrap_or(version.id);
                 (&mut lists.changed, noted(&version))
             }

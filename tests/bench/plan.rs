@@ -87,6 +87,7 @@ fn listing(now: DateTime<Utc>) -> PackageListing {
                 deleted_at: None,
             }
         })
+        .map(std::sync::Arc::new)
         .collect();
     PackageListing {
         name: "web".into(),
@@ -227,7 +228,7 @@ fn images_world(images: u64, now: DateTime<Utc>) -> (PackageListing, Manifests) 
     (
         PackageListing {
             name: "web".into(),
-            versions,
+            versions: versions.into_iter().map(std::sync::Arc::new).collect(),
         },
         manifests,
     )
