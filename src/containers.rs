@@ -2,7 +2,7 @@
 //! and applies [`images`](crate::images)' rules; after a restore, brings back the deleted
 //! children and referrers of every restored image index.
 
-use crate::execute::{Change, Destination, Executed, Outcome};
+use crate::change::{Change, Destination, Executed, Outcome};
 use crate::github::GitHub;
 use crate::images::{Child, ManifestRead, Manifests};
 use crate::model::{Mode, PackageListing, PackageVersion};
@@ -141,28 +141,18 @@ pub async fn complete(
         let manifests = read_with_nested(images, &package.package, &examined, active).await;
         if policy.mode == Mode::Repair {
             examined_count += examined.len();
-            let standing: BTreeSet<&str> =
-                active.versions.iter().map(|v| v.name.as_str()).collect();
-            let gone: std::collections::HashMap<&str, u64> = deleted
-                .versions
-                .iter()
-                .map(|v| (v.name.as_str(), v.id))
-                .collect();
-            for root in &examined {
-                let mut missing =
-                    crate::images::missing_children(&root.name, &manifests, &standing, &gone);
-                for part in missing.iter_mut().filter(|p| p.version.is_none()) {
-                    part.expired = expired.get(part.digest.as_str()).copied();
-                }
-                if !missing.is_empty() {
-                    broken.push(crate::plan::BrokenImage {
-                        package: package.package.clone(),
-                        digest: root.name.clone(),
-                        tags: root.tags.clone(),
-                        missing,
-                    });
-                }
-            }
+            let health = Health {
+                package: &package.package,
+                standing: active.versions.iter().map(|v| v.name.as_str()).collect(),
+                gone: deleted
+                    .versions
+                    .iter()
+                    .map(|v| (v.name.as_str(), v.id))
+                    .collect(),
+                expired: &expired,
+                manifests: &manifests,
+            };
+            broken.extend(examined.iter().filter_map(|root| health.broken(root)));
         }
         // Deleted first: a digest both deleted and active is the active one.
         let all: Vec<Arc<PackageVersion>> = deleted
@@ -189,6 +179,36 @@ pub async fn complete(
     }
     plan.broken = broken;
     plan.examined = examined_count;
+}
+
+/// A repair's health check of one package (SPEC §4): what its examined images list that is
+/// not an active version.
+struct Health<'a> {
+    package: &'a str,
+    /// The active digests.
+    standing: BTreeSet<&'a str>,
+    /// The deleted digests GitHub can still restore, and their ids.
+    gone: std::collections::HashMap<&'a str, u64>,
+    /// Deleted past GitHub's 30 days: id and when.
+    expired: &'a std::collections::HashMap<&'a str, (u64, chrono::DateTime<chrono::Utc>)>,
+    manifests: &'a Manifests,
+}
+
+impl Health<'_> {
+    /// The image `root` as broken, when it lacks parts.
+    fn broken(&self, root: &Arc<PackageVersion>) -> Option<crate::plan::BrokenImage> {
+        let mut missing =
+            crate::images::missing_children(&root.name, self.manifests, &self.standing, &self.gone);
+        for part in missing.iter_mut().filter(|p| p.version.is_none()) {
+            part.expired = self.expired.get(part.digest.as_str()).copied();
+        }
+        (!missing.is_empty()).then(|| crate::plan::BrokenImage {
+            package: self.package.to_string(),
+            digest: root.name.clone(),
+            tags: root.tags.clone(),
+            missing,
+        })
+    }
 }
 
 /// How long GitHub keeps a deleted version restorable (facts file, "Refusals").
@@ -359,12 +379,6 @@ pub async fn restore_parts(
     let _finishing = crate::signals::Shield::up();
     let package = change.package;
     let listing = deleted.iter().find(|l| l.name == package)?;
-    let label = change
-        .version
-        .tags
-        .first()
-        .unwrap_or(&change.version.name)
-        .clone();
     let image = match change.version.tags.first() {
         Some(tag) => format!("{} ({tag})", change.version.name),
         None => change.version.name.clone(),
@@ -376,147 +390,228 @@ pub async fn restore_parts(
             return Some(incomplete(&image, &why, true));
         }
     };
-    // The plan's own entries: a planned restore not run yet comes back now, with its image
-    // (SPEC §4: the parts at once, as one change); one skipped by the plan stays as planned.
-    let entries: Vec<&Entry> = plan
-        .packages
-        .iter()
-        .filter(|p| p.package == package)
-        .flat_map(|p| p.entries.iter())
-        .collect();
-    let planned: BTreeSet<u64> = entries
-        .iter()
-        .filter(|e| e.decision == Decision::Change)
-        .map(|e| e.version.id)
-        .collect();
-    // Parts the plan skipped (past 30 days, kept by `keep-latest`) are not asked for here
-    // either, but the image lacks them all the same: said incomplete.
-    let skipped: BTreeSet<u64> = entries
-        .iter()
-        .filter(|e| e.decision != Decision::Change)
-        .map(|e| e.version.id)
-        .collect();
-    let mut in_plan: BTreeSet<String> = BTreeSet::new();
-    in_plan.extend(
-        done.parts
-            .iter()
-            .filter(|(p, _)| p == package)
-            .map(|(_, e)| e.version.name.clone()),
-    );
-    in_plan.insert(change.version.name.clone());
-    let mut problems: Vec<String> = Vec::new();
-    // Parts GitHub refused or failed to restore, and parts past its 30 days.
-    let (mut failed, mut gone): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
+    let mut parts = PartsRestore::new(plan, listing, change, done);
     // (version restored, whether its manifest may list children)
     let mut queue: Vec<(PackageVersion, bool)> = vec![(change.version.clone(), true)];
     while let Some((restored, may_be_index)) = queue.pop() {
-        let children: Vec<Child> = if may_be_index {
-            match images.registry.manifest(&session, &restored.name).await {
-                ManifestRead::Index(children) => children,
-                ManifestRead::Image => Vec::new(),
-                ManifestRead::Unreadable(error) => {
-                    problems.push(format!("manifest {} unreadable ({error})", restored.name));
-                    Vec::new()
-                }
-            }
-        } else {
-            Vec::new()
+        let children = match may_be_index {
+            true => parts.children(images, &session, &restored).await,
+            false => Vec::new(),
         };
-        let digests: Vec<String> = children.iter().map(|c| c.digest.clone()).collect();
-        let names: BTreeSet<&str> = in_plan.iter().map(String::as_str).collect();
-        let parts: Vec<PackageVersion> =
-            crate::images::parts_of(&restored, &digests, &listing.versions, &names)
-                .into_iter()
-                .cloned()
-                .collect();
-        for part in parts {
-            in_plan.insert(part.name.clone());
-            if skipped.contains(&part.id) {
-                match restorable(&part, chrono::Utc::now()) {
-                    false => gone.push(part.id),
-                    true => failed.push(part.id),
-                }
-                continue;
-            }
-            let key = (package.to_string(), part.id);
-            match done.outcomes.get(&key) {
-                // Its own change ran before this one.
-                Some(Outcome::Changed(_)) => {
-                    let nested = children.iter().any(|c| c.digest == part.name && c.is_index);
-                    queue.push((part.clone(), nested));
-                    continue;
-                }
-                Some(_) => {
-                    failed.push(part.id);
-                    continue;
-                }
-                None => {}
-            }
-            let restorable = restorable(&part, chrono::Utc::now());
-            // The budget's estimate of an image's parts is a guess (a deleted index cannot be
-            // read): should its parts outrun it, the last request is kept, and the primary
-            // limit never met (SPEC §5); the image is said incomplete, to run again.
-            let spent = github.budget().filter(|b| b.remaining <= 1);
-            let outcome = if !restorable {
-                // GitHub would refuse it: no request is spent on it (as a repair does).
-                gone.push(part.id);
-                Outcome::Failed(
-                    "deleted more than 30 days ago: GitHub restores a version only within 30 \
-                     days of its deletion"
-                        .into(),
-                )
-            } else if let Some(budget) = spent {
-                Outcome::Failed(format!(
-                    "not restored: the primary rate-limit budget is spent until {}",
-                    budget.resets_at()
-                ))
-            } else {
-                match github
-                    .change_version(to.route, to.package_type, package, part.id, Mode::Restore)
-                    .await
-                {
-                    Ok(Ok(())) => Outcome::Changed(None),
-                    Ok(Err(e)) => Outcome::Failed(e.to_string()),
-                    Err(e) => Outcome::Failed(format!("{e:#}")),
-                }
-            };
-            if matches!(outcome, Outcome::Failed(_)) {
-                if restorable {
-                    failed.push(part.id);
-                }
-            } else {
-                let nested = children.iter().any(|c| c.digest == part.name && c.is_index);
-                queue.push((part.clone(), nested));
-            }
-            done.outcomes.insert(key, outcome);
-            if !planned.contains(&part.id) {
-                done.parts.push((
-                    package.to_string(),
-                    Entry::new(part, Decision::Change, Some(format!("part of {label}"))),
-                ));
+        for part in parts.next_parts(&restored, &children) {
+            let nested = children.iter().any(|c| c.digest == part.name && c.is_index);
+            if parts.restore(github, to, &part, done).await {
+                queue.push((part, nested));
             }
         }
     }
-    // An unreadable manifest or a failed restore may go better next time; 30 days never do.
-    let again = !problems.is_empty() || !failed.is_empty();
-    let ids = |ids: &[u64]| {
-        let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
-        let s = if ids.len() == 1 { "" } else { "s" };
-        format!("part{s} {}", ids.join(", "))
-    };
-    if !failed.is_empty() {
-        problems.push(format!(
-            "{} not restored (their rows say why)",
-            ids(&failed)
-        ));
+    parts.verdict(&image)
+}
+
+/// A restore's parts (SPEC §4): what the plan says of each, what was brought back, and what
+/// keeps the image from being whole.
+struct PartsRestore<'a> {
+    package: &'a str,
+    listing: &'a PackageListing,
+    /// The image's tag (or digest), for the parts' "part of" note.
+    label: String,
+    /// The plan's own changes: a planned restore not run yet comes back now, with its image.
+    planned: BTreeSet<u64>,
+    /// Versions the plan skipped (past 30 days, kept by `keep-latest`): not asked for here
+    /// either, but the image lacks them all the same.
+    skipped: BTreeSet<u64>,
+    /// Digests already restored or on their way, never asked twice.
+    in_plan: BTreeSet<String>,
+    problems: Vec<String>,
+    /// Parts GitHub refused or failed to restore.
+    failed: Vec<u64>,
+    /// Parts past GitHub's 30 days.
+    gone: Vec<u64>,
+}
+
+impl<'a> PartsRestore<'a> {
+    fn new(
+        plan: &'a Plan,
+        listing: &'a PackageListing,
+        change: &'a Change<'_>,
+        done: &Executed,
+    ) -> PartsRestore<'a> {
+        let package = change.package;
+        let entries: Vec<&Entry> = plan
+            .packages
+            .iter()
+            .filter(|p| p.package == package)
+            .flat_map(|p| p.entries.iter())
+            .collect();
+        let (planned, skipped): (Vec<&Entry>, Vec<&Entry>) = entries
+            .into_iter()
+            .partition(|e| e.decision == Decision::Change);
+        let mut in_plan: BTreeSet<String> = done
+            .parts
+            .iter()
+            .filter(|(p, _)| p == package)
+            .map(|(_, e)| e.version.name.clone())
+            .collect();
+        in_plan.insert(change.version.name.clone());
+        PartsRestore {
+            package,
+            listing,
+            label: change
+                .version
+                .tags
+                .first()
+                .unwrap_or(&change.version.name)
+                .clone(),
+            planned: planned.iter().map(|e| e.version.id).collect(),
+            skipped: skipped.iter().map(|e| e.version.id).collect(),
+            in_plan,
+            problems: Vec::new(),
+            failed: Vec::new(),
+            gone: Vec::new(),
+        }
     }
-    if !gone.is_empty() {
-        problems.push(format!(
-            "{} deleted more than 30 days ago, gone for good",
-            ids(&gone)
-        ));
+
+    /// What the restored version's manifest lists (nothing when it is an image).
+    async fn children(
+        &mut self,
+        images: &Images<'_>,
+        session: &crate::registry::Session,
+        restored: &PackageVersion,
+    ) -> Vec<Child> {
+        match images.registry.manifest(session, &restored.name).await {
+            ManifestRead::Index(children) => children,
+            ManifestRead::Image => Vec::new(),
+            ManifestRead::Unreadable(error) => {
+                let problem = format!("manifest {} unreadable ({error})", restored.name);
+                self.problems.push(problem);
+                Vec::new()
+            }
+        }
     }
-    (!problems.is_empty()).then(|| incomplete(&image, &problems.join("; "), again))
+
+    /// The deleted parts of `restored` not yet restored or on their way; the ones the plan
+    /// skipped are counted against the image here and not returned.
+    fn next_parts(&mut self, restored: &PackageVersion, children: &[Child]) -> Vec<PackageVersion> {
+        let digests: Vec<String> = children.iter().map(|c| c.digest.clone()).collect();
+        let names: BTreeSet<&str> = self.in_plan.iter().map(String::as_str).collect();
+        let parts: Vec<PackageVersion> =
+            crate::images::parts_of(restored, &digests, &self.listing.versions, &names)
+                .into_iter()
+                .cloned()
+                .collect();
+        let mut next = Vec::new();
+        for part in parts {
+            self.in_plan.insert(part.name.clone());
+            if !self.skipped.contains(&part.id) {
+                next.push(part);
+            } else if restorable(&part, chrono::Utc::now()) {
+                self.failed.push(part.id);
+            } else {
+                self.gone.push(part.id);
+            }
+        }
+        next
+    }
+
+    /// Bring one part back (unless its own change did already): whether it is back, so that
+    /// its own parts are looked for. Its outcome is recorded, and it joins the plan as "part
+    /// of `<image>`" when the plan did not have it.
+    async fn restore(
+        &mut self,
+        github: &GitHub,
+        to: &Destination<'_>,
+        part: &PackageVersion,
+        done: &mut Executed,
+    ) -> bool {
+        let key = (self.package.to_string(), part.id);
+        match done.outcomes.get(&key) {
+            // Its own change ran before this one.
+            Some(Outcome::Changed(_)) => return true,
+            Some(_) => {
+                self.failed.push(part.id);
+                return false;
+            }
+            None => {}
+        }
+        let restorable = restorable(part, chrono::Utc::now());
+        let outcome = if restorable {
+            self.request(github, to, part).await
+        } else {
+            // GitHub would refuse it: no request is spent on it (as a repair does).
+            self.gone.push(part.id);
+            Outcome::Failed(
+                "deleted more than 30 days ago: GitHub restores a version only within 30 days \
+                 of its deletion"
+                    .into(),
+            )
+        };
+        let back = !matches!(outcome, Outcome::Failed(_));
+        if !back && restorable {
+            self.failed.push(part.id);
+        }
+        done.outcomes.insert(key, outcome);
+        if !self.planned.contains(&part.id) {
+            let note = Some(format!("part of {}", self.label));
+            let entry = Entry::new(part.clone(), Decision::Change, note);
+            done.parts.push((self.package.to_string(), entry));
+        }
+        back
+    }
+
+    /// The restore request of one part. The budget's estimate of an image's parts is a guess
+    /// (a deleted index cannot be read): should its parts outrun it, the last request is
+    /// kept, and the primary limit never met (SPEC §5); the image is said incomplete.
+    async fn request(
+        &self,
+        github: &GitHub,
+        to: &Destination<'_>,
+        part: &PackageVersion,
+    ) -> Outcome {
+        if let Some(budget) = github.budget().filter(|b| b.remaining <= 1) {
+            return Outcome::Failed(format!(
+                "not restored: the primary rate-limit budget is spent until {}",
+                budget.resets_at()
+            ));
+        }
+        match github
+            .change_version(
+                to.route,
+                to.package_type,
+                self.package,
+                part.id,
+                Mode::Restore,
+            )
+            .await
+        {
+            Ok(Ok(())) => Outcome::Changed(None),
+            Ok(Err(e)) => Outcome::Failed(e.to_string()),
+            Err(e) => Outcome::Failed(format!("{e:#}")),
+        }
+    }
+
+    /// `None` when the image came back whole; else its failure, naming what it lacks and
+    /// whether running the restore again can complete it (an unreadable manifest or a failed
+    /// restore may go better next time; 30 days never do).
+    fn verdict(mut self, image: &str) -> Option<Outcome> {
+        let again = !self.problems.is_empty() || !self.failed.is_empty();
+        let ids = |ids: &[u64]| {
+            let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+            let s = if ids.len() == 1 { "" } else { "s" };
+            format!("part{s} {}", ids.join(", "))
+        };
+        if !self.failed.is_empty() {
+            let failed = format!("{} not restored (their rows say why)", ids(&self.failed));
+            self.problems.push(failed);
+        }
+        if !self.gone.is_empty() {
+            let gone = format!(
+                "{} deleted more than 30 days ago, gone for good",
+                ids(&self.gone)
+            );
+            self.problems.push(gone);
+        }
+        (!self.problems.is_empty()).then(|| incomplete(image, &self.problems.join("; "), again))
+    }
 }
 
 /// A restored image that did not come back whole: a failure that names it (SPEC §4), and

@@ -6,116 +6,14 @@
 //! GitHub's refusals of a single version (400/422, such as the last-version rule or the
 //! download limit) are skips with GitHub's message, not failures.
 
+use crate::change::{stopped_outcome, Change, Destination, Executed, Kind, Outcome, Outcomes};
 use crate::containers::Images;
-use crate::github::{GitHub, OwnerRoute, Stopped};
+use crate::github::GitHub;
 use crate::limits::BUDGET_RESERVE;
-use crate::model::{Mode, PackageListing, PackageType, PackageVersion, Target};
-use crate::plan::{Decision, Entry, Plan, SkipReason};
+use crate::model::{Mode, PackageListing, PackageVersion, Target};
+use crate::plan::{Decision, Plan, SkipReason};
 use crate::workflow::Log;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// What happened to one planned change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Done; with the id GitHub reported afterwards when the plan could not know it (a
-    /// restored package).
-    Changed(Option<u64>),
-    /// GitHub refused this version; GitHub's message.
-    Refused(String),
-    /// The change failed; the error.
-    Failed(String),
-    /// Left for a later run: the primary budget would not cover it. When the budget resets.
-    Deferred(String),
-    /// Not started: `max-duration` was reached.
-    OutOfTime,
-    /// Not started: the run was cancelled.
-    Cancelled,
-    /// Not started: a part of an image index whose deletion did not happen stays with it.
-    Kept(crate::plan::SkipReason),
-    /// `untag`: these tags were removed and the version stays; `failed` when a later tag's
-    /// removal failed (the tags removed before it are still gone).
-    Untagged {
-        removed: Vec<String>,
-        failed: Option<String>,
-    },
-    /// A restore put an untag placeholder's tag back on its image (`TAG@DIGEST`).
-    Retagged(String),
-    /// Restored, but the image did not come back whole (a failure all the same: SPEC §4).
-    Incomplete(String),
-}
-
-impl Outcome {
-    /// A change not started (time, cancel, budget, an index kept): nothing was sent for it.
-    fn not_started(&self) -> bool {
-        matches!(
-            self,
-            Outcome::Deferred(_) | Outcome::OutOfTime | Outcome::Cancelled | Outcome::Kept(_)
-        )
-    }
-
-    /// Why a change that did not happen did not, for the parts that stay with it.
-    fn why_not(&self) -> String {
-        match self {
-            Outcome::Refused(message) => format!("refused by GitHub: {message}"),
-            Outcome::Failed(_) => "its deletion failed".into(),
-            Outcome::Deferred(_) => "rate-limit budget".into(),
-            Outcome::OutOfTime => "time budget".into(),
-            Outcome::Cancelled => "cancelled".into(),
-            Outcome::Kept(reason) => reason.to_string(),
-            _ => "not deleted".into(),
-        }
-    }
-}
-
-/// Outcomes keyed by (package name, version id).
-pub type Outcomes = BTreeMap<(String, u64), Outcome>;
-
-/// Where the changes go.
-pub struct Destination<'a> {
-    pub route: &'a OwnerRoute,
-    pub package_type: PackageType,
-    pub mode: Mode,
-    pub target: Target,
-}
-
-/// What one change does. A change may take several requests; it is one unit: a cancellation,
-/// `max-duration` or the budget stop the run between changes, never inside one (SPEC §4, §6).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
-    /// DELETE or restore (as the mode says) one version or package. A restored container
-    /// image brings its deleted parts back in the same change.
-    Version,
-    /// `untag`: take this tag off the version (push a placeholder, find it, delete it).
-    Untag(String),
-    /// Restore of an untag placeholder: put its tag back on its image instead.
-    Retag(crate::plan::Placeholder),
-}
-
-/// One planned change, and the changes that must have succeeded before it may run.
-#[derive(Debug, Clone)]
-pub struct Change<'p> {
-    pub package: &'p str,
-    pub version: &'p PackageVersion,
-    pub kind: Kind,
-    /// Ids (same package) of image indexes whose DELETE must succeed first.
-    pub after: Vec<u64>,
-    /// Of those, the version whose manifest could not be read (it may list this one).
-    pub unreadable: Option<u64>,
-}
-
-impl Change<'_> {
-    /// REST requests it costs against the primary budget: a restored package also reads
-    /// its id; an untag finds its placeholder (a page) and deletes it; a retag is all
-    /// registry.
-    fn cost(&self) -> u64 {
-        match &self.kind {
-            Kind::Version if self.version.id == 0 => 2,
-            Kind::Version => 1,
-            Kind::Untag(_) => 2,
-            Kind::Retag(_) => 0,
-        }
-    }
-}
 
 /// The plan's changes in the order they run: most valuable first (untagged, then oldest),
 /// except that a change never comes before an index it waits for (`PackagePlan::after`).
@@ -199,14 +97,6 @@ fn dependency_order(changes: Vec<Change<'_>>) -> Vec<Change<'_>> {
     order.extend((0..changes.len()).filter(|i| !placed.contains(i)));
     let mut slots: Vec<Option<Change<'_>>> = changes.into_iter().map(Some).collect();
     order.into_iter().filter_map(|i| slots[i].take()).collect()
-}
-
-/// What a run of the executor did: the outcomes, and the parts that restored images brought
-/// back (they join the plan as "part of `<image>`").
-#[derive(Default)]
-pub struct Executed {
-    pub outcomes: Outcomes,
-    pub parts: Vec<(String, Entry)>,
 }
 
 /// Apply the plan's changes in order, one at a time; stop starting new ones when the budget,
@@ -632,24 +522,6 @@ async fn change_version(github: &GitHub, to: &Destination<'_>, change: &Change<'
         Ok(Err(e)) if e.status == 400 || e.status == 422 => Outcome::Refused(e.message),
         Ok(Err(e)) => Outcome::Failed(e.to_string()),
         Err(e) => stopped_outcome(&e).unwrap_or_else(|| Outcome::Failed(format!("{e:#}"))),
-    }
-}
-
-/// A request that was never sent, as the change's outcome: the rate limit asked for a wait
-/// longer than the run may take, the run was cancelled or `max-duration` passed while it
-/// waited for its turn.
-pub fn stopped_outcome(error: &anyhow::Error) -> Option<Outcome> {
-    error.downcast_ref::<Stopped>().map(Outcome::from)
-}
-
-impl From<&Stopped> for Outcome {
-    fn from(stopped: &Stopped) -> Outcome {
-        match stopped {
-            Stopped::RateLimited { resets_at, .. } => Outcome::Deferred(resets_at.clone()),
-            Stopped::Cancelled => Outcome::Cancelled,
-            Stopped::OutOfTime => Outcome::OutOfTime,
-            Stopped::BudgetSpent { resets_at } => Outcome::Deferred(resets_at.clone()),
-        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! ARCHITECTURE.md.
 
 pub mod cache;
+pub mod change;
 pub mod cli;
 pub mod config;
 pub mod containers;

@@ -3,9 +3,10 @@
 //! Any error returned from [`run`] happened before the first change, so it maps to exit 2
 //! ("stopped before changing anything"); failures of single changes are outcomes, not errors.
 
+use crate::change::{Destination, Outcome, Outcomes};
 use crate::config::{Config, Environment, PackageName};
 use crate::containers;
-use crate::execute::{execute, Destination, Outcome, Outcomes};
+use crate::execute::execute;
 use crate::github::{ApiError, GitHub, OwnerRoute};
 use crate::images::Manifests;
 use crate::model::{Mode, OwnerKind, PackageListing, PackageType, PackageVersion, Target};
@@ -71,17 +72,7 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         bail!("the run was cancelled (SIGINT or SIGTERM) before its plan was complete");
     }
     let held = hold(&config, images.is_some(), &plan, &listings);
-    let context = RunContext {
-        owner: config.owner.clone(),
-        owner_kind: pre.owner_kind,
-        package_type: config.policy.package_type,
-        mode: config.policy.mode,
-        target: config.target,
-        dry_run: config.dry_run,
-        held,
-        server_url: config.endpoints.server_url.clone(),
-        action: config.endpoints.action.clone(),
-    };
+    let context = run_context(&config, &pre, held);
     let applied = match (&context.held, config.dry_run) {
         (None, false) => {
             // The plan first: a long run shows what it is about to do (SPEC §6).
@@ -112,19 +103,24 @@ pub async fn run(env: &Environment, log: &mut Log) -> Result<Exit> {
         outputs_written,
         failed_closed,
         broken_images: report::unrepaired(&plan, &applied).len(),
-        any_failed: applied.values().any(|o| {
-            matches!(
-                o,
-                Outcome::Failed(_)
-                    | Outcome::Incomplete(_)
-                    | Outcome::Untagged {
-                        failed: Some(_),
-                        ..
-                    }
-            )
-        }),
+        any_failed: applied.values().any(Outcome::failed),
         cancelled: crate::signals::cancelled(),
     }))
+}
+
+/// What the report needs to know of the run.
+fn run_context(config: &Config, pre: &Preflight, held: Option<String>) -> RunContext {
+    RunContext {
+        owner: config.owner.clone(),
+        owner_kind: pre.owner_kind,
+        package_type: config.policy.package_type,
+        mode: config.policy.mode,
+        target: config.target,
+        dry_run: config.dry_run,
+        held,
+        server_url: config.endpoints.server_url.clone(),
+        action: config.endpoints.action.clone(),
+    }
 }
 
 /// Before any request: a record that cannot be written stops the run while nothing changed.
@@ -397,31 +393,41 @@ fn plan_with_placeholders(
                 .collect();
             retag_only_where_the_tag_can_hold(package, listing, &placeholders, active, &holders);
         } else {
-            for version in listing
-                .versions
-                .iter()
-                .filter(|v| placeholders.contains_key(&v.id))
-            {
-                log.info(&format!(
-                    "{}: version {} ({}) is a placeholder left by an interrupted untag; it is deleted",
-                    listing.name,
-                    version.id,
-                    version.tags.join(", ")
-                ));
-                package.listed += 1;
-                package.entries.push(crate::plan::Entry::new(
-                    version.clone(),
-                    crate::plan::Decision::Change,
-                    Some("leftover untag placeholder".into()),
-                ));
-            }
-            package
-                .entries
-                .sort_by(|a, b| PackageVersion::newer_first(&a.version, &b.version));
+            delete_leftover_placeholders(package, listing, &placeholders, log);
         }
         package.placeholders = placeholders;
     }
     plan
+}
+
+/// A delete run deletes the placeholders an interrupted untag left (SPEC §4).
+fn delete_leftover_placeholders(
+    package: &mut crate::plan::PackagePlan,
+    listing: &PackageListing,
+    placeholders: &BTreeMap<u64, crate::plan::Placeholder>,
+    log: &mut Log,
+) {
+    for version in listing
+        .versions
+        .iter()
+        .filter(|v| placeholders.contains_key(&v.id))
+    {
+        log.info(&format!(
+            "{}: version {} ({}) is a placeholder left by an interrupted untag; it is deleted",
+            listing.name,
+            version.id,
+            version.tags.join(", ")
+        ));
+        package.listed += 1;
+        package.entries.push(crate::plan::Entry::new(
+            version.clone(),
+            crate::plan::Decision::Change,
+            Some("leftover untag placeholder".into()),
+        ));
+    }
+    package
+        .entries
+        .sort_by(|a, b| PackageVersion::newer_first(&a.version, &b.version));
 }
 
 /// A restore puts a deleted placeholder's tag back on its image only where the tag can still
@@ -619,6 +625,33 @@ fn report(
     log: &mut Log,
 ) -> bool {
     tables(context, plan, outcomes, now, log);
+    say_images(context, plan, outcomes, log);
+    say_missing_ids(context, plan, log);
+    let outputs = Outputs::new(context, plan, outcomes);
+    say_totals(context, &outputs, requests, log);
+    let summary_written = write_summary(config, context, plan, outcomes, &outputs);
+    if let Err(error) = &summary_written {
+        log.error("Writing the step summary failed", &format!("{error:#}"));
+    }
+    log.finish();
+    let outputs_written = match &config.records.output_file {
+        Some(path) => outputs.write_to(path),
+        None => {
+            // Piped into `head`, stdout may be closed by now: the outputs go to stderr then,
+            // never lost silently.
+            crate::workflow::out_or_stderr(&outputs.to_json().to_string());
+            Ok(())
+        }
+    };
+    if let Err(error) = &outputs_written {
+        log.error("Writing the outputs failed", &format!("{error:#}"));
+        log.finish();
+    }
+    summary_written.is_ok() && outputs_written.is_ok()
+}
+
+/// A repair's images: repaired, broken, or beyond repair; or how many it examined.
+fn say_images(context: &RunContext, plan: &Plan, outcomes: &Outcomes, log: &mut Log) {
     if context.mode == Mode::Repair && plan.broken.is_empty() {
         log.info(&report::examined_words(plan));
     }
@@ -653,6 +686,10 @@ fn report(
             );
         }
     }
+}
+
+/// `version-ids` that name no version of a listed package.
+fn say_missing_ids(context: &RunContext, plan: &Plan, log: &mut Log) {
     for id in &plan.missing_ids {
         log.warning(
             "Version id not found",
@@ -668,7 +705,10 @@ fn report(
             },
         );
     }
-    let outputs = Outputs::new(context, plan, outcomes);
+}
+
+/// The outputs cut to their limit, the totals line, and why the run held or stopped.
+fn say_totals(context: &RunContext, outputs: &Outputs, requests: &str, log: &mut Log) {
     for (name, left_out) in outputs.cut_lists() {
         log.warning(
             "Output cut",
@@ -680,7 +720,7 @@ fn report(
     }
     log.info(&format!(
         "{} ({requests})",
-        report::totals(context, &outputs)
+        report::totals(context, outputs)
     ));
     if let Some(reason) = &context.held {
         log.error("Plan too large", &format!("{reason}; nothing was changed"));
@@ -692,11 +732,20 @@ fn report(
              rest are skipped with reason \"cancelled\"; run again to finish",
         );
     }
-    // On a command line the log above has the tables already: the summary (on stderr) says
-    // the rest once (SPEC §6, issue 21).
+}
+
+/// The step summary: to its file in Actions; on a command line to stderr, without the tables
+/// the log has already (SPEC §6, issue 21).
+fn write_summary(
+    config: &Config,
+    context: &RunContext,
+    plan: &Plan,
+    outcomes: &Outcomes,
+    outputs: &Outputs,
+) -> Result<()> {
     let on_command_line = config.records.summary_file.is_none() && !config.records.in_actions;
-    let summary = report::summary(context, plan, outcomes, &outputs, !on_command_line);
-    let summary_written = match &config.records.summary_file {
+    let summary = report::summary(context, plan, outcomes, outputs, !on_command_line);
+    match &config.records.summary_file {
         Some(path) => report::append_summary(path, &summary),
         None if !config.records.in_actions => {
             // On a command line the summary goes to stderr, the outputs to stdout.
@@ -705,25 +754,7 @@ fn report(
             Ok(())
         }
         None => Ok(()),
-    };
-    if let Err(error) = &summary_written {
-        log.error("Writing the step summary failed", &format!("{error:#}"));
     }
-    log.finish();
-    let outputs_written = match &config.records.output_file {
-        Some(path) => outputs.write_to(path),
-        None => {
-            // Piped into `head`, stdout may be closed by now: the outputs go to stderr then,
-            // never lost silently.
-            crate::workflow::out_or_stderr(&outputs.to_json().to_string());
-            Ok(())
-        }
-    };
-    if let Err(error) = &outputs_written {
-        log.error("Writing the outputs failed", &format!("{error:#}"));
-        log.finish();
-    }
-    summary_written.is_ok() && outputs_written.is_ok()
 }
 
 /// How a run that got as far as a plan ended.

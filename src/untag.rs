@@ -10,8 +10,8 @@
 //! placeholder that the next run recognises from its listing and deletes. A restore puts a
 //! deleted placeholder's tag back on its image ([`Untagger::put_back`]).
 
+use crate::change::{Destination, Outcome};
 use crate::containers::Images;
-use crate::execute::{Destination, Outcome};
 use crate::github::GitHub;
 use crate::images;
 use crate::model::{Mode, PackageVersion};
@@ -72,58 +72,51 @@ impl<'a> Untagger<'a> {
             .push(&session, tag, images::PLACEHOLDER_MEDIA_TYPE, &placeholder)
             .await;
         drop(turn);
-        let moved = format!(
-            "tag {tag} no longer points at {}: it points at the placeholder {expected}",
-            version.name
-        );
         if let Err(error) = pushed {
-            // A push that went on the wire is settled, never taken as not done: a look at
-            // what the tag names now tells whether it took effect.
-            let now = images.registry.tag_digest(&session, tag).await;
-            match now {
-                Ok(Some(digest)) if digest == expected => {}
-                Ok(Some(digest)) if digest == version.name => {
-                    return Outcome::Failed(format!(
-                        "tag {tag} is still on {}: the push failed: {error:#}",
-                        version.name
-                    ))
-                }
-                Ok(found) => {
-                    return Outcome::Failed(format!(
-                        "tag {tag} was pushed to take it off {}, and the push failed                          ({error:#}); the tag now names {}",
-                        version.name,
-                        found.as_deref().unwrap_or("nothing")
-                    ))
-                }
-                Err(look) => {
-                    return Outcome::Failed(format!(
-                        "tag {tag} is still on {} unless the push took effect (then it is on                          the placeholder {expected}, which the next run deletes): the push                          failed ({error:#}) and the tag could not be looked up ({look:#}); it                          may have taken effect",
-                        version.name
-                    ))
-                }
+            let settled = settle_push(images, &session, version, tag, &expected, &error).await;
+            if let Some(failed) = settled {
+                return failed;
             }
         }
         // From here the tag has left the image, whatever happens to the placeholder: it is
         // said in `removed-tags` even when a later step fails (SPEC §1).
-        let removed = |failed: Option<String>| Outcome::Untagged {
+        let failed = self
+            .delete_placeholder(package, version, tag, &expected)
+            .await;
+        Outcome::Untagged {
             removed: vec![tag.to_string()],
             failed,
-        };
-        let to = self.to;
+        }
+    }
+
+    /// The placeholder `expected` found in the listing and deleted; what went wrong, if
+    /// anything (the tag is off the image either way).
+    async fn delete_placeholder(
+        &self,
+        package: &str,
+        version: &PackageVersion,
+        tag: &str,
+        expected: &str,
+    ) -> Option<String> {
+        let (github, to) = (self.github, self.to);
+        let moved = format!(
+            "tag {tag} no longer points at {}: it points at the placeholder {expected}",
+            version.name
+        );
         let found = github
-            .find_version(to.route, to.package_type, package, &expected)
+            .find_version(to.route, to.package_type, package, expected)
             .await;
         let placeholder_version = match found {
             Ok(Some(found)) => found,
             Ok(None) => {
-                return removed(Some(format!(
+                return Some(format!(
                     "{moved}, which GitHub does not list yet; run again to delete it"
-                )))
+                ))
             }
             Err(error) => {
-                return removed(Some(format!(
+                return Some(format!(
                     "{moved}, which could not be found: {error:#}; run again to delete it"
-                )))
+                ))
             }
         };
         let deleted = github
@@ -136,14 +129,14 @@ impl<'a> Untagger<'a> {
             )
             .await;
         let why = match deleted {
-            Ok(Ok(())) => return removed(None),
+            Ok(Ok(())) => return None,
             Ok(Err(e)) => e.to_string(),
             Err(e) => format!("{e:#}"),
         };
-        removed(Some(format!(
+        Some(format!(
             "{moved} (version {}), which could not be deleted: {why}; delete it, or run again",
             placeholder_version.id
-        )))
+        ))
     }
 
     /// A restore of an untag placeholder: push its image's manifest under its tag, so the tag
@@ -209,4 +202,37 @@ impl<'a> Untagger<'a> {
             )),
         }
     }
+}
+
+/// A push whose answer was an error is settled, never taken as not done (SPEC §5): a look at
+/// what the tag names now tells whether it took effect. `None`: it did, the tag is on the
+/// placeholder; else the change's failure.
+async fn settle_push(
+    images: &Images<'_>,
+    session: &crate::registry::Session,
+    version: &PackageVersion,
+    tag: &str,
+    expected: &str,
+    error: &anyhow::Error,
+) -> Option<Outcome> {
+    let failed = match images.registry.tag_digest(session, tag).await {
+        Ok(Some(digest)) if digest == expected => return None,
+        Ok(Some(digest)) if digest == version.name => format!(
+            "tag {tag} is still on {}: the push failed: {error:#}",
+            version.name
+        ),
+        Ok(found) => format!(
+            "tag {tag} was pushed to take it off {}, and the push failed ({error:#}); the tag \
+             now names {}",
+            version.name,
+            found.as_deref().unwrap_or("nothing")
+        ),
+        Err(look) => format!(
+            "tag {tag} is still on {} unless the push took effect (then it is on the \
+             placeholder {expected}, which the next run deletes): the push failed ({error:#}) \
+             and the tag could not be looked up ({look:#}); it may have taken effect",
+            version.name
+        ),
+    };
+    Some(Outcome::Failed(failed))
 }

@@ -84,7 +84,7 @@ pub fn image_words(image: &BrokenImage) -> String {
     }
 }
 
-use crate::execute::{Outcome, Outcomes};
+use crate::change::{Outcome, Outcomes};
 use crate::model::{Mode, OwnerKind, PackageType, PackageVersion, Target};
 use crate::plan::{Decision, Entry, SkipReason};
 

@@ -2,9 +2,9 @@
 //! `result` JSON, kept under GitHub's 1 MiB per output.
 
 use super::{fate, Fate, RunContext};
-use crate::execute::Outcomes;
+use crate::change::Outcomes;
 use crate::model::{Mode, PackageVersion};
-use crate::plan::{Decision, PackagePlan, Plan};
+use crate::plan::{Decision, Entry, PackagePlan, Plan};
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -213,6 +213,18 @@ fn empty_array() -> Box<RawValue> {
     RawValue::from_string("[]".into()).unwrap_or_default()
 }
 
+/// The lists of a package's detail in `result`, by fate.
+#[derive(Default)]
+struct Lists {
+    planned: Vec<String>,
+    changed: Vec<String>,
+    skipped: Vec<String>,
+    failed: Vec<String>,
+    untag: Vec<String>,
+    untagged: Vec<String>,
+    retagged: Vec<String>,
+}
+
 /// One package in `result` with per-version detail (its planned, changed, skipped and failed
 /// versions…), or `None` when the budget runs out. Keys in alphabetical order, as before.
 fn package_detail(
@@ -220,82 +232,15 @@ fn package_detail(
     outcomes: &Outcomes,
     budget: &mut Budget,
 ) -> Option<Box<RawValue>> {
-    #[derive(Default)]
-    struct Lists {
-        planned: Vec<String>,
-        changed: Vec<String>,
-        skipped: Vec<String>,
-        failed: Vec<String>,
-        untag: Vec<String>,
-        untagged: Vec<String>,
-        retagged: Vec<String>,
-    }
     let mut lists = Lists::default();
     for entry in &package.entries {
-        // Every entry names the rule that decided it, in a rule list (SPEC §2).
-        let version_json = |version: &PackageVersion, extra: &[(&str, Value)]| {
-            let mut v = version_json(version);
-            if let Some(rule) = &entry.rule {
-                v["rule"] = json!(rule);
-            }
-            for (key, value) in extra {
-                v[*key] = value.clone();
-            }
-            v.to_string()
-        };
-        let note = entry.note.as_ref().map(|n| ("note", json!(n)));
-        let noted = |version: &PackageVersion| version_json(version, note.as_slice());
         if entry.decision == Decision::Change {
-            lists.planned.push(budget.take(noted(&entry.version))?);
+            let planned = entry_json(entry, &entry.version, &entry_note(entry));
+            lists.planned.push(budget.take(planned)?);
         }
-        let (list, text) = match fate(&package.package, entry, outcomes) {
-            Fate::Planned => continue,
-            Fate::Changed(learnt) => {
-                let mut version = (*entry.version).clone();
-                version.id = learnt.unwrap_or(version.id);
-                (&mut lists.changed, noted(&version))
-            }
-            Fate::Skipped(reason) => {
-                let kind = serde_json::to_value(&reason)
-                    .ok()
-                    .and_then(|r| r.get("kind").cloned())
-                    .unwrap_or(Value::Null);
-                let extra = [("reason", json!(reason.to_string())), ("reason_kind", kind)];
-                (&mut lists.skipped, version_json(&entry.version, &extra))
-            }
-            Fate::UntagPlanned(tags) => (
-                &mut lists.untag,
-                version_json(&entry.version, &[("tags_to_remove", json!(tags))]),
-            ),
-            Fate::Untagged(removed) => (
-                &mut lists.untagged,
-                version_json(&entry.version, &[("removed_tags", json!(removed))]),
-            ),
-            Fate::Failed(message) => (
-                &mut lists.failed,
-                version_json(&entry.version, &[("message", json!(message))]),
-            ),
-            Fate::UntagFailed(removed, message) => (
-                &mut lists.failed,
-                version_json(
-                    &entry.version,
-                    &[
-                        ("removed_tags", json!(removed)),
-                        ("message", json!(message)),
-                    ],
-                ),
-            ),
-            Fate::Incomplete(message) => {
-                let text = version_json(&entry.version, &[("message", json!(message))]);
-                lists.changed.push(budget.take(text.clone())?);
-                (&mut lists.failed, text)
-            }
-            Fate::Retagged(tag) => (
-                &mut lists.retagged,
-                version_json(&entry.version, &[("restored_tag", json!(tag))]),
-            ),
-        };
-        list.push(budget.take(text)?);
+        for (list, text) in entry_detail(&package.package, entry, outcomes, &mut lists) {
+            list.push(budget.take(text)?);
+        }
     }
     #[derive(Serialize)]
     struct Detail<'a> {
@@ -309,7 +254,7 @@ fn package_detail(
         untag: Box<RawValue>,
         untagged: Box<RawValue>,
     }
-    let detail = Detail {
+    raw(&Detail {
         changed: array(&lists.changed),
         failed: array(&lists.failed),
         listed: package.listed,
@@ -319,8 +264,77 @@ fn package_detail(
         tags_put_back: array(&lists.retagged),
         untag: array(&lists.untag),
         untagged: array(&lists.untagged),
-    };
-    raw(&detail)
+    })
+}
+
+/// A version as `result` lists it, with the rule that decided it (a rule list, SPEC §2) and
+/// the fields its fate adds.
+fn entry_json(entry: &Entry, version: &PackageVersion, extra: &[(&str, Value)]) -> String {
+    let mut v = version_json(version);
+    if let Some(rule) = &entry.rule {
+        v["rule"] = json!(rule);
+    }
+    for (key, value) in extra {
+        v[*key] = value.clone();
+    }
+    v.to_string()
+}
+
+/// The note of a change no selector chose (`part of v1.2`), as a field.
+fn entry_note(entry: &Entry) -> Vec<(&'static str, Value)> {
+    entry.note.iter().map(|n| ("note", json!(n))).collect()
+}
+
+/// Which of `lists` an entry's fate puts it in, and as what (an image restored but not whole
+/// is in two).
+fn entry_detail<'l>(
+    package: &str,
+    entry: &Entry,
+    outcomes: &Outcomes,
+    lists: &'l mut Lists,
+) -> Vec<(&'l mut Vec<String>, String)> {
+    let of = |extra: &[(&str, Value)]| entry_json(entry, &entry.version, extra);
+    match fate(package, entry, outcomes) {
+        Fate::Planned => Vec::new(),
+        Fate::Changed(learnt) => {
+            let mut version = (*entry.version).clone();
+            version.id = learnt.unwrap_or(version.id);
+            vec![(
+                &mut lists.changed,
+                entry_json(entry, &version, &entry_note(entry)),
+            )]
+        }
+        Fate::Skipped(reason) => {
+            let kind = serde_json::to_value(&reason)
+                .ok()
+                .and_then(|r| r.get("kind").cloned())
+                .unwrap_or(Value::Null);
+            let extra = [("reason", json!(reason.to_string())), ("reason_kind", kind)];
+            vec![(&mut lists.skipped, of(&extra))]
+        }
+        Fate::UntagPlanned(tags) => {
+            vec![(&mut lists.untag, of(&[("tags_to_remove", json!(tags))]))]
+        }
+        Fate::Untagged(removed) => {
+            vec![(&mut lists.untagged, of(&[("removed_tags", json!(removed))]))]
+        }
+        Fate::Failed(message) => vec![(&mut lists.failed, of(&[("message", json!(message))]))],
+        Fate::UntagFailed(removed, message) => {
+            let extra = [
+                ("removed_tags", json!(removed)),
+                ("message", json!(message)),
+            ];
+            vec![(&mut lists.failed, of(&extra))]
+        }
+        Fate::Incomplete(message) => {
+            let text = of(&[("message", json!(message))]);
+            vec![
+                (&mut lists.changed, text.clone()),
+                (&mut lists.failed, text),
+            ]
+        }
+        Fate::Retagged(tag) => vec![(&mut lists.retagged, of(&[("restored_tag", json!(tag))]))],
+    }
 }
 
 /// One package in `result` without per-version detail: the ids of what was planned, changed
@@ -384,6 +398,19 @@ fn raw(value: &impl Serialize) -> Option<Box<RawValue>> {
         .and_then(|text| RawValue::from_string(text).ok())
 }
 
+/// What `result` says it left out, by form: nothing, the per-version detail, the ids too.
+const DROPPED: [Option<&str>; 3] = [
+    None,
+    Some(
+        "per-version detail dropped: the full result is over GitHub's 1 MiB limit for an \
+         output; the log and the step summary list every version",
+    ),
+    Some(
+        "per-version detail and ids dropped: even the ids are over GitHub's 1 MiB limit for \
+         an output; the planned-ids, deleted-ids and restored-ids outputs and the log list them",
+    ),
+];
+
 /// One way to write a package into `result`; `None` when the budget runs out.
 type PackageForm = fn(&PackagePlan, &Outcomes, &mut Budget) -> Option<Box<RawValue>>;
 
@@ -438,23 +465,9 @@ fn result_text(context: &RunContext, plan: &Plan, outcomes: &Outcomes) -> String
         let Some(packages) = packages else {
             continue;
         };
-        let detail = match level {
-            0 => None,
-            1 => Some(
-                "per-version detail dropped: the full result is over GitHub's 1 MiB limit for \
-                 an output; the log and the step summary list every version"
-                    .to_string(),
-            ),
-            _ => Some(
-                "per-version detail and ids dropped: even the ids are over GitHub's 1 MiB \
-                 limit for an output; the planned-ids, deleted-ids and restored-ids outputs \
-                 and the log list them"
-                    .to_string(),
-            ),
-        };
         let result = Result {
             broken_images: broken_images.clone(),
-            detail,
+            detail: DROPPED[level].map(str::to_string),
             dry_run: context.dry_run,
             held: &context.held,
             mode: context.mode.as_str(),

@@ -5,7 +5,7 @@
 use super::outputs::{append, join_ids, Outputs};
 use super::{entry_words, fate, fate_words, id_cell, md_cell, short_name, tag_list};
 use super::{Fate, RunContext};
-use crate::execute::Outcomes;
+use crate::change::Outcomes;
 use crate::model::Target;
 use crate::plan::{PackagePlan, Plan};
 use anyhow::{Context as _, Result};

@@ -2,7 +2,7 @@
 
 use super::outputs::Outputs;
 use super::{entry_words, id_cell, short_name, tag_list, RunContext};
-use crate::execute::Outcomes;
+use crate::change::Outcomes;
 use crate::model::{Mode, Target};
 use crate::plan::PackagePlan;
 use chrono::{DateTime, Utc};
