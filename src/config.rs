@@ -548,37 +548,7 @@ fn check(
         );
     }
     if target == Target::Packages {
-        // Whole packages are chosen by `packages` alone; version selectors make no sense.
-        let version_inputs = [
-            ("tags", !policy.tags.is_empty()),
-            ("exclude-tags", !policy.exclude_tags.is_empty()),
-            ("untagged", policy.untagged),
-            ("version-ids", !policy.version_ids.is_empty()),
-            ("older-than", policy.older_than.is_some()),
-            ("deleted-within", policy.deleted_within.is_some()),
-            ("keep-latest", policy.keep_latest > 0),
-            ("semver-range", policy.semver_range.is_some()),
-            ("keep-per", policy.keep_per.is_some()),
-        ];
-        if let Some((input, _)) = version_inputs.iter().find(|(_, set)| *set) {
-            return conflict(
-                input,
-                "conflicts with `target: packages`, which deletes or restores whole packages"
-                    .into(),
-            );
-        }
-        let pattern = packages.iter().find_map(|p| match p {
-            PackageName::Pattern(p) => Some(p.as_str()),
-            PackageName::Exact(_) => None,
-        });
-        if let (Mode::Restore, Some(pattern)) = (policy.mode, pattern) {
-            return Err(bad(
-                "packages",
-                pattern,
-                "is a pattern; GitHub cannot list deleted packages, so restoring whole packages \
-                 needs exact names",
-            ));
-        }
+        check_whole_packages(env, policy, packages)
     } else if policy.mode != Mode::Repair
         && policy.rules.is_none()
         && policy.tags.is_empty()
@@ -588,12 +558,53 @@ fn check(
         && policy.deleted_within.is_none()
         && policy.semver_range.is_none()
     {
-        return Err(bad(
+        Err(bad(
             "tags",
             "",
             "no selector given: set at least one of `tags`, `untagged: true`, `version-ids`, \
              `older-than`, `semver-range`, `deleted-within` (restore), `rules` or `target: \
              packages` (use `tags: '*'` to select every tagged version explicitly)",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// `target: packages`: whole packages are chosen by `packages` alone; version selectors make
+/// no sense, and a restore needs exact names.
+fn check_whole_packages(
+    env: &Environment,
+    policy: &Policy,
+    packages: &[PackageName],
+) -> Result<(), InputError> {
+    let version_inputs = [
+        ("tags", !policy.tags.is_empty()),
+        ("exclude-tags", !policy.exclude_tags.is_empty()),
+        ("untagged", policy.untagged),
+        ("version-ids", !policy.version_ids.is_empty()),
+        ("older-than", policy.older_than.is_some()),
+        ("deleted-within", policy.deleted_within.is_some()),
+        ("keep-latest", policy.keep_latest > 0),
+        ("semver-range", policy.semver_range.is_some()),
+        ("keep-per", policy.keep_per.is_some()),
+    ];
+    if let Some((input, _)) = version_inputs.iter().find(|(_, set)| *set) {
+        return Err(bad(
+            input,
+            env.input(input),
+            "conflicts with `target: packages`, which deletes or restores whole packages",
+        ));
+    }
+    let pattern = packages.iter().find_map(|p| match p {
+        PackageName::Pattern(p) => Some(p.as_str()),
+        PackageName::Exact(_) => None,
+    });
+    if let (Mode::Restore, Some(pattern)) = (policy.mode, pattern) {
+        return Err(bad(
+            "packages",
+            pattern,
+            "is a pattern; GitHub cannot list deleted packages, so restoring whole packages \
+             needs exact names",
         ));
     }
     Ok(())

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod model;
 pub mod pattern;
 pub mod plan;
+pub mod preflight;
 pub mod registry;
 pub mod report;
 pub mod run;

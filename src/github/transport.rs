@@ -206,78 +206,115 @@ impl GitHub {
                     // A retry spends the primary budget too: down to its last request, it
                     // may not go (that request reads back what a failed change did), and
                     // the limit is never met (SPEC §5).
-                    if let Ok(answer) = &result {
-                        self.note_budget(&answer.headers);
-                    }
-                    let spent = self
-                        .budget
-                        .lock()
-                        .ok()
-                        .and_then(|b| *b)
-                        .filter(|b| b.remaining <= 1);
-                    if let Some(budget) = spent {
-                        let stopped = Stopped::BudgetSpent {
-                            resets_at: budget.resets_at(),
-                        };
+                    if let Some(stopped) = self.budget_spent(&result) {
                         return Err(stop(stopped, failures, &last_failure));
                     }
-                    let after = jitter(after);
-                    say(&format!(
-                        "{request}: {last_failure}; retrying in {}s (attempt {} of {MAX_ATTEMPTS})",
-                        after.as_secs(),
-                        failures + 1
-                    ));
                     drop(admission);
-                    // A cancellation ends the backoff at once (SPEC §6).
-                    let real = self.pacer.limits().real(after);
-                    crate::signals::sleep_until(tokio::time::Instant::now() + real).await;
+                    self.back_off(&request, &last_failure, failures, after)
+                        .await;
                 }
                 Step::Wait { wait, secondary } => {
                     waits += 1;
-                    self.limit_answers.fetch_add(1, Ordering::Relaxed);
-                    say(&format!(
-                        "Rate limited ({}) on {request}: waiting {}s",
-                        heard.limit(),
-                        wait.as_secs()
-                    ));
+                    self.rate_limited(&request, &heard, wait, false);
                     self.pacer.back_off(wait, secondary);
                 }
                 Step::Stop { wait } => {
-                    self.limit_answers.fetch_add(1, Ordering::Relaxed);
-                    say(&format!(
-                        "Rate limited ({}) on {request}: the wait of {}s is longer than this \
-                         run may take; no further request is sent",
-                        heard.limit(),
-                        wait.as_secs()
-                    ));
+                    self.rate_limited(&request, &heard, wait, true);
                     let stopped = self.stop(wait);
                     return Err(stop(stopped, failures, &last_failure));
                 }
                 Step::Return => {
-                    if mutation && matches!(heard, Heard::Nothing | Heard::ServerError(_)) {
-                        // Every attempt failed, each of which may have taken effect.
-                        return Err(Unsettled {
-                            request,
-                            last: format!("{} ({} attempts)", describe(&result), failures + 1),
-                            stop: None,
-                        }
-                        .into());
-                    }
-                    let mut answer = result.map_err(|error| {
-                        // The final word names the host and the request.
-                        error.context(format!("{request}: {} attempts failed", failures + 1))
-                    })?;
-                    crate::workflow::debug(&format!(
-                        "{method} {path_and_query} -> {} (attempt {})",
-                        answer.status.as_u16(),
-                        failures + waits + 1
-                    ));
-                    answer.after_failure = failures > 0;
-                    self.note_budget(&answer.headers);
-                    return Ok(answer);
+                    let sent = Sent {
+                        request,
+                        label: format!("{method} {path_and_query}"),
+                        mutation,
+                        failures,
+                        waits,
+                    };
+                    return self.returned(sent, &heard, result);
                 }
             }
         }
+    }
+
+    /// The wait before a retry, said; a cancellation ends it at once (SPEC §6).
+    async fn back_off(&self, request: &str, failure: &str, failures: u32, after: Duration) {
+        let after = jitter(after);
+        say(&format!(
+            "{request}: {failure}; retrying in {}s (attempt {} of {MAX_ATTEMPTS})",
+            after.as_secs(),
+            failures + 1
+        ));
+        let real = self.pacer.limits().real(after);
+        crate::signals::sleep_until(tokio::time::Instant::now() + real).await;
+    }
+
+    /// A rate-limit answer, counted and said: waited out, or (`stops`) longer than the run
+    /// may take.
+    fn rate_limited(&self, request: &str, heard: &Heard, wait: Duration, stops: bool) {
+        self.limit_answers.fetch_add(1, Ordering::Relaxed);
+        say(&match stops {
+            false => format!(
+                "Rate limited ({}) on {request}: waiting {}s",
+                heard.limit(),
+                wait.as_secs()
+            ),
+            true => format!(
+                "Rate limited ({}) on {request}: the wait of {}s is longer than this run may \
+                 take; no further request is sent",
+                heard.limit(),
+                wait.as_secs()
+            ),
+        });
+    }
+
+    /// A retry spends the primary budget too: down to its last request, it may not go (that
+    /// request reads back what a failed change did), and the limit is never met (SPEC §5).
+    fn budget_spent(&self, result: &Result<Answer>) -> Option<Stopped> {
+        if let Ok(answer) = result {
+            self.note_budget(&answer.headers);
+        }
+        let budget = self
+            .budget
+            .lock()
+            .ok()
+            .and_then(|b| *b)
+            .filter(|b| b.remaining <= 1)?;
+        Some(Stopped::BudgetSpent {
+            resets_at: budget.resets_at(),
+        })
+    }
+
+    /// The last attempt's result, as the request's: a mutation none of whose attempts was
+    /// answered is unsettled (each may have taken effect); an error names the host and the
+    /// request; an answer notes the budget it reports.
+    fn returned(&self, sent: Sent, heard: &Heard, result: Result<Answer>) -> Result<Answer> {
+        let Sent {
+            request,
+            label,
+            mutation,
+            failures,
+            waits,
+        } = sent;
+        if mutation && matches!(heard, Heard::Nothing | Heard::ServerError(_)) {
+            return Err(Unsettled {
+                request,
+                last: format!("{} ({} attempts)", describe(&result), failures + 1),
+                stop: None,
+            }
+            .into());
+        }
+        let mut answer = result.map_err(|error| {
+            error.context(format!("{request}: {} attempts failed", failures + 1))
+        })?;
+        crate::workflow::debug(&format!(
+            "{label} -> {} (attempt {})",
+            answer.status.as_u16(),
+            failures + waits + 1
+        ));
+        answer.after_failure = failures > 0;
+        self.note_budget(&answer.headers);
+        Ok(answer)
     }
 
     /// One attempt, bounded in real time (never scaled: a busy machine must not turn a normal
@@ -469,6 +506,17 @@ fn describe(result: &Result<Answer>) -> String {
         Err(error) => format!("failed ({error:#})"),
         Ok(answer) => format!("HTTP {}", answer.status.as_u16()),
     }
+}
+
+/// What a request was, and what its attempts came to, for [`GitHub::returned`].
+struct Sent {
+    /// `METHOD origin/path`, for messages.
+    request: String,
+    /// `METHOD /path`, for debug lines.
+    label: String,
+    mutation: bool,
+    failures: u32,
+    waits: u32,
 }
 
 #[cfg(test)]
