@@ -6,11 +6,11 @@
 //! GitHub's refusals of a single version (400/422, such as the last-version rule or the
 //! download limit) are skips with GitHub's message, not failures.
 
-use crate::change::{stopped_outcome, Change, Destination, Executed, Kind, Outcome, Outcomes};
+use crate::change::{Change, Destination, Executed, Kind, Outcome, Outcomes};
 use crate::containers::Images;
 use crate::github::GitHub;
 use crate::limits::BUDGET_RESERVE;
-use crate::model::{Mode, PackageListing, PackageVersion, Target};
+use crate::model::{Mode, PackageListing, PackageVersion};
 use crate::plan::{Decision, Plan, SkipReason};
 use crate::workflow::Log;
 use std::collections::{BTreeMap, BTreeSet};
@@ -115,7 +115,7 @@ pub async fn execute(
     let costs = costs(plan, &changes, deleted, images_restored);
     let affordable = defer_unaffordable(github, &costs, log);
     let mut progress = Progress::new(github, changes.len());
-    let untag = crate::untag::Untagger::new(github, to, images);
+    let untag = crate::change::untag::Untagger::new(github, to, images);
     let mut stop: Option<Outcome> = None;
     for (i, change) in changes.iter().enumerate() {
         let key = (change.package.to_string(), change.version.id);
@@ -166,17 +166,17 @@ async fn run_change(
     images: Option<&Images<'_>>,
     plan: &Plan,
     deleted: &[PackageListing],
-    untag: &crate::untag::Untagger<'_>,
+    untag: &crate::change::untag::Untagger<'_>,
     change: &Change<'_>,
     done: &mut Executed,
 ) -> Outcome {
     match &change.kind {
         Kind::Version => {
-            let outcome = change_version(github, to, change).await;
+            let outcome = crate::change::version::delete_or_restore(github, to, change).await;
             match (images, to.mode, &outcome) {
                 // A restored image brings its parts back in the same change.
                 (Some(images), Mode::Restore | Mode::Repair, Outcome::Changed(_)) => {
-                    crate::containers::restore_parts(
+                    crate::change::parts::restore_parts(
                         github, to, images, plan, deleted, change, done,
                     )
                     .await
@@ -494,35 +494,6 @@ pub fn progress_line(done: usize, total: usize, per_minute: f64) -> String {
         (_, m) => format!("about {} h {} min left", m / 60, m % 60),
     };
     format!("Progress: {done}/{total} changes, {per_minute:.0} per minute, {eta}")
-}
-
-/// DELETE or restore one version (or package), settled (SPEC §5).
-async fn change_version(github: &GitHub, to: &Destination<'_>, change: &Change<'_>) -> Outcome {
-    let (package, version) = (change.package, change.version);
-    let answer = match to.target {
-        Target::Versions => {
-            github
-                .change_version(to.route, to.package_type, package, version.id, to.mode)
-                .await
-        }
-        Target::Packages => {
-            github
-                .change_package(to.route, to.package_type, package, to.mode)
-                .await
-        }
-    };
-    match answer {
-        Ok(Ok(())) if version.id == 0 => {
-            // A restored package: now GitHub can tell its id.
-            let _finishing = crate::signals::Shield::up();
-            let id = github.package(to.route, to.package_type, package).await;
-            Outcome::Changed(id.ok().map(|(p, _)| p.id))
-        }
-        Ok(Ok(())) => Outcome::Changed(None),
-        Ok(Err(e)) if e.status == 400 || e.status == 422 => Outcome::Refused(e.message),
-        Ok(Err(e)) => Outcome::Failed(e.to_string()),
-        Err(e) => stopped_outcome(&e).unwrap_or_else(|| Outcome::Failed(format!("{e:#}"))),
-    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,6 @@ pub mod report;
 pub mod run;
 pub mod semantic;
 pub mod signals;
-pub mod untag;
 pub mod workflow;
 
 pub use run::{run, Exit};

@@ -1,8 +1,15 @@
-//! What every change shares, whatever its kind (issue 28): the `Change` the executor runs
-//! (a version's DELETE or restore, one tag's untag, a placeholder's tag put back), where it
-//! goes (`Destination`), what came of it (`Outcome`) and what a run of changes did
-//! (`Executed`). The executor (`execute`) and the rooms that run a kind's requests
-//! (`containers::restore_parts`, `untag`) all import it; it imports none of them.
+//! The changes a plan makes, one room per kind (issue 28): what every change shares here —
+//! the `Change` the executor runs and its `Kind`, where it goes (`Destination`), what came of
+//! it (`Outcome`), what a run of changes did (`Executed`) — and each kind's own requests in
+//! its file: [`version`] (a version's or a package's DELETE or restore), [`parts`] (the
+//! deleted parts a restored image brings back with it), [`untag`] (a tag taken off with a
+//! placeholder, and a placeholder's tag put back). The executor (`execute`) imports them and
+//! keeps only the loop; nothing here imports it. Reading manifests before the plan stays in
+//! `containers`.
+
+pub mod parts;
+pub mod untag;
+pub mod version;
 
 use crate::github::{OwnerRoute, Stopped};
 use crate::model::{Mode, PackageType, PackageVersion, Target};

@@ -10,7 +10,7 @@
 //! placeholder that the next run recognises from its listing and deletes. A restore puts a
 //! deleted placeholder's tag back on its image ([`Untagger::put_back`]).
 
-use crate::change::{Destination, Outcome};
+use super::{Destination, Outcome};
 use crate::containers::Images;
 use crate::github::GitHub;
 use crate::images;
