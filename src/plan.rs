@@ -184,6 +184,35 @@ pub enum SkipReason {
     PlaceholderSuperseded { tag: String },
 }
 
+impl SkipReason {
+    /// The reason's kind, as `result` names it (`reason_kind`, the serialized `kind`): one word
+    /// a workflow can match on, whatever the message says.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SkipReason::Excluded { .. } => "excluded",
+            SkipReason::PartialTagMatch { .. } => "partial-tag-match",
+            SkipReason::KeptByRule { .. } => "kept-by-rule",
+            SkipReason::KeepLatest { .. } => "keep-latest",
+            SkipReason::KeepPer { .. } => "keep-per",
+            SkipReason::KeepPerNoVersion => "keep-per-no-version",
+            SkipReason::MinVersions { .. } => "min-versions",
+            SkipReason::Refused { .. } => "refused",
+            SkipReason::RateLimitBudget { .. } => "rate-limit-budget",
+            SkipReason::TimeBudget => "time-budget",
+            SkipReason::Cancelled => "cancelled",
+            SkipReason::UsedBy { .. } => "used-by",
+            SkipReason::ManifestUnreadable { .. } => "manifest-unreadable",
+            SkipReason::ImageStays { .. } => "image-stays",
+            SkipReason::MayBePartOf { .. } => "may-be-part-of",
+            SkipReason::RestoreExpired => "restore-expired",
+            SkipReason::PlaceholderImageGone { .. } => "placeholder-image-gone",
+            SkipReason::PlaceholderTagMoved { .. } => "placeholder-tag-moved",
+            SkipReason::PlaceholderTagInPlace { .. } => "placeholder-tag-in-place",
+            SkipReason::PlaceholderSuperseded { .. } => "placeholder-superseded",
+        }
+    }
+}
+
 impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -892,14 +921,66 @@ mod tests {
             .map(|e| match &e.decision {
                 Decision::Change => format!("{}:delete", e.version.id),
                 Decision::Untag(tags) => format!("{}:untag({})", e.version.id, tags.join(",")),
-                Decision::Skip(r) => format!(
-                    "{}:{}",
-                    e.version.id,
-                    serde_json::to_value(r).unwrap()["kind"].as_str().unwrap()
-                ),
+                Decision::Skip(r) => format!("{}:{}", e.version.id, r.kind()),
             })
             .collect();
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn a_skip_reasons_kind_is_the_kind_result_serializes() {
+        let s = || String::from("x");
+        let every = [
+            SkipReason::Excluded {
+                label: s(),
+                pattern: s(),
+            },
+            SkipReason::PartialTagMatch {
+                unmatched: vec![s()],
+                rule: None,
+            },
+            SkipReason::KeptByRule { rule: s() },
+            SkipReason::KeepLatest { n: 1 },
+            SkipReason::KeepPer {
+                per: KeepPer::Minor,
+                n: 1,
+                line: s(),
+            },
+            SkipReason::KeepPerNoVersion,
+            SkipReason::MinVersions { n: 1 },
+            SkipReason::Refused { message: s() },
+            SkipReason::RateLimitBudget { resets_at: s() },
+            SkipReason::TimeBudget,
+            SkipReason::Cancelled,
+            SkipReason::UsedBy { image: s() },
+            SkipReason::ManifestUnreadable {
+                digest: s(),
+                error: s(),
+            },
+            SkipReason::ImageStays {
+                image: s(),
+                why: s(),
+            },
+            SkipReason::MayBePartOf {
+                image: s(),
+                why: s(),
+            },
+            SkipReason::RestoreExpired,
+            SkipReason::PlaceholderImageGone {
+                tag: s(),
+                image: s(),
+            },
+            SkipReason::PlaceholderTagMoved {
+                tag: s(),
+                holder: s(),
+            },
+            SkipReason::PlaceholderTagInPlace { tag: s() },
+            SkipReason::PlaceholderSuperseded { tag: s() },
+        ];
+        for reason in every {
+            let serialized = serde_json::to_value(&reason).unwrap();
+            assert_eq!(serialized["kind"], reason.kind(), "{reason:?}");
+        }
     }
 
     fn sample() -> Vec<PackageVersion> {

@@ -305,11 +305,10 @@ fn entry_detail<'l>(
             )]
         }
         Fate::Skipped(reason) => {
-            let kind = serde_json::to_value(&reason)
-                .ok()
-                .and_then(|r| r.get("kind").cloned())
-                .unwrap_or(Value::Null);
-            let extra = [("reason", json!(reason.to_string())), ("reason_kind", kind)];
+            let extra = [
+                ("reason", json!(reason.to_string())),
+                ("reason_kind", json!(reason.kind())),
+            ];
             vec![(&mut lists.skipped, of(&extra))]
         }
         Fate::UntagPlanned(tags) => {
@@ -346,7 +345,7 @@ fn package_ids(
     budget: &mut Budget,
 ) -> Option<Box<RawValue>> {
     let (mut planned, mut changed, mut failed) = (Vec::new(), Vec::new(), Vec::new());
-    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
     for entry in &package.entries {
         let id = entry.version.id;
         if entry.decision == Decision::Change {
@@ -359,13 +358,7 @@ fn package_ids(
                 failed.push(id);
             }
             Fate::Failed(_) | Fate::UntagFailed(..) => failed.push(id),
-            Fate::Skipped(reason) => {
-                let kind = serde_json::to_value(&reason)
-                    .ok()
-                    .and_then(|r| r.get("kind").and_then(Value::as_str).map(str::to_string))
-                    .unwrap_or_else(|| "other".into());
-                *reasons.entry(kind).or_default() += 1;
-            }
+            Fate::Skipped(reason) => *reasons.entry(reason.kind()).or_default() += 1,
             _ => {}
         }
     }
