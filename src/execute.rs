@@ -139,14 +139,9 @@ pub async fn execute(
             say_refusal_or_failure(log, to.mode, change, &outcome);
             outcome
         };
-        if stop.is_none()
-            && matches!(
-                outcome,
-                Outcome::Deferred(_) | Outcome::OutOfTime | Outcome::Cancelled
-            )
-        {
+        if stop.is_none() && outcome.stops_the_run() {
             // Not started, nor is any change after it.
-            if outcome == Outcome::OutOfTime {
+            if outcome == Outcome::Skipped(SkipReason::TimeBudget) {
                 time_budget_notice(log, &progress);
             }
             stop = Some(outcome.clone());
@@ -228,7 +223,7 @@ fn waits_for_failed(change: &Change<'_>, outcomes: &Outcomes) -> Option<Outcome>
             Some(Outcome::Changed(_)) => return None,
             other => other.map_or_else(|| "not reached".into(), Outcome::why_not),
         };
-        Some(Outcome::Kept(match change.unreadable == Some(*id) {
+        Some(Outcome::Skipped(match change.unreadable == Some(*id) {
             true => SkipReason::MayBePartOf { image, why },
             false => SkipReason::ImageStays { image, why },
         }))
@@ -243,19 +238,23 @@ fn may_not_start(
     planned: Option<&(usize, String)>,
 ) -> Option<Outcome> {
     if crate::signals::cancelled() {
-        return Some(Outcome::Cancelled);
+        return Some(Outcome::Skipped(SkipReason::Cancelled));
     }
     if github.out_of_time() {
-        return Some(Outcome::OutOfTime);
+        return Some(Outcome::Skipped(SkipReason::TimeBudget));
     }
     if let Some((_, resets)) = planned.filter(|(n, _)| i >= *n) {
-        return Some(Outcome::Deferred(resets.clone()));
+        return Some(Outcome::Skipped(SkipReason::RateLimitBudget {
+            resets_at: resets.clone(),
+        }));
     }
     // What is left now, not only what the plan counted on: retries and read-backs spend the
     // budget too, and the primary limit is never met (SPEC §5).
     match github.budget() {
         Some(budget) if affordable(budget.remaining, &[cost]) == 0 => {
-            Some(Outcome::Deferred(budget.resets_at()))
+            Some(Outcome::Skipped(SkipReason::RateLimitBudget {
+                resets_at: budget.resets_at(),
+            }))
         }
         _ => None,
     }
@@ -382,7 +381,7 @@ fn say_refusal_or_failure(log: &mut Log, mode: Mode, change: &Change<'_>, outcom
         (_, Mode::Repair) => "Repair failed",
     };
     match outcome {
-        Outcome::Refused(message) => {
+        Outcome::Skipped(SkipReason::Refused { message }) => {
             log.warning("Version refused by GitHub", &format!("{named}: {message}"))
         }
         Outcome::Failed(message) | Outcome::Incomplete(message) => {

@@ -13,7 +13,7 @@ pub mod version;
 
 use crate::github::{OwnerRoute, Stopped};
 use crate::model::{Mode, PackageType, PackageVersion, Target};
-use crate::plan::Entry;
+use crate::plan::{Entry, SkipReason};
 use std::collections::BTreeMap;
 
 /// What happened to one planned change.
@@ -22,18 +22,14 @@ pub enum Outcome {
     /// Done; with the id GitHub reported afterwards when the plan could not know it (a
     /// restored package).
     Changed(Option<u64>),
-    /// GitHub refused this version; GitHub's message.
-    Refused(String),
     /// The change failed; the error.
     Failed(String),
-    /// Left for a later run: the primary budget would not cover it. When the budget resets.
-    Deferred(String),
-    /// Not started: `max-duration` was reached.
-    OutOfTime,
-    /// Not started: the run was cancelled.
-    Cancelled,
-    /// Not started: a part of an image index whose deletion did not happen stays with it.
-    Kept(crate::plan::SkipReason),
+    /// Left alone, for the plan's own reasons (one vocabulary with the planner's skips):
+    /// GitHub refused it (`Refused`, a request was sent), or it was not started — the primary
+    /// budget would not cover it (`RateLimitBudget`), `max-duration` (`TimeBudget`), a
+    /// cancellation, or an index it goes with did not go (`ImageStays`, `MayBePartOf`), a
+    /// placeholder's tag could not go back (`PlaceholderTag…`).
+    Skipped(SkipReason),
     /// `untag`: these tags were removed and the version stays; `failed` when a later tag's
     /// removal failed (the tags removed before it are still gone).
     Untagged {
@@ -49,9 +45,16 @@ pub enum Outcome {
 impl Outcome {
     /// A change not started (time, cancel, budget, an index kept): nothing was sent for it.
     pub fn not_started(&self) -> bool {
+        matches!(self, Outcome::Skipped(reason) if !matches!(reason, SkipReason::Refused { .. }))
+    }
+
+    /// A change that stops the run's later changes too: out of budget, time or cancelled.
+    pub fn stops_the_run(&self) -> bool {
         matches!(
             self,
-            Outcome::Deferred(_) | Outcome::OutOfTime | Outcome::Cancelled | Outcome::Kept(_)
+            Outcome::Skipped(
+                SkipReason::RateLimitBudget { .. } | SkipReason::TimeBudget | SkipReason::Cancelled
+            )
         )
     }
 
@@ -72,12 +75,14 @@ impl Outcome {
     /// Why a change that did not happen did not, for the parts that stay with it.
     pub fn why_not(&self) -> String {
         match self {
-            Outcome::Refused(message) => format!("refused by GitHub: {message}"),
             Outcome::Failed(_) => "its deletion failed".into(),
-            Outcome::Deferred(_) => "rate-limit budget".into(),
-            Outcome::OutOfTime => "time budget".into(),
-            Outcome::Cancelled => "cancelled".into(),
-            Outcome::Kept(reason) => reason.to_string(),
+            Outcome::Skipped(SkipReason::Refused { message }) => {
+                format!("refused by GitHub: {message}")
+            }
+            Outcome::Skipped(SkipReason::RateLimitBudget { .. }) => "rate-limit budget".into(),
+            Outcome::Skipped(SkipReason::TimeBudget) => "time budget".into(),
+            Outcome::Skipped(SkipReason::Cancelled) => "cancelled".into(),
+            Outcome::Skipped(reason) => reason.to_string(),
             _ => "not deleted".into(),
         }
     }
@@ -151,10 +156,13 @@ pub fn stopped_outcome(error: &anyhow::Error) -> Option<Outcome> {
 impl From<&Stopped> for Outcome {
     fn from(stopped: &Stopped) -> Outcome {
         match stopped {
-            Stopped::RateLimited { resets_at, .. } => Outcome::Deferred(resets_at.clone()),
-            Stopped::Cancelled => Outcome::Cancelled,
-            Stopped::OutOfTime => Outcome::OutOfTime,
-            Stopped::BudgetSpent { resets_at } => Outcome::Deferred(resets_at.clone()),
+            Stopped::RateLimited { resets_at, .. } | Stopped::BudgetSpent { resets_at } => {
+                Outcome::Skipped(SkipReason::RateLimitBudget {
+                    resets_at: resets_at.clone(),
+                })
+            }
+            Stopped::Cancelled => Outcome::Skipped(SkipReason::Cancelled),
+            Stopped::OutOfTime => Outcome::Skipped(SkipReason::TimeBudget),
         }
     }
 }

@@ -153,12 +153,12 @@ impl<'a> Untagger<'a> {
         // the version that holds it (a build pushed, or restored, under it since the plan).
         match images.registry.tag_digest(&session, tag).await {
             Ok(Some(digest)) if digest == *image => {
-                return Outcome::Kept(crate::plan::SkipReason::PlaceholderTagInPlace {
+                return Outcome::Skipped(crate::plan::SkipReason::PlaceholderTagInPlace {
                     tag: tag.clone(),
                 })
             }
             Ok(Some(holder)) => {
-                return Outcome::Kept(crate::plan::SkipReason::PlaceholderTagMoved {
+                return Outcome::Skipped(crate::plan::SkipReason::PlaceholderTagMoved {
                     tag: tag.clone(),
                     holder,
                 })

@@ -32,7 +32,9 @@ pub async fn delete_or_restore(
             Outcome::Changed(id.ok().map(|(p, _)| p.id))
         }
         Ok(Ok(())) => Outcome::Changed(None),
-        Ok(Err(e)) if e.status == 400 || e.status == 422 => Outcome::Refused(e.message),
+        Ok(Err(e)) if e.status == 400 || e.status == 422 => {
+            Outcome::Skipped(crate::plan::SkipReason::Refused { message: e.message })
+        }
         Ok(Err(e)) => Outcome::Failed(e.to_string()),
         Err(e) => stopped_outcome(&e).unwrap_or_else(|| Outcome::Failed(format!("{e:#}"))),
     }

@@ -172,16 +172,8 @@ fn change_fate(outcome: &Outcome) -> Fate<'_> {
         } => Fate::UntagFailed(removed, message),
         Outcome::Retagged(tag) => Fate::Retagged(tag),
         Outcome::Incomplete(message) => Fate::Incomplete(message),
-        Outcome::Kept(reason) => Fate::Skipped(reason.clone()),
-        Outcome::Refused(message) => Fate::Skipped(SkipReason::Refused {
-            message: message.clone(),
-        }),
+        Outcome::Skipped(reason) => Fate::Skipped(reason.clone()),
         Outcome::Failed(message) => Fate::Failed(message),
-        Outcome::Deferred(resets) => Fate::Skipped(SkipReason::RateLimitBudget {
-            resets_at: resets.clone(),
-        }),
-        Outcome::OutOfTime => Fate::Skipped(SkipReason::TimeBudget),
-        Outcome::Cancelled => Fate::Skipped(SkipReason::Cancelled),
     }
 }
 
