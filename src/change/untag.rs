@@ -197,10 +197,31 @@ impl<'a> Untagger<'a> {
                 "tag {tag} was pushed with {image}'s manifest, but the registry named it \
                  {digest}; the tag points there"
             )),
-            Err(error) => Outcome::Failed(format!(
-                "tag {tag} was not put back on {image} (unless the push took effect): {error:#}"
-            )),
+            Err(error) => settle_put_back(images, &session, tag, image, &error).await,
         }
+    }
+}
+
+/// A push that put a tag back and whose answer was an error is settled like any other (SPEC
+/// §5): a look at the tag tells whether it took effect — then the tag is back, and said so.
+async fn settle_put_back(
+    images: &Images<'_>,
+    session: &crate::registry::Session,
+    tag: &str,
+    image: &str,
+    error: &anyhow::Error,
+) -> Outcome {
+    match images.registry.tag_digest(session, tag).await {
+        Ok(Some(digest)) if digest == image => Outcome::Retagged(format!("{tag}@{image}")),
+        Ok(found) => Outcome::Failed(format!(
+            "tag {tag} was not put back on {image}: the push failed ({error:#}); the tag now \
+             names {}",
+            found.as_deref().unwrap_or("nothing")
+        )),
+        Err(look) => Outcome::Failed(format!(
+            "tag {tag} was not put back on {image} unless the push took effect: the push failed \
+             ({error:#}) and the tag could not be looked up ({look:#}); it may have taken effect"
+        )),
     }
 }
 

@@ -271,8 +271,18 @@ impl GitHub {
     /// A retry spends the primary budget too: down to its last request, it may not go (that
     /// request reads back what a failed change did), and the limit is never met (SPEC §5).
     fn budget_spent(&self, result: &Result<Answer>) -> Option<Stopped> {
-        if let Ok(answer) = result {
-            self.note_budget(&answer.headers);
+        let told = match result {
+            Ok(answer) => self.note_budget(&answer.headers),
+            Err(_) => false,
+        };
+        if !told {
+            // No word on the budget (a reset connection, a proxy's 502): the attempt reached
+            // GitHub, may be counted all the same, and is counted here (simulation seed 8973).
+            if let Ok(mut budget) = self.budget.lock() {
+                if let Some(budget) = budget.as_mut() {
+                    budget.remaining = budget.remaining.saturating_sub(1);
+                }
+            }
         }
         let budget = self
             .budget
@@ -313,7 +323,7 @@ impl GitHub {
             failures + waits + 1
         ));
         answer.after_failure = failures > 0;
-        self.note_budget(&answer.headers);
+        let _ = self.note_budget(&answer.headers);
         Ok(answer)
     }
 
@@ -358,7 +368,8 @@ impl GitHub {
         }
     }
 
-    fn note_budget(&self, headers: &HeaderMap) {
+    /// Remember the primary budget an answer reports; whether it reported one.
+    fn note_budget(&self, headers: &HeaderMap) -> bool {
         let number = |name: &str| {
             headers
                 .get(name)
@@ -376,7 +387,9 @@ impl GitHub {
                     reset_in: reset.saturating_sub(now).max(0),
                 });
             }
+            return true;
         }
+        false
     }
 
     async fn send_once(&self, method: &http::Method, path_and_query: &str) -> Result<Answer> {
