@@ -10,10 +10,10 @@
 //! no digest can vouch for. The file is written atomically (a temporary file renamed) and
 //! keeps only the digests still listed.
 
+use crate::images::digest_of;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde::de::{DeserializeSeed, MapAccess, Visitor};
-use sha2::Digest as _;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -323,11 +323,6 @@ fn set_aside(path: &Path) -> String {
             path.display()
         ),
     }
-}
-
-/// `sha256:<hex>` of `bytes`.
-fn digest_of(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
 }
 
 #[cfg(test)]

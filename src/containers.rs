@@ -127,7 +127,7 @@ pub async fn complete(
             versions: deleted
                 .versions
                 .iter()
-                .filter(|v| v.deleted_at.is_some() && restorable(v, now))
+                .filter(|v| v.deleted_at.is_some() && crate::plan::restorable(v, now))
                 .cloned()
                 .collect(),
         };
@@ -355,9 +355,4 @@ async fn read_manifests(
             .await;
         manifests.extend(reads);
     }
-}
-
-/// Whether GitHub still restores `version`: within 30 days of its deletion.
-pub(crate) fn restorable(version: &PackageVersion, now: chrono::DateTime<chrono::Utc>) -> bool {
-    version.deleted_at.is_none_or(|at| now - at <= RESTORABLE)
 }

@@ -699,6 +699,13 @@ fn select_and_keep(
 /// How long GitHub keeps a deleted version restorable (facts file, "Refusals").
 pub const RESTORABLE: TimeDelta = TimeDelta::days(30);
 
+/// Whether GitHub still restores `version`: active, or deleted within its 30 days.
+pub fn restorable(version: &PackageVersion, now: DateTime<Utc>) -> bool {
+    version
+        .deleted_at
+        .is_none_or(|at| now.signed_duration_since(at) <= RESTORABLE)
+}
+
 /// Restore plans: a version deleted more than 30 days ago is never asked for — GitHub would
 /// refuse it — and is said so, costing no request (SPEC §2).
 fn skip_past_thirty_days(entries: &mut [Entry], now: DateTime<Utc>) {
@@ -706,11 +713,7 @@ fn skip_past_thirty_days(entries: &mut [Entry], now: DateTime<Utc>) {
         .iter_mut()
         .filter(|e| e.decision == Decision::Change)
     {
-        if entry
-            .version
-            .deleted_at
-            .is_some_and(|at| now.signed_duration_since(at) > RESTORABLE)
-        {
+        if !restorable(&entry.version, now) {
             entry.decision = Decision::Skip(SkipReason::RestoreExpired);
         }
     }

@@ -3,10 +3,11 @@
 //! one by one, as one change.
 
 use super::{Change, Destination, Executed, Outcome};
-use crate::containers::{restorable, Images};
+use crate::containers::Images;
 use crate::github::GitHub;
 use crate::images::{Child, ManifestRead};
 use crate::model::{Mode, PackageListing, PackageVersion};
+use crate::plan::restorable;
 use crate::plan::{Decision, Entry, Plan};
 use std::collections::BTreeSet;
 
